@@ -1,0 +1,18 @@
+//! hapolicy — reproduces the decisions of VMware vSphere HA (the FDM agent).
+//!
+//! The core is pure Rust (no Python); the `python` feature adds the bindings in
+//! [`python`]. Behaviour is specified rule by rule in `SPEC.md` (`R-…` ids cited in the code).
+
+pub mod classify;
+pub mod election;
+pub mod error;
+pub mod model;
+pub mod options;
+pub mod parse;
+pub mod serialize;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::{Error, Result};
+pub use model::Inventory;

@@ -1,0 +1,491 @@
+//! The cluster inventory (SPEC §1): hosts, datastores, VMs, rules and the HA configuration.
+//!
+//! Values are plain data, validated once by [`crate::parse`]; every engine module reads them
+//! through an [`Inventory`], which also keeps id → index maps so look-ups are O(1).
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::options::AdvancedOptions;
+
+/// Defines a string enumeration whose spelling is the vSphere API one.
+macro_rules! api_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The vSphere API spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the vSphere API spelling (exact, case-sensitive).
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// The allowed spellings, for error messages.
+            pub fn allowed() -> String {
+                [$($text),+].iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use api_enum;
+
+api_enum!(
+    /// Host connection state as vCenter reports it.
+    ConnectionState { Connected = "connected", Disconnected = "disconnected", NotResponding = "notResponding" }
+);
+
+api_enum!(
+    /// VM power state.
+    PowerState { PoweredOn = "poweredOn", PoweredOff = "poweredOff", Suspended = "suspended" }
+);
+
+api_enum!(
+    /// Per-VM restart priority; `ClusterRestartPriority` defers to the cluster default.
+    RestartPriority {
+        Disabled = "disabled",
+        Lowest = "lowest",
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+        Highest = "highest",
+        ClusterRestartPriority = "clusterRestartPriority",
+    }
+);
+
+api_enum!(
+    /// Isolation response; `ClusterIsolationResponse` defers to the cluster default.
+    IsolationResponse {
+        None = "none",
+        PowerOff = "powerOff",
+        Shutdown = "shutdown",
+        ClusterIsolationResponse = "clusterIsolationResponse",
+    }
+);
+
+api_enum!(
+    /// Special VM roles that restart before every priority class (R-PLACE-1).
+    VmRole { Agent = "agent", FtPrimary = "ftPrimary", FtSecondary = "ftSecondary" }
+);
+
+api_enum!(
+    /// Datastore type.
+    DatastoreType { Vmfs = "VMFS", Nfs = "NFS", Vsan = "vSAN", Vvol = "vVol" }
+);
+
+api_enum!(
+    /// vSphere release whose HA behaviour is reproduced.
+    Version {
+        V5_0 = "5.0",
+        V5_1 = "5.1",
+        V5_5 = "5.5",
+        V6_0 = "6.0",
+        V6_5 = "6.5",
+        V6_7 = "6.7",
+        V7_0 = "7.0",
+        V8_0 = "8.0",
+    }
+);
+
+api_enum!(
+    /// Admission control policy kind.
+    AdmissionPolicyKind { Slot = "slot", Percentage = "percentage", FailoverHosts = "failoverHosts", Disabled = "disabled" }
+);
+
+api_enum!(
+    /// Heartbeat datastore selection policy (R-HBDS).
+    HbDsPolicy {
+        AllFeasibleDs = "allFeasibleDs",
+        UserSelectedDs = "userSelectedDs",
+        AllFeasibleDsWithUserPreference = "allFeasibleDsWithUserPreference",
+    }
+);
+
+api_enum!(
+    /// Rule kind.
+    RuleKind {
+        VmAntiAffinity = "vmAntiAffinity",
+        VmAffinity = "vmAffinity",
+        VmHostMust = "vmHostMust",
+        VmHostMustNot = "vmHostMustNot",
+        VmHostShould = "vmHostShould",
+        VmHostShouldNot = "vmHostShouldNot",
+        VmDependsOn = "vmDependsOn",
+    }
+);
+
+api_enum!(
+    /// VM monitoring mode.
+    VmMonitoringMode {
+        Disabled = "vmMonitoringDisabled",
+        VmMonitoringOnly = "vmMonitoringOnly",
+        VmAndAppMonitoring = "vmAndAppMonitoring",
+    }
+);
+
+api_enum!(
+    /// VM monitoring sensitivity preset (R-VMMON).
+    VmMonitoringSensitivity { Low = "low", Medium = "medium", High = "high", Custom = "custom" }
+);
+
+api_enum!(
+    /// VMCP reaction to an all-paths-down or permanent-device-loss condition (R-VMCP).
+    StorageProtection {
+        Disabled = "disabled",
+        Warning = "warning",
+        RestartConservative = "restartConservative",
+        RestartAggressive = "restartAggressive",
+    }
+);
+
+api_enum!(
+    /// VMCP reaction when APD clears before the VM was terminated.
+    ApdClearedReaction { None = "none", Reset = "reset" }
+);
+
+impl Version {
+    /// True from 5.1 on (isolation policy delay, clean-shutdown masking, …).
+    pub fn at_least(self, other: Version) -> bool {
+        self >= other
+    }
+}
+
+impl RestartPriority {
+    /// Rank of a resolved priority class: higher restarts first. `None` for `disabled`.
+    pub fn rank(self) -> Option<u8> {
+        match self {
+            RestartPriority::Disabled | RestartPriority::ClusterRestartPriority => None,
+            RestartPriority::Lowest => Some(1),
+            RestartPriority::Low => Some(2),
+            RestartPriority::Medium => Some(3),
+            RestartPriority::High => Some(4),
+            RestartPriority::Highest => Some(5),
+        }
+    }
+}
+
+/// An ESXi host of the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    pub id: String,
+    pub name: String,
+    /// CPU capacity usable by VMs (root resource pool), MHz.
+    pub cpu_mhz: u64,
+    /// Memory capacity usable by VMs (root resource pool), MB.
+    pub memory_mb: u64,
+    /// Datastore ids the host can access.
+    pub datastores: Vec<String>,
+    /// Networks (port groups) the host offers; `None` = not modelled, every VM network fits.
+    pub networks: Option<Vec<String>>,
+    pub state: ConnectionState,
+    pub maintenance: bool,
+    pub standby: bool,
+    /// Host-level `fdm.nodeGoodness` override (R-ELECT-1).
+    pub goodness: Option<i64>,
+    pub agent_vms_ready: bool,
+}
+
+impl Host {
+    /// Connected, not in maintenance or standby: counted by admission control, eligible for
+    /// election and placement (failure is decided by the caller).
+    pub fn is_available(&self) -> bool {
+        self.state == ConnectionState::Connected && !self.maintenance && !self.standby
+    }
+}
+
+/// A datastore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datastore {
+    pub id: String,
+    pub name: String,
+    pub ds_type: DatastoreType,
+    /// Array or NFS-server id; heartbeat selection spreads over backings.
+    pub backing: Option<String>,
+}
+
+/// Per-VM VM-monitoring override.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VmMonitoringOverride {
+    pub mode: Option<VmMonitoringMode>,
+    pub sensitivity: Option<VmMonitoringSensitivity>,
+}
+
+/// Per-VM VMCP override.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VmcpOverride {
+    pub apd: Option<StorageProtection>,
+    pub pdl: Option<StorageProtection>,
+}
+
+/// A virtual machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vm {
+    pub id: String,
+    pub name: String,
+    /// Current host; may be `None` when not powered on.
+    pub host: Option<String>,
+    pub power_state: PowerState,
+    pub cpu_reservation_mhz: u64,
+    pub memory_reservation_mb: u64,
+    pub memory_overhead_mb: u64,
+    /// Datastore holding the .vmx.
+    pub home_datastore: String,
+    /// Every datastore the VM's files use (always contains the home datastore).
+    pub datastores: Vec<String>,
+    pub networks: Vec<String>,
+    pub restart_priority: RestartPriority,
+    pub isolation_response: IsolationResponse,
+    pub role: Option<VmRole>,
+    /// Protected by HA; defaults to true when powered on.
+    pub protected: bool,
+    /// Powered off cleanly by a user (never restarted by HA).
+    pub clean_power_off: bool,
+    /// VMware Tools running (a `shutdown` response without Tools powers off at once).
+    pub tools_running: bool,
+    pub vm_monitoring: Option<VmMonitoringOverride>,
+    pub vmcp: Option<VmcpOverride>,
+}
+
+impl Vm {
+    /// Memory a host must hold unreserved for this VM: reservation plus overhead.
+    pub fn memory_demand_mb(&self) -> u64 {
+        self.memory_reservation_mb + self.memory_overhead_mb
+    }
+
+    pub fn is_powered_on(&self) -> bool {
+        self.power_state == PowerState::PoweredOn
+    }
+}
+
+/// A DRS/HA rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub kind: RuleKind,
+    pub name: String,
+    pub enabled: bool,
+    /// VMs the rule applies to (for `vmDependsOn`: the dependent VM, alone).
+    pub vms: Vec<String>,
+    /// Hosts of a VM-host rule (empty otherwise).
+    pub hosts: Vec<String>,
+    /// For `vmDependsOn`: the VMs that must be restarted first.
+    pub depends_on: Vec<String>,
+}
+
+/// Admission control configuration (SPEC §5).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdmissionControl {
+    /// "Host failures cluster tolerates"; optional fixed slot (`ClusterFixedSizeSlotPolicy`).
+    Slot { host_failures: u32, slot_cpu_mhz: Option<u64>, slot_memory_mb: Option<u64> },
+    /// "Cluster resources reserved" with explicit percentages.
+    Percentage { cpu_percent: f64, memory_percent: f64 },
+    /// Percentages computed from a number of host failures (6.5+).
+    PercentageAuto { host_failures: u32 },
+    /// Dedicated failover hosts.
+    FailoverHosts { hosts: Vec<String> },
+    Disabled,
+}
+
+impl AdmissionControl {
+    pub fn kind(&self) -> AdmissionPolicyKind {
+        match self {
+            AdmissionControl::Slot { .. } => AdmissionPolicyKind::Slot,
+            AdmissionControl::Percentage { .. } | AdmissionControl::PercentageAuto { .. } => {
+                AdmissionPolicyKind::Percentage
+            }
+            AdmissionControl::FailoverHosts { .. } => AdmissionPolicyKind::FailoverHosts,
+            AdmissionControl::Disabled => AdmissionPolicyKind::Disabled,
+        }
+    }
+}
+
+/// Heartbeat datastore configuration (R-HBDS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatDatastoreConfig {
+    pub policy: HbDsPolicy,
+    pub preferred: Vec<String>,
+}
+
+/// Cluster-wide VM monitoring settings (R-VMMON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmMonitoringConfig {
+    pub mode: VmMonitoringMode,
+    pub sensitivity: VmMonitoringSensitivity,
+    /// Custom preset values (used when sensitivity is `custom`).
+    pub failure_interval_s: Option<u64>,
+    pub min_uptime_s: Option<u64>,
+    pub max_resets: Option<u32>,
+    pub max_resets_window_s: Option<u64>,
+}
+
+/// Cluster-wide VM Component Protection settings (R-VMCP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmcpConfig {
+    pub apd: StorageProtection,
+    pub pdl: StorageProtection,
+    /// `vmTerminateDelayForAPDSec`.
+    pub apd_delay_s: u64,
+    pub apd_cleared: ApdClearedReaction,
+}
+
+/// The cluster's HA configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterConfig {
+    pub name: String,
+    pub version: Version,
+    pub host_monitoring: bool,
+    pub admission_control: AdmissionControl,
+    /// Cluster default; never `clusterIsolationResponse`.
+    pub isolation_response: IsolationResponse,
+    /// Cluster default; never `clusterRestartPriority`.
+    pub restart_priority: RestartPriority,
+    /// Isolation addresses; empty = the management gateway only.
+    pub isolation_addresses: Vec<String>,
+    pub heartbeat_datastores: HeartbeatDatastoreConfig,
+    pub vm_monitoring: VmMonitoringConfig,
+    pub vmcp: VmcpConfig,
+    /// The `das.*` (and engine) options exactly as typed, plus their parsed values.
+    pub advanced_options: AdvancedOptions,
+}
+
+/// A problem found in the input: where (`vms[17].host`) and what.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub path: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem { path: path.into(), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// A validated inventory. Build it with [`crate::parse`]; never mutate the vectors afterwards
+/// (the id indexes would go stale) — derive a new inventory instead.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub cluster: ClusterConfig,
+    pub hosts: Vec<Host>,
+    pub datastores: Vec<Datastore>,
+    pub vms: Vec<Vm>,
+    pub rules: Vec<Rule>,
+    /// Non-fatal findings (unknown options, ignored fields, …), sorted by path.
+    pub warnings: Vec<Problem>,
+    host_index: HashMap<String, usize>,
+    datastore_index: HashMap<String, usize>,
+    vm_index: HashMap<String, usize>,
+}
+
+impl PartialEq for Inventory {
+    /// Equal when the data is equal; warnings and indexes are derived, not compared.
+    fn eq(&self, other: &Self) -> bool {
+        self.cluster == other.cluster
+            && self.hosts == other.hosts
+            && self.datastores == other.datastores
+            && self.vms == other.vms
+            && self.rules == other.rules
+    }
+}
+
+impl Inventory {
+    /// Assembles an inventory from parts that are already valid (ids unique, references
+    /// resolved). The parser is the only caller that should need this.
+    pub(crate) fn assemble(
+        cluster: ClusterConfig,
+        hosts: Vec<Host>,
+        datastores: Vec<Datastore>,
+        vms: Vec<Vm>,
+        rules: Vec<Rule>,
+        mut warnings: Vec<Problem>,
+    ) -> Self {
+        let index = |ids: Vec<&String>| -> HashMap<String, usize> {
+            ids.into_iter().enumerate().map(|(i, id)| (id.clone(), i)).collect()
+        };
+        let host_index = index(hosts.iter().map(|h| &h.id).collect());
+        let datastore_index = index(datastores.iter().map(|d| &d.id).collect());
+        let vm_index = index(vms.iter().map(|v| &v.id).collect());
+        warnings.sort();
+        Inventory { cluster, hosts, datastores, vms, rules, warnings, host_index, datastore_index, vm_index }
+    }
+
+    pub fn host_idx(&self, id: &str) -> Option<usize> {
+        self.host_index.get(id).copied()
+    }
+    pub fn datastore_idx(&self, id: &str) -> Option<usize> {
+        self.datastore_index.get(id).copied()
+    }
+    pub fn vm_idx(&self, id: &str) -> Option<usize> {
+        self.vm_index.get(id).copied()
+    }
+    pub fn host(&self, id: &str) -> Option<&Host> {
+        self.host_idx(id).map(|i| &self.hosts[i])
+    }
+    pub fn datastore(&self, id: &str) -> Option<&Datastore> {
+        self.datastore_idx(id).map(|i| &self.datastores[i])
+    }
+    pub fn vm(&self, id: &str) -> Option<&Vm> {
+        self.vm_idx(id).map(|i| &self.vms[i])
+    }
+
+    /// The options in force (typed), e.g. `inv.options().vm_cpu_min_mhz`.
+    pub fn options(&self) -> &crate::options::Options {
+        &self.cluster.advanced_options.parsed
+    }
+
+    /// A VM's restart priority with `clusterRestartPriority` resolved.
+    pub fn effective_restart_priority(&self, vm: &Vm) -> RestartPriority {
+        match vm.restart_priority {
+            RestartPriority::ClusterRestartPriority => self.cluster.restart_priority,
+            p => p,
+        }
+    }
+
+    /// A VM's isolation response with `clusterIsolationResponse` resolved.
+    pub fn effective_isolation_response(&self, vm: &Vm) -> IsolationResponse {
+        match vm.isolation_response {
+            IsolationResponse::ClusterIsolationResponse => self.cluster.isolation_response,
+            r => r,
+        }
+    }
+
+    /// Indexes of the VMs currently placed on each host (by host index), in VM order.
+    pub fn vms_by_host(&self) -> Vec<Vec<usize>> {
+        let mut by_host = vec![Vec::new(); self.hosts.len()];
+        for (i, vm) in self.vms.iter().enumerate() {
+            if let Some(h) = vm.host.as_deref().and_then(|h| self.host_idx(h)) {
+                by_host[h].push(i);
+            }
+        }
+        by_host
+    }
+
+    /// Counts of things, for summaries.
+    pub fn summary(&self) -> BTreeMap<&'static str, usize> {
+        let mut s = BTreeMap::new();
+        s.insert("hosts", self.hosts.len());
+        s.insert("datastores", self.datastores.len());
+        s.insert("vms", self.vms.len());
+        s.insert("powered_on_vms", self.vms.iter().filter(|v| v.is_powered_on()).count());
+        s.insert("rules", self.rules.len());
+        s
+    }
+}

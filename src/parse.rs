@@ -1,0 +1,965 @@
+//! Reading an inventory document (JSON, YAML, or an already-decoded value tree) into a
+//! validated [`Inventory`] — R-INV-1. Every problem is collected with its path; the first one
+//! never hides the others.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Result};
+use crate::model::*;
+use crate::options::AdvancedOptions;
+
+/// Largest document accepted, in bytes (larger input is refused with a clear error).
+pub const MAX_INPUT_BYTES: usize = 1 << 30;
+/// Largest whole number accepted in a numeric field (exactly representable as a float).
+pub const MAX_NUMBER: u64 = 1 << 53;
+
+/// Parses JSON text.
+pub fn from_json_str(text: &str) -> Result<Inventory> {
+    from_value(&parse_json_text(text)?)
+}
+
+/// Parses YAML text.
+pub fn from_yaml_str(text: &str) -> Result<Inventory> {
+    from_value(&parse_yaml_text(text)?)
+}
+
+/// Decodes JSON text into a value tree, with line and column on syntax errors.
+pub fn parse_json_text(text: &str) -> Result<Value> {
+    check_size(text)?;
+    serde_json::from_str(text).map_err(|e| {
+        Error::invalid("<json>", format!("line {}, column {}: {}", e.line(), e.column(), strip_position(&e.to_string())))
+    })
+}
+
+/// Decodes YAML text into a value tree, with line and column on syntax errors.
+pub fn parse_yaml_text(text: &str) -> Result<Value> {
+    check_size(text)?;
+    serde_yaml::from_str::<Value>(text).map_err(|e| {
+        let msg = strip_position(&e.to_string());
+        match e.location() {
+            Some(loc) => Error::invalid("<yaml>", format!("line {}, column {}: {msg}", loc.line(), loc.column())),
+            None => Error::invalid("<yaml>", msg),
+        }
+    })
+}
+
+fn check_size(text: &str) -> Result<()> {
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(Error::invalid(
+            "<input>",
+            format!("document is {} bytes; the limit is {} bytes", text.len(), MAX_INPUT_BYTES),
+        ));
+    }
+    Ok(())
+}
+
+/// serde messages end with " at line L column C"; we print the position first instead.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// Builds and validates an inventory from a decoded document.
+pub fn from_value(doc: &Value) -> Result<Inventory> {
+    let mut r = Reader::default();
+    let inv = r.inventory(doc);
+    if r.errors.is_empty() {
+        // `inventory` returns Some whenever no error was recorded.
+        inv.ok_or_else(|| Error::invalid("<input>", "not an inventory"))
+    } else {
+        r.errors.sort();
+        r.errors.dedup();
+        Err(Error::Invalid(r.errors))
+    }
+}
+
+/// Collects problems while reading.
+#[derive(Default)]
+struct Reader {
+    errors: Vec<Problem>,
+    warnings: Vec<Problem>,
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// One JSON object being read: remembers which keys were used so the rest can be reported.
+struct Obj<'a> {
+    map: &'a Map<String, Value>,
+    path: String,
+    used: HashSet<&'static str>,
+}
+
+impl<'a> Obj<'a> {
+    fn field(&self, key: &str) -> String {
+        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
+    }
+
+    /// The value under `key`, `None` when absent or null.
+    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.used.insert(key);
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v),
+        }
+    }
+}
+
+impl Reader {
+    fn error(&mut self, path: impl Into<String>, msg: impl Into<String>) {
+        self.errors.push(Problem::new(path, msg));
+    }
+
+    fn warn(&mut self, path: impl Into<String>, msg: impl Into<String>) {
+        self.warnings.push(Problem::new(path, msg));
+    }
+
+    fn object<'a>(&mut self, v: &'a Value, path: &str) -> Option<Obj<'a>> {
+        match v {
+            Value::Object(map) => Some(Obj { map, path: path.to_string(), used: HashSet::new() }),
+            other => {
+                self.error(display_path(path), format!("expected an object, got {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    /// Reports keys nobody read: they would otherwise be lost without a word.
+    fn finish(&mut self, o: Obj<'_>) {
+        for key in o.map.keys() {
+            if !o.used.contains(key.as_str()) {
+                let path = o.field(key);
+                self.warn(path, "unknown field: ignored");
+            }
+        }
+    }
+
+    fn string(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<String> {
+        let v = o.get(key)?;
+        match v {
+            Value::String(s) => Some(s.clone()),
+            other => {
+                self.error(o.field(key), format!("expected a string, got {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    fn required_id(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<String> {
+        let present = o.map.get(key).is_some_and(|v| !v.is_null());
+        match self.string(o, key) {
+            Some(s) if s.trim().is_empty() => {
+                self.error(o.field(key), "must not be empty");
+                None
+            }
+            Some(s) => Some(s),
+            None => {
+                if !present {
+                    self.error(o.field(key), "missing required field");
+                }
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, o: &mut Obj<'_>, key: &'static str, default: bool) -> bool {
+        match o.get(key) {
+            None => default,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.error(o.field(key), format!("expected true or false, got {}", type_name(other)));
+                default
+            }
+        }
+    }
+
+    /// A whole number in `0..=MAX_NUMBER` (integral floats accepted).
+    fn whole(&mut self, v: &Value, path: &str) -> Option<u64> {
+        let msg = match v {
+            Value::Number(n) => {
+                if let Some(u) = n.as_u64() {
+                    if u <= MAX_NUMBER {
+                        return Some(u);
+                    }
+                    format!("{u} is too large (at most 2^53 = {MAX_NUMBER})")
+                } else if let Some(i) = n.as_i64() {
+                    format!("must not be negative, got {i}")
+                } else {
+                    let f = n.as_f64().unwrap_or(f64::NAN);
+                    if f < 0.0 {
+                        format!("must not be negative, got {f}")
+                    } else if f.fract() != 0.0 {
+                        format!("expected a whole number, got {f}")
+                    } else if f > MAX_NUMBER as f64 {
+                        format!("{f} is too large (at most 2^53 = {MAX_NUMBER})")
+                    } else {
+                        return Some(f as u64);
+                    }
+                }
+            }
+            other => format!("expected a whole number, got {}", type_name(other)),
+        };
+        self.error(path, msg);
+        None
+    }
+
+    fn number_field(&mut self, o: &mut Obj<'_>, key: &'static str, default: Option<u64>) -> Option<u64> {
+        match o.get(key) {
+            None => {
+                if default.is_none() {
+                    self.error(o.field(key), "missing required field");
+                }
+                default
+            }
+            Some(v) => {
+                let path = o.field(key);
+                self.whole(v, &path)
+            }
+        }
+    }
+
+    fn optional_number(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<u64> {
+        let v = o.get(key)?;
+        let path = o.field(key);
+        self.whole(v, &path)
+    }
+
+    fn float(&mut self, o: &mut Obj<'_>, key: &'static str, lo: f64, hi: f64) -> Option<f64> {
+        let v = o.get(key)?;
+        match v.as_f64() {
+            Some(f) if f.is_finite() && (lo..=hi).contains(&f) => Some(f),
+            Some(f) => {
+                self.error(o.field(key), format!("{f} is out of range ({lo} to {hi})"));
+                None
+            }
+            None => {
+                self.error(o.field(key), format!("expected a number, got {}", type_name(v)));
+                None
+            }
+        }
+    }
+
+    fn api_enum<T: Copy>(
+        &mut self,
+        o: &mut Obj<'_>,
+        key: &'static str,
+        parse: fn(&str) -> Option<T>,
+        allowed: fn() -> String,
+    ) -> Option<T> {
+        let s = self.string(o, key)?;
+        match parse(&s) {
+            Some(v) => Some(v),
+            None => {
+                self.error(o.field(key), format!("unknown value '{s}'; allowed: {}", allowed()));
+                None
+            }
+        }
+    }
+
+    /// A list of ids (strings). Absent → `None`.
+    fn id_list(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<Vec<String>> {
+        let v = o.get(key)?;
+        let path = o.field(key);
+        match v {
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(s) if !s.trim().is_empty() => out.push(s.clone()),
+                        Value::String(_) => self.error(format!("{path}[{i}]"), "must not be empty"),
+                        other => self.error(format!("{path}[{i}]"), format!("expected a string, got {}", type_name(other))),
+                    }
+                }
+                Some(out)
+            }
+            other => {
+                self.error(path, format!("expected a list, got {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    fn list<'a>(&mut self, o: &mut Obj<'a>, key: &'static str) -> &'a [Value] {
+        match o.get(key) {
+            None => &[],
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                self.error(o.field(key), format!("expected a list, got {}", type_name(other)));
+                &[]
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ the document
+
+    fn inventory(&mut self, doc: &Value) -> Option<Inventory> {
+        let mut top = self.object(doc, "")?;
+        let cluster_doc = top.get("cluster");
+        let hosts_doc = self.list(&mut top, "hosts");
+        let ds_doc = self.list(&mut top, "datastores");
+        let vms_doc = self.list(&mut top, "vms");
+        let rules_doc = self.list(&mut top, "rules");
+        if !top.map.contains_key("hosts") {
+            self.error("hosts", "missing required field");
+        }
+        self.finish(top);
+
+        let datastores: Vec<Datastore> =
+            ds_doc.iter().enumerate().filter_map(|(i, d)| self.datastore(d, &format!("datastores[{i}]"))).collect();
+        let ds_ids = self.unique_ids(datastores.iter().map(|d| d.id.as_str()), ds_doc, "datastores");
+
+        let hosts: Vec<Host> =
+            hosts_doc.iter().enumerate().filter_map(|(i, h)| self.host(h, &format!("hosts[{i}]"), &ds_ids)).collect();
+        let host_ids = self.unique_ids(hosts.iter().map(|h| h.id.as_str()), hosts_doc, "hosts");
+
+        let cluster = match cluster_doc {
+            Some(c) => self.cluster(c, &host_ids, &ds_ids),
+            None => Some(self.cluster(&Value::Object(Map::new()), &host_ids, &ds_ids).expect("empty cluster reads")),
+        };
+
+        let host_by_id: HashMap<&str, &Host> = hosts.iter().map(|h| (h.id.as_str(), h)).collect();
+        let vms: Vec<Vm> = vms_doc
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| self.vm(v, &format!("vms[{i}]"), &host_by_id, &ds_ids, &hosts))
+            .collect();
+        let vm_ids = self.unique_ids(vms.iter().map(|v| v.id.as_str()), vms_doc, "vms");
+
+        let rules: Vec<Rule> = rules_doc
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| self.rule(r, &format!("rules[{i}]"), &host_ids, &vm_ids))
+            .collect();
+        self.dependency_cycles(&rules, rules_doc);
+
+        let cluster = cluster?;
+        if let AdmissionControl::Slot { host_failures, .. } | AdmissionControl::PercentageAuto { host_failures } =
+            cluster.admission_control
+        {
+            if host_failures as usize >= hosts.len().max(1) {
+                self.warn(
+                    "cluster.admission_control.host_failures",
+                    format!("{host_failures} host failures cannot be tolerated by a cluster of {} hosts", hosts.len()),
+                );
+            }
+        }
+        if !self.errors.is_empty() {
+            return None;
+        }
+        let warnings = std::mem::take(&mut self.warnings);
+        Some(Inventory::assemble(cluster, hosts, datastores, vms, rules, warnings))
+    }
+
+    /// Reports duplicate ids (pointing at both places) and returns the set of ids.
+    fn unique_ids<'a>(
+        &mut self,
+        ids: impl Iterator<Item = &'a str>,
+        docs: &[Value],
+        what: &str,
+    ) -> HashSet<String> {
+        // Positions come from the document so paths name the right element even when some
+        // elements failed to read.
+        let mut first: HashMap<String, usize> = HashMap::new();
+        let mut set = HashSet::new();
+        for id in ids {
+            set.insert(id.to_string());
+        }
+        for (i, d) in docs.iter().enumerate() {
+            if let Some(Value::String(id)) = d.get("id") {
+                if let Some(prev) = first.get(id) {
+                    self.error(format!("{what}[{i}].id"), format!("duplicate id '{id}' (also {what}[{prev}])"));
+                } else {
+                    first.insert(id.clone(), i);
+                }
+            }
+        }
+        set
+    }
+
+    fn datastore(&mut self, v: &Value, path: &str) -> Option<Datastore> {
+        let mut o = self.object(v, path)?;
+        let id = self.required_id(&mut o, "id");
+        let name = self.string(&mut o, "name");
+        let ds_type =
+            self.api_enum(&mut o, "type", DatastoreType::parse, DatastoreType::allowed).unwrap_or(DatastoreType::Vmfs);
+        let backing = self.string(&mut o, "backing");
+        self.finish(o);
+        let id = id?;
+        Some(Datastore { name: name.unwrap_or_else(|| id.clone()), id, ds_type, backing })
+    }
+
+    fn check_refs(&mut self, ids: &[String], known: &HashSet<String>, path: &str, what: &str) {
+        for (i, id) in ids.iter().enumerate() {
+            if !known.contains(id) {
+                self.error(format!("{path}[{i}]"), format!("unknown {what} '{id}'"));
+            }
+        }
+    }
+
+    fn host(&mut self, v: &Value, path: &str, ds_ids: &HashSet<String>) -> Option<Host> {
+        let mut o = self.object(v, path)?;
+        let id = self.required_id(&mut o, "id");
+        let name = self.string(&mut o, "name");
+        let cpu_mhz = self.number_field(&mut o, "cpu_mhz", None);
+        let memory_mb = self.number_field(&mut o, "memory_mb", None);
+        let datastores = self.id_list(&mut o, "datastores").unwrap_or_default();
+        self.check_refs(&datastores, ds_ids, &o.field("datastores"), "datastore");
+        let networks = self.id_list(&mut o, "networks");
+        let state = self
+            .api_enum(&mut o, "state", ConnectionState::parse, ConnectionState::allowed)
+            .unwrap_or(ConnectionState::Connected);
+        let maintenance = self.bool(&mut o, "maintenance", false);
+        let standby = self.bool(&mut o, "standby", false);
+        let goodness = match o.get("goodness") {
+            None => None,
+            Some(g) => match g.as_i64() {
+                Some(g) => Some(g),
+                None => {
+                    self.error(o.field("goodness"), format!("expected a whole number, got {}", type_name(g)));
+                    None
+                }
+            },
+        };
+        let agent_vms_ready = self.bool(&mut o, "agent_vms_ready", true);
+        self.finish(o);
+        let id = id?;
+        Some(Host {
+            name: name.unwrap_or_else(|| id.clone()),
+            id,
+            cpu_mhz: cpu_mhz?,
+            memory_mb: memory_mb?,
+            datastores: dedup(datastores),
+            networks: networks.map(dedup),
+            state,
+            maintenance,
+            standby,
+            goodness,
+            agent_vms_ready,
+        })
+    }
+
+    fn vm(
+        &mut self,
+        v: &Value,
+        path: &str,
+        hosts: &HashMap<&str, &Host>,
+        ds_ids: &HashSet<String>,
+        all_hosts: &[Host],
+    ) -> Option<Vm> {
+        let mut o = self.object(v, path)?;
+        let id = self.required_id(&mut o, "id");
+        let name = self.string(&mut o, "name");
+        let host = self.string(&mut o, "host");
+        let power_state = self
+            .api_enum(&mut o, "power_state", PowerState::parse, PowerState::allowed)
+            .unwrap_or(PowerState::PoweredOn);
+        let cpu = self.number_field(&mut o, "cpu_reservation_mhz", Some(0));
+        let mem = self.number_field(&mut o, "memory_reservation_mb", Some(0));
+        let overhead = self.number_field(&mut o, "memory_overhead_mb", Some(0));
+        let home = self.string(&mut o, "home_datastore");
+        let listed = self.id_list(&mut o, "datastores");
+        let networks = self.id_list(&mut o, "networks").unwrap_or_default();
+        let restart_priority = self
+            .api_enum(&mut o, "restart_priority", RestartPriority::parse, RestartPriority::allowed)
+            .unwrap_or(RestartPriority::ClusterRestartPriority);
+        let isolation_response = self
+            .api_enum(&mut o, "isolation_response", IsolationResponse::parse, IsolationResponse::allowed)
+            .unwrap_or(IsolationResponse::ClusterIsolationResponse);
+        let role = self.api_enum(&mut o, "role", VmRole::parse, VmRole::allowed);
+        let protected = self.bool(&mut o, "protected", power_state == PowerState::PoweredOn);
+        let clean_power_off = self.bool(&mut o, "clean_power_off", false);
+        let tools_running = self.bool(&mut o, "tools_running", true);
+        let vm_monitoring = o.get("vm_monitoring").and_then(|m| {
+            let mut mo = self.object(m, &o.field("vm_monitoring"))?;
+            let mode = self.api_enum(&mut mo, "mode", VmMonitoringMode::parse, VmMonitoringMode::allowed);
+            let sensitivity =
+                self.api_enum(&mut mo, "sensitivity", VmMonitoringSensitivity::parse, VmMonitoringSensitivity::allowed);
+            self.finish(mo);
+            Some(VmMonitoringOverride { mode, sensitivity })
+        });
+        let vmcp = o.get("vmcp").and_then(|m| {
+            let mut mo = self.object(m, &o.field("vmcp"))?;
+            let apd = self.api_enum(&mut mo, "apd", StorageProtection::parse, StorageProtection::allowed);
+            let pdl = self.api_enum(&mut mo, "pdl", StorageProtection::parse, StorageProtection::allowed);
+            self.finish(mo);
+            Some(VmcpOverride { apd, pdl })
+        });
+
+        // Datastores: home first, then the others listed; the home is always among them.
+        let home = match (home, &listed) {
+            (Some(h), _) => Some(h),
+            (None, Some(list)) if !list.is_empty() => Some(list[0].clone()),
+            (None, _) => {
+                self.error(o.field("home_datastore"), "missing required field");
+                None
+            }
+        };
+        if let Some(h) = &home {
+            if !ds_ids.contains(h) {
+                self.error(o.field("home_datastore"), format!("unknown datastore '{h}'"));
+            }
+        }
+        if let Some(list) = &listed {
+            self.check_refs(list, ds_ids, &o.field("datastores"), "datastore");
+        }
+
+        // Host reference and what it implies.
+        match (&host, power_state) {
+            (Some(h), _) if !hosts.contains_key(h.as_str()) => {
+                self.error(o.field("host"), format!("unknown host '{h}'"))
+            }
+            (Some(h), PowerState::PoweredOn) if hosts[h.as_str()].maintenance => self.error(
+                o.field("host"),
+                format!("host '{h}' is in maintenance mode and cannot run a powered-on VM"),
+            ),
+            (Some(h), PowerState::PoweredOn) if hosts[h.as_str()].standby => {
+                self.error(o.field("host"), format!("host '{h}' is in standby and cannot run a powered-on VM"))
+            }
+            (None, PowerState::PoweredOn) => self.error(o.field("host"), "a powered-on VM needs a host"),
+            _ => {}
+        }
+
+        // A reservation no host could ever hold is a typo or a unit error.
+        if let (Some(cpu), Some(max)) = (cpu, all_hosts.iter().map(|h| h.cpu_mhz).max()) {
+            if cpu > max {
+                self.error(
+                    o.field("cpu_reservation_mhz"),
+                    format!("{cpu} MHz exceeds every host's capacity (largest {max} MHz)"),
+                );
+            }
+        }
+        if let (Some(mem), Some(overhead), Some(max)) = (mem, overhead, all_hosts.iter().map(|h| h.memory_mb).max()) {
+            if mem + overhead > max {
+                self.error(
+                    o.field("memory_reservation_mb"),
+                    format!(
+                        "{} MB (reservation {mem} + overhead {overhead}) exceeds every host's capacity (largest {max} MB)",
+                        mem + overhead
+                    ),
+                );
+            }
+        }
+        self.finish(o);
+
+        let id = id?;
+        let home = home?;
+        let mut datastores = vec![home.clone()];
+        datastores.extend(listed.unwrap_or_default());
+        Some(Vm {
+            name: name.unwrap_or_else(|| id.clone()),
+            id,
+            host,
+            power_state,
+            cpu_reservation_mhz: cpu?,
+            memory_reservation_mb: mem?,
+            memory_overhead_mb: overhead?,
+            home_datastore: home,
+            datastores: dedup(datastores),
+            networks: dedup(networks),
+            restart_priority,
+            isolation_response,
+            role,
+            protected,
+            clean_power_off,
+            tools_running,
+            vm_monitoring,
+            vmcp,
+        })
+    }
+
+    fn rule(
+        &mut self,
+        v: &Value,
+        path: &str,
+        host_ids: &HashSet<String>,
+        vm_ids: &HashSet<String>,
+    ) -> Option<Rule> {
+        let mut o = self.object(v, path)?;
+        let present = o.map.contains_key("type");
+        let kind = self.api_enum(&mut o, "type", RuleKind::parse, RuleKind::allowed);
+        if !present {
+            self.error(o.field("type"), format!("missing required field; allowed: {}", RuleKind::allowed()));
+        }
+        let name = self.string(&mut o, "name");
+        let enabled = self.bool(&mut o, "enabled", true);
+        let (mut vms, mut hosts, mut depends_on) = (Vec::new(), Vec::new(), Vec::new());
+        match kind {
+            Some(RuleKind::VmDependsOn) => {
+                match o.get("vm") {
+                    Some(Value::String(s)) => vms.push(s.clone()),
+                    Some(other) => self.error(o.field("vm"), format!("expected a string, got {}", type_name(other))),
+                    None => self.error(o.field("vm"), "missing required field"),
+                }
+                match o.get("depends_on") {
+                    Some(Value::String(s)) => depends_on.push(s.clone()),
+                    Some(Value::Array(_)) => depends_on = self.id_list(&mut o, "depends_on").unwrap_or_default(),
+                    Some(other) => self.error(
+                        o.field("depends_on"),
+                        format!("expected a VM id or a list of them, got {}", type_name(other)),
+                    ),
+                    None => self.error(o.field("depends_on"), "missing required field"),
+                }
+                if vms.len() == 1 && !vm_ids.contains(&vms[0]) {
+                    self.error(o.field("vm"), format!("unknown vm '{}'", vms[0]));
+                }
+                self.check_refs(&depends_on, vm_ids, &o.field("depends_on"), "vm");
+                if depends_on.len() == 1 && !vm_ids.contains(&depends_on[0]) {
+                    // check_refs printed an indexed path; a lone string has none.
+                    self.errors.pop();
+                    self.error(o.field("depends_on"), format!("unknown vm '{}'", depends_on[0]));
+                }
+                if vms.len() == 1 && depends_on.contains(&vms[0]) {
+                    self.error(o.field("depends_on"), "a VM cannot depend on itself");
+                }
+            }
+            Some(kind) => {
+                match self.id_list(&mut o, "vms") {
+                    Some(list) => vms = list,
+                    None => self.error(o.field("vms"), "missing required field"),
+                }
+                self.check_refs(&vms, vm_ids, &o.field("vms"), "vm");
+                let host_rule = matches!(
+                    kind,
+                    RuleKind::VmHostMust | RuleKind::VmHostMustNot | RuleKind::VmHostShould | RuleKind::VmHostShouldNot
+                );
+                if host_rule {
+                    match self.id_list(&mut o, "hosts") {
+                        Some(list) => hosts = list,
+                        None => self.error(o.field("hosts"), "missing required field"),
+                    }
+                    self.check_refs(&hosts, host_ids, &o.field("hosts"), "host");
+                    if vms.is_empty() {
+                        self.error(o.field("vms"), "a VM-host rule needs at least one VM");
+                    }
+                } else if dedup(vms.clone()).len() < 2 {
+                    self.error(o.field("vms"), "a VM-VM rule needs at least two distinct VMs");
+                }
+            }
+            None => {
+                // Unknown type: read nothing more, but do not call the remaining keys unknown.
+                for k in ["vms", "hosts", "vm", "depends_on"] {
+                    o.get(k);
+                }
+            }
+        }
+        self.finish(o);
+        let kind = kind?;
+        let index = path.trim_start_matches("rules[").trim_end_matches(']');
+        Some(Rule {
+            kind,
+            name: name.unwrap_or_else(|| format!("rule-{index}")),
+            enabled,
+            vms: dedup(vms),
+            hosts: dedup(hosts),
+            depends_on: dedup(depends_on),
+        })
+    }
+
+    /// VM-to-VM dependencies must form no cycle, or no VM of the cycle could ever restart.
+    fn dependency_cycles(&mut self, rules: &[Rule], docs: &[Value]) {
+        let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for r in rules.iter().filter(|r| r.kind == RuleKind::VmDependsOn && r.enabled) {
+            if let Some(vm) = r.vms.first() {
+                edges.entry(vm).or_default().extend(r.depends_on.iter().map(String::as_str));
+            }
+        }
+        // Iterative DFS with colours: 0 new, 1 on stack, 2 done.
+        let mut colour: HashMap<&str, u8> = HashMap::new();
+        for &start in edges.keys() {
+            if colour.get(start).copied().unwrap_or(0) != 0 {
+                continue;
+            }
+            let mut stack: Vec<(&str, usize)> = vec![(start, 0)];
+            colour.insert(start, 1);
+            while let Some((node, next)) = stack.last().copied() {
+                let succ = edges.get(node).map(Vec::as_slice).unwrap_or(&[]);
+                if next < succ.len() {
+                    stack.last_mut().expect("non-empty").1 += 1;
+                    let s = succ[next];
+                    match colour.get(s).copied().unwrap_or(0) {
+                        0 => {
+                            colour.insert(s, 1);
+                            stack.push((s, 0));
+                        }
+                        1 => {
+                            let from = stack.iter().position(|(n, _)| *n == s).unwrap_or(0);
+                            let mut cycle: Vec<&str> = stack[from..].iter().map(|(n, _)| *n).collect();
+                            cycle.push(s);
+                            let at = docs
+                                .iter()
+                                .position(|d| d.get("vm").and_then(Value::as_str) == Some(s))
+                                .map(|i| format!("rules[{i}]"))
+                                .unwrap_or_else(|| "rules".to_string());
+                            self.error(at, format!("dependency cycle: {}", cycle.join(" -> ")));
+                        }
+                        _ => {}
+                    }
+                } else {
+                    colour.insert(node, 2);
+                    stack.pop();
+                }
+            }
+        }
+    }
+
+    fn cluster(&mut self, v: &Value, host_ids: &HashSet<String>, ds_ids: &HashSet<String>) -> Option<ClusterConfig> {
+        let mut o = self.object(v, "cluster")?;
+        let name = self.string(&mut o, "name").unwrap_or_default();
+        let version = match o.get("version") {
+            None => Version::V8_0,
+            Some(Value::String(s)) => Version::parse(s).unwrap_or_else(|| {
+                self.error("cluster.version", format!("unknown value '{s}'; allowed: {}", Version::allowed()));
+                Version::V8_0
+            }),
+            // YAML writes `version: 8.0` as a number.
+            Some(Value::Number(n)) => {
+                let text = n.as_f64().map(|f| format!("{f:.1}")).unwrap_or_default();
+                Version::parse(&text).unwrap_or_else(|| {
+                    self.error("cluster.version", format!("unknown value {n}; allowed: {}", Version::allowed()));
+                    Version::V8_0
+                })
+            }
+            Some(other) => {
+                self.error("cluster.version", format!("expected a string, got {}", type_name(other)));
+                Version::V8_0
+            }
+        };
+        let host_monitoring = self.bool(&mut o, "host_monitoring", true);
+        let admission_control = match o.get("admission_control") {
+            None => default_admission(version),
+            Some(a) => self.admission(a, version, host_ids).unwrap_or(AdmissionControl::Disabled),
+        };
+        let isolation_response = self
+            .api_enum(&mut o, "isolation_response", IsolationResponse::parse, IsolationResponse::allowed)
+            .unwrap_or(IsolationResponse::None);
+        if isolation_response == IsolationResponse::ClusterIsolationResponse {
+            self.error("cluster.isolation_response", "the cluster default cannot defer to itself; use 'none', 'powerOff' or 'shutdown'");
+        }
+        let restart_priority = self
+            .api_enum(&mut o, "restart_priority", RestartPriority::parse, RestartPriority::allowed)
+            .unwrap_or(RestartPriority::Medium);
+        if restart_priority == RestartPriority::ClusterRestartPriority {
+            self.error("cluster.restart_priority", "the cluster default cannot defer to itself");
+        }
+        let isolation_addresses = self.id_list(&mut o, "isolation_addresses").unwrap_or_default();
+        let heartbeat_datastores = match o.get("heartbeat_datastores") {
+            None => HeartbeatDatastoreConfig { policy: HbDsPolicy::AllFeasibleDsWithUserPreference, preferred: vec![] },
+            Some(h) => self.heartbeat_config(h, ds_ids),
+        };
+        let vm_monitoring = self.vm_monitoring(o.get("vm_monitoring"));
+        let vmcp = self.vmcp(o.get("vmcp"));
+        let raw = self.advanced_options(o.get("advanced_options"));
+        let advanced_options =
+            AdvancedOptions::parse(raw, version, "cluster.advanced_options", &mut self.errors, &mut self.warnings);
+        self.finish(o);
+        Some(ClusterConfig {
+            name,
+            version,
+            host_monitoring,
+            admission_control,
+            isolation_response,
+            restart_priority,
+            isolation_addresses: dedup(isolation_addresses),
+            heartbeat_datastores,
+            vm_monitoring,
+            vmcp,
+            advanced_options,
+        })
+    }
+
+    fn admission(&mut self, v: &Value, version: Version, host_ids: &HashSet<String>) -> Option<AdmissionControl> {
+        let path = "cluster.admission_control";
+        let mut o = self.object(v, path)?;
+        let has = |k: &str| o.map.get(k).is_some_and(|v| !v.is_null());
+        let (has_failures, has_cpu, has_mem) = (has("host_failures"), has("cpu_percent"), has("memory_percent"));
+        let present = o.map.contains_key("policy");
+        let policy = self.api_enum(&mut o, "policy", AdmissionPolicyKind::parse, AdmissionPolicyKind::allowed);
+        if !present {
+            self.error(format!("{path}.policy"), format!("missing required field; allowed: {}", AdmissionPolicyKind::allowed()));
+        }
+        let failures = |r: &mut Reader, o: &mut Obj<'_>| -> Option<u32> {
+            let n = r.number_field(o, "host_failures", Some(1))?;
+            if n > 1000 {
+                r.error(o.field("host_failures"), format!("{n} is out of range (0 to 1000)"));
+                return None;
+            }
+            Some(n as u32)
+        };
+        let result = match policy {
+            Some(AdmissionPolicyKind::Slot) => {
+                let host_failures = failures(self, &mut o);
+                let slot_cpu_mhz = self.optional_number(&mut o, "slot_cpu_mhz");
+                let slot_memory_mb = self.optional_number(&mut o, "slot_memory_mb");
+                for (k, val) in [("slot_cpu_mhz", slot_cpu_mhz), ("slot_memory_mb", slot_memory_mb)] {
+                    if val == Some(0) {
+                        self.error(format!("{path}.{k}"), "a fixed slot must be at least 1");
+                    }
+                }
+                if slot_cpu_mhz.is_some() != slot_memory_mb.is_some() {
+                    self.error(path, "a fixed slot size needs both slot_cpu_mhz and slot_memory_mb");
+                }
+                host_failures.map(|host_failures| AdmissionControl::Slot { host_failures, slot_cpu_mhz, slot_memory_mb })
+            }
+            Some(AdmissionPolicyKind::Percentage) => {
+                if has_failures && (has_cpu || has_mem) {
+                    self.error(path, "give either host_failures (auto-computed) or cpu_percent and memory_percent, not both");
+                    None
+                } else if has_failures {
+                    if !version.at_least(Version::V6_5) {
+                        self.error(format!("{path}.host_failures"), format!("auto-computed percentages need version 6.5 or later (cluster is {version})"));
+                    }
+                    failures(self, &mut o).map(|host_failures| AdmissionControl::PercentageAuto { host_failures })
+                } else {
+                    if !has_cpu {
+                        self.error(format!("{path}.cpu_percent"), "missing required field (or give host_failures)");
+                    }
+                    if !has_mem {
+                        self.error(format!("{path}.memory_percent"), "missing required field (or give host_failures)");
+                    }
+                    let cpu = self.float(&mut o, "cpu_percent", 0.0, 100.0);
+                    let mem = self.float(&mut o, "memory_percent", 0.0, 100.0);
+                    match (cpu, mem) {
+                        (Some(cpu_percent), Some(memory_percent)) => Some(AdmissionControl::Percentage { cpu_percent, memory_percent }),
+                        _ => None,
+                    }
+                }
+            }
+            Some(AdmissionPolicyKind::FailoverHosts) => match self.id_list(&mut o, "hosts") {
+                Some(hosts) if !hosts.is_empty() => {
+                    self.check_refs(&hosts, host_ids, &format!("{path}.hosts"), "host");
+                    Some(AdmissionControl::FailoverHosts { hosts: dedup(hosts) })
+                }
+                Some(_) => {
+                    self.error(format!("{path}.hosts"), "name at least one failover host");
+                    None
+                }
+                None => {
+                    self.error(format!("{path}.hosts"), "missing required field");
+                    None
+                }
+            },
+            Some(AdmissionPolicyKind::Disabled) => Some(AdmissionControl::Disabled),
+            None => None,
+        };
+        // Keys that belong to another policy are mistakes worth a word.
+        for k in ["host_failures", "cpu_percent", "memory_percent", "slot_cpu_mhz", "slot_memory_mb", "hosts"] {
+            if o.map.contains_key(k) && !o.used.contains(k) {
+                o.used.insert(k);
+                self.warn(format!("{path}.{k}"), format!("ignored by the '{}' policy", policy.map(|p| p.as_str()).unwrap_or("?")));
+            }
+        }
+        self.finish(o);
+        result
+    }
+
+    fn heartbeat_config(&mut self, v: &Value, ds_ids: &HashSet<String>) -> HeartbeatDatastoreConfig {
+        let default = HeartbeatDatastoreConfig { policy: HbDsPolicy::AllFeasibleDsWithUserPreference, preferred: vec![] };
+        let Some(mut o) = self.object(v, "cluster.heartbeat_datastores") else { return default };
+        let policy = self.api_enum(&mut o, "policy", HbDsPolicy::parse, HbDsPolicy::allowed).unwrap_or(default.policy);
+        let preferred = self.id_list(&mut o, "preferred").unwrap_or_default();
+        self.check_refs(&preferred, ds_ids, "cluster.heartbeat_datastores.preferred", "datastore");
+        self.finish(o);
+        HeartbeatDatastoreConfig { policy, preferred: dedup(preferred) }
+    }
+
+    fn vm_monitoring(&mut self, v: Option<&Value>) -> VmMonitoringConfig {
+        let mut cfg = VmMonitoringConfig {
+            mode: VmMonitoringMode::Disabled,
+            sensitivity: VmMonitoringSensitivity::High,
+            failure_interval_s: None,
+            min_uptime_s: None,
+            max_resets: None,
+            max_resets_window_s: None,
+        };
+        let Some(v) = v else { return cfg };
+        let Some(mut o) = self.object(v, "cluster.vm_monitoring") else { return cfg };
+        cfg.mode = self.api_enum(&mut o, "mode", VmMonitoringMode::parse, VmMonitoringMode::allowed).unwrap_or(cfg.mode);
+        cfg.sensitivity = self
+            .api_enum(&mut o, "sensitivity", VmMonitoringSensitivity::parse, VmMonitoringSensitivity::allowed)
+            .unwrap_or(cfg.sensitivity);
+        cfg.failure_interval_s = self.optional_number(&mut o, "failure_interval_s");
+        cfg.min_uptime_s = self.optional_number(&mut o, "min_uptime_s");
+        cfg.max_resets = self.optional_number(&mut o, "max_resets").map(|n| n.min(u32::MAX as u64) as u32);
+        cfg.max_resets_window_s = self.optional_number(&mut o, "max_resets_window_s");
+        if cfg.sensitivity == VmMonitoringSensitivity::Custom && cfg.failure_interval_s.is_none() {
+            self.error("cluster.vm_monitoring.failure_interval_s", "required when sensitivity is 'custom'");
+        }
+        self.finish(o);
+        cfg
+    }
+
+    fn vmcp(&mut self, v: Option<&Value>) -> VmcpConfig {
+        let mut cfg = VmcpConfig {
+            apd: StorageProtection::Disabled,
+            pdl: StorageProtection::Disabled,
+            apd_delay_s: 180,
+            apd_cleared: ApdClearedReaction::None,
+        };
+        let Some(v) = v else { return cfg };
+        let Some(mut o) = self.object(v, "cluster.vmcp") else { return cfg };
+        cfg.apd = self.api_enum(&mut o, "apd", StorageProtection::parse, StorageProtection::allowed).unwrap_or(cfg.apd);
+        cfg.pdl = self.api_enum(&mut o, "pdl", StorageProtection::parse, StorageProtection::allowed).unwrap_or(cfg.pdl);
+        cfg.apd_delay_s = self.number_field(&mut o, "apd_delay_s", Some(180)).unwrap_or(180);
+        cfg.apd_cleared = self
+            .api_enum(&mut o, "apd_cleared", ApdClearedReaction::parse, ApdClearedReaction::allowed)
+            .unwrap_or(cfg.apd_cleared);
+        self.finish(o);
+        cfg
+    }
+
+    fn advanced_options(&mut self, v: Option<&Value>) -> BTreeMap<String, String> {
+        let mut raw = BTreeMap::new();
+        let Some(v) = v else { return raw };
+        let Some(o) = self.object(v, "cluster.advanced_options") else { return raw };
+        for (key, value) in o.map {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                // vCenter stores text; numbers and booleans typed in JSON/YAML mean the same.
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                other => {
+                    self.error(
+                        format!("cluster.advanced_options['{key}']"),
+                        format!("expected a string value, got {}", type_name(other)),
+                    );
+                    continue;
+                }
+            };
+            raw.insert(key.clone(), text);
+        }
+        raw
+    }
+}
+
+/// The policy vCenter enables by default: slot with one failure before 6.5, auto-computed
+/// percentages with one failure from 6.5 on.
+pub fn default_admission(version: Version) -> AdmissionControl {
+    if version.at_least(Version::V6_5) {
+        AdmissionControl::PercentageAuto { host_failures: 1 }
+    } else {
+        AdmissionControl::Slot { host_failures: 1, slot_cpu_mhz: None, slot_memory_mb: None }
+    }
+}
+
+/// `""` (the document root) prints as `<root>`.
+fn display_path(path: &str) -> String {
+    if path.is_empty() { "<root>".to_string() } else { path.to_string() }
+}
+
+/// Removes repeated ids, keeping first occurrences in order.
+fn dedup(items: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    items.into_iter().filter(|s| seen.insert(s.clone())).collect()
+}

@@ -1,0 +1,122 @@
+//! Writing an inventory back to the document shape of API.md. The output is complete (every
+//! default made explicit) so that `from_value(to_value(inv)) == inv`.
+
+use serde_json::{json, Map, Value};
+
+use crate::model::*;
+
+fn opt<T: Into<Value>>(v: Option<T>) -> Value {
+    v.map(Into::into).unwrap_or(Value::Null)
+}
+
+pub fn to_value(inv: &Inventory) -> Value {
+    json!({
+        "cluster": cluster(&inv.cluster),
+        "hosts": inv.hosts.iter().map(host).collect::<Vec<_>>(),
+        "datastores": inv.datastores.iter().map(datastore).collect::<Vec<_>>(),
+        "vms": inv.vms.iter().map(vm).collect::<Vec<_>>(),
+        "rules": inv.rules.iter().map(rule).collect::<Vec<_>>(),
+    })
+}
+
+pub fn host(h: &Host) -> Value {
+    json!({
+        "id": h.id, "name": h.name, "cpu_mhz": h.cpu_mhz, "memory_mb": h.memory_mb,
+        "datastores": h.datastores, "networks": opt(h.networks.clone()),
+        "state": h.state.as_str(), "maintenance": h.maintenance, "standby": h.standby,
+        "goodness": opt(h.goodness), "agent_vms_ready": h.agent_vms_ready,
+    })
+}
+
+pub fn datastore(d: &Datastore) -> Value {
+    json!({"id": d.id, "name": d.name, "type": d.ds_type.as_str(), "backing": opt(d.backing.clone())})
+}
+
+pub fn vm(v: &Vm) -> Value {
+    json!({
+        "id": v.id, "name": v.name, "host": opt(v.host.clone()), "power_state": v.power_state.as_str(),
+        "cpu_reservation_mhz": v.cpu_reservation_mhz, "memory_reservation_mb": v.memory_reservation_mb,
+        "memory_overhead_mb": v.memory_overhead_mb, "home_datastore": v.home_datastore,
+        "datastores": v.datastores, "networks": v.networks,
+        "restart_priority": v.restart_priority.as_str(), "isolation_response": v.isolation_response.as_str(),
+        "role": opt(v.role.map(|r| r.as_str())), "protected": v.protected,
+        "clean_power_off": v.clean_power_off, "tools_running": v.tools_running,
+        "vm_monitoring": opt(v.vm_monitoring.as_ref().map(|m| json!({
+            "mode": opt(m.mode.map(|x| x.as_str())), "sensitivity": opt(m.sensitivity.map(|x| x.as_str())),
+        }))),
+        "vmcp": opt(v.vmcp.as_ref().map(|m| json!({
+            "apd": opt(m.apd.map(|x| x.as_str())), "pdl": opt(m.pdl.map(|x| x.as_str())),
+        }))),
+    })
+}
+
+pub fn rule(r: &Rule) -> Value {
+    let mut m = Map::new();
+    m.insert("type".into(), r.kind.as_str().into());
+    m.insert("name".into(), r.name.clone().into());
+    m.insert("enabled".into(), r.enabled.into());
+    match r.kind {
+        RuleKind::VmDependsOn => {
+            m.insert("vm".into(), opt(r.vms.first().cloned()));
+            m.insert("depends_on".into(), r.depends_on.clone().into());
+        }
+        RuleKind::VmHostMust | RuleKind::VmHostMustNot | RuleKind::VmHostShould | RuleKind::VmHostShouldNot => {
+            m.insert("vms".into(), r.vms.clone().into());
+            m.insert("hosts".into(), r.hosts.clone().into());
+        }
+        RuleKind::VmAntiAffinity | RuleKind::VmAffinity => {
+            m.insert("vms".into(), r.vms.clone().into());
+        }
+    }
+    Value::Object(m)
+}
+
+pub fn admission(a: &AdmissionControl) -> Value {
+    match a {
+        AdmissionControl::Slot { host_failures, slot_cpu_mhz, slot_memory_mb } => {
+            let mut m = json!({"policy": "slot", "host_failures": host_failures});
+            if let (Some(c), Some(mem)) = (slot_cpu_mhz, slot_memory_mb) {
+                m["slot_cpu_mhz"] = (*c).into();
+                m["slot_memory_mb"] = (*mem).into();
+            }
+            m
+        }
+        AdmissionControl::Percentage { cpu_percent, memory_percent } => {
+            json!({"policy": "percentage", "cpu_percent": cpu_percent, "memory_percent": memory_percent})
+        }
+        AdmissionControl::PercentageAuto { host_failures } => {
+            json!({"policy": "percentage", "host_failures": host_failures})
+        }
+        AdmissionControl::FailoverHosts { hosts } => json!({"policy": "failoverHosts", "hosts": hosts}),
+        AdmissionControl::Disabled => json!({"policy": "disabled"}),
+    }
+}
+
+pub fn cluster(c: &ClusterConfig) -> Value {
+    let m = &c.vm_monitoring;
+    json!({
+        "name": c.name, "version": c.version.as_str(), "host_monitoring": c.host_monitoring,
+        "admission_control": admission(&c.admission_control),
+        "isolation_response": c.isolation_response.as_str(),
+        "restart_priority": c.restart_priority.as_str(),
+        "isolation_addresses": c.isolation_addresses,
+        "heartbeat_datastores": {
+            "policy": c.heartbeat_datastores.policy.as_str(), "preferred": c.heartbeat_datastores.preferred,
+        },
+        "advanced_options": c.advanced_options.raw,
+        "vmcp": {
+            "apd": c.vmcp.apd.as_str(), "pdl": c.vmcp.pdl.as_str(),
+            "apd_delay_s": c.vmcp.apd_delay_s, "apd_cleared": c.vmcp.apd_cleared.as_str(),
+        },
+        "vm_monitoring": {
+            "mode": m.mode.as_str(), "sensitivity": m.sensitivity.as_str(),
+            "failure_interval_s": opt(m.failure_interval_s), "min_uptime_s": opt(m.min_uptime_s),
+            "max_resets": opt(m.max_resets), "max_resets_window_s": opt(m.max_resets_window_s),
+        },
+    })
+}
+
+/// Problems as `[path, message]` pairs.
+pub fn problems(ps: &[Problem]) -> Value {
+    ps.iter().map(|p| json!([p.path, p.message])).collect()
+}
