@@ -1,0 +1,2 @@
+//! Benchmarks (criterion). Placeholder until the module lands.
+fn main() {}
