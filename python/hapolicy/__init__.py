@@ -1,0 +1,74 @@
+"""hapolicy — reproduces the decisions of VMware vSphere HA (the FDM agent).
+
+>>> import hapolicy as ha
+>>> inv = ha.Inventory.load("examples/lab.json")        # doctest: +SKIP
+>>> ha.elect(inv).master                                 # doctest: +SKIP
+'host-24'
+"""
+
+from __future__ import annotations
+
+from . import _core
+from .election import Candidate, Election, classify_host, classify_self, elect
+from .enums import (
+    AdmissionPolicy,
+    ConnectionState,
+    DatastoreType,
+    EventKind,
+    HbDsPolicy,
+    HostState,
+    IsolationResponse,
+    PowerState,
+    RestartPriority,
+    RuleKind,
+    UnplacedReason,
+    Version,
+    VmRole,
+)
+from .errors import ArgumentError, HaPolicyError, InternalError, InventoryError, UnknownIdError
+from .inventory import (
+    AdmissionControlConfig,
+    ClusterConfig,
+    Datastore,
+    HeartbeatDatastoreConfig,
+    Host,
+    Inventory,
+    Rule,
+    Vm,
+)
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "AdmissionControlConfig",
+    "AdmissionPolicy",
+    "ArgumentError",
+    "Candidate",
+    "ClusterConfig",
+    "ConnectionState",
+    "Datastore",
+    "DatastoreType",
+    "Election",
+    "EventKind",
+    "HaPolicyError",
+    "HbDsPolicy",
+    "HeartbeatDatastoreConfig",
+    "Host",
+    "HostState",
+    "InternalError",
+    "Inventory",
+    "InventoryError",
+    "IsolationResponse",
+    "PowerState",
+    "RestartPriority",
+    "Rule",
+    "RuleKind",
+    "UnknownIdError",
+    "UnplacedReason",
+    "Version",
+    "Vm",
+    "VmRole",
+    "classify_host",
+    "classify_self",
+    "elect",
+]

@@ -1,0 +1,133 @@
+"""The ``hapolicy`` command line: shell automation over the Python API.
+
+Every subcommand prints readable text, or JSON with ``--json``. Bad input exits with status 2
+and a one-line message on standard error; success exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import __version__
+from .election import elect
+from .errors import HaPolicyError, InventoryError
+from .inventory import Inventory
+
+__all__ = ["main"]
+
+EXIT_BAD_INPUT = 2
+
+
+def _load(path: str) -> Inventory:
+    return Inventory.load(path)
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    if args.json:
+        json.dump(data, sys.stdout, indent=2, sort_keys=False)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    inv = _load(args.inventory)
+    s = inv.summary()
+    warnings = inv.warnings
+    lines = [
+        f"{args.inventory}: valid — {s['hosts']} hosts, {s['vms']} VMs ({s['powered_on_vms']} powered on), "
+        f"{s['datastores']} datastores, {s['rules']} rules",
+        *(f"warning: {p}: {m}" for p, m in warnings),
+    ]
+    _emit(args, {"valid": True, "summary": s, "warnings": [list(w) for w in warnings]}, "\n".join(lines))
+    return 0
+
+
+def cmd_elect(args: argparse.Namespace) -> int:
+    inv = _load(args.inventory)
+    e = elect(inv, args.hosts, unusable_datastores=args.unusable_datastore or ())
+    _emit(args, e.to_dict(), e.explain())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """The main job: one readable page about the cluster's HA posture."""
+    inv = _load(args.inventory)
+    s = inv.summary()
+    c = inv.config
+    e = elect(inv)
+    sections: list[tuple[str, str]] = [
+        (
+            "Cluster",
+            f"{c.name or '(unnamed)'} — vSphere {c.version}, {s['hosts']} hosts, {s['vms']} VMs "
+            f"({s['powered_on_vms']} powered on), {s['datastores']} datastores, {s['rules']} rules\n"
+            f"admission control: {json.dumps(c.admission_control.to_dict())}; "
+            f"isolation response: {c.isolation_response}; default restart priority: {c.restart_priority}",
+        ),
+        ("Master election (R-ELECT)", e.explain().rstrip()),
+    ]
+    if inv.warnings:
+        sections.append(("Warnings", "\n".join(f"{p}: {m}" for p, m in inv.warnings)))
+    text = "\n\n".join(f"== {title}\n{body}" for title, body in sections)
+    data = {"summary": s, "config": c.to_dict(), "election": e.to_dict(), "warnings": [list(w) for w in inv.warnings]}
+    _emit(args, data, text)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hapolicy", description="Reproduce VMware vSphere HA (FDM) decisions for a cluster inventory."
+    )
+    parser.add_argument("--version", action="version", version=f"hapolicy {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument("inventory", metavar="INV", help="inventory file (.json, .yaml, .yml)")
+        p.add_argument("--json", action="store_true", help="machine-readable JSON output")
+        p.set_defaults(func=func)
+        return p
+
+    command("report", cmd_report, "one page on the cluster's HA posture (the main job)")
+    command("validate", cmd_validate, "check an inventory and list every problem")
+    p = command("elect", cmd_elect, "which host becomes HA master, and why (R-ELECT)")
+    p.add_argument("--hosts", nargs="+", metavar="HOST", help="only these hosts can talk to each other")
+    p.add_argument("--unusable-datastore", action="append", metavar="DS", help="datastore in APD/PDL (repeatable)")
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, InventoryError):
+        n = len(exc.problems)
+        shown = "; ".join(f"{p}: {m}" for p, m in exc.problems[:5])
+        more = f"; … {n - 5} more" if n > 5 else ""
+        return f"{n} problem{'s' if n != 1 else ''}: {shown}{more}"
+    return str(exc).replace("\n", " ")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except HaPolicyError as exc:
+        print(f"hapolicy: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error worth a message.
+        sys.stderr.close()
+        return 0
+    except OSError as exc:
+        print(f"hapolicy: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("hapolicy: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Master election (R-ELECT) and host-state classification (R-CLASS-M, R-CLASS-S)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from . import _core
+from ._tabular import html_table, records_to_pandas
+from .enums import HostState
+from .inventory import Inventory
+
+__all__ = ["Candidate", "Election", "classify_host", "classify_self", "elect"]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A ranked candidate: the figures R-ELECT-1 compares, in order."""
+
+    host: str
+    goodness: int | None
+    datastores: int
+
+
+@dataclass(frozen=True, slots=True)
+class Election:
+    """Outcome of an election among hosts that can talk to each other."""
+
+    master: str | None
+    candidates: tuple[Candidate, ...]
+    excluded: tuple[tuple[str, str], ...]
+    _explanation: str = ""
+
+    @property
+    def ranking(self) -> list[str]:
+        """Eligible host ids, best first."""
+        return [c.host for c in self.candidates]
+
+    def explain(self) -> str:
+        """Each candidate with goodness, datastore count and id; then the excluded hosts."""
+        return self._explanation
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "master": self.master,
+            "ranking": self.ranking,
+            "candidates": self.to_records(),
+            "excluded": {h: why for h, why in self.excluded},
+        }
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [
+            {"rank": i + 1, "host": c.host, "goodness": c.goodness, "datastores": c.datastores}
+            for i, c in enumerate(self.candidates)
+        ]
+
+    def to_pandas(self) -> Any:
+        return records_to_pandas(self.to_records(), ["rank", "host", "goodness", "datastores"])
+
+    def __repr__(self) -> str:
+        return f"Election(master={self.master!r}, ranking={self.ranking!r})"
+
+    def _repr_html_(self) -> str:
+        rows = [(r["rank"], r["host"], r["goodness"], r["datastores"]) for r in self.to_records()]
+        return html_table(("rank", "host", "goodness", "datastores"), rows, title=f"master: {self.master}")
+
+
+def elect(
+    inv: Inventory, hosts: Iterable[str] | None = None, *, unusable_datastores: Iterable[str] = ()
+) -> Election:
+    """Elects a master among ``hosts`` (ids that can exchange election traffic; default every
+    eligible host). Hosts in maintenance, standby, disconnected or not responding do not take
+    part. Datastores in ``unusable_datastores`` (APD/PDL) do not count for the ranking."""
+    host_list = None if hosts is None else [hosts] if isinstance(hosts, str) else list(hosts)
+    master, ranking, excluded, explanation = _core.elect(inv._core, host_list, list(unusable_datastores))
+    return Election(
+        master=master,
+        candidates=tuple(Candidate(h, g, d) for h, g, d in ranking),
+        excluded=tuple(excluded),
+        _explanation=explanation,
+    )
+
+
+def classify_host(
+    network_heartbeat: bool, ping: bool, datastore_heartbeat: bool, isolated_flag: bool = False
+) -> HostState:
+    """The master's view of a slave (R-CLASS-M): heartbeat → connected; else ICMP →
+    ``fdmUnreachable``; else datastore heartbeat → isolated or partitioned (poweron flag);
+    else ``hostDown``."""
+    return HostState(_core.classify_host(bool(network_heartbeat), bool(ping), bool(datastore_heartbeat), bool(isolated_flag)))
+
+
+def classify_self(master_heartbeat: bool, election_traffic: bool, isolation_address_answers: bool) -> str:
+    """A host's view of itself (R-CLASS-S): ``"connected"``, ``"partitioned"`` or ``"isolated"``."""
+    return _core.classify_self(bool(master_heartbeat), bool(election_traffic), bool(isolation_address_answers))

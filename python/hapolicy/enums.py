@@ -1,0 +1,143 @@
+"""Enumerations. Values are the vSphere API spellings; plain strings are accepted wherever an
+enum is (``StrEnum`` members compare equal to their value)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "AdmissionPolicy",
+    "ConnectionState",
+    "DatastoreType",
+    "EventKind",
+    "HbDsPolicy",
+    "HostState",
+    "IsolationResponse",
+    "PowerState",
+    "RestartPriority",
+    "RuleKind",
+    "UnplacedReason",
+    "Version",
+    "VmRole",
+]
+
+
+class HostState(StrEnum):
+    """FDM availability state of a host as the master reports it (R-CLASS-M)."""
+
+    UNINITIALIZED = "uninitialized"
+    ELECTION = "election"
+    MASTER = "master"
+    CONNECTED_TO_MASTER = "connectedToMaster"
+    NETWORK_PARTITIONED_FROM_MASTER = "networkPartitionedFromMaster"
+    NETWORK_ISOLATED = "networkIsolated"
+    HOST_DOWN = "hostDown"
+    INITIALIZATION_ERROR = "initializationError"
+    UNINITIALIZATION_ERROR = "uninitializationError"
+    FDM_UNREACHABLE = "fdmUnreachable"
+    RETRY = "retry"
+
+
+class RestartPriority(StrEnum):
+    DISABLED = "disabled"
+    LOWEST = "lowest"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    HIGHEST = "highest"
+    CLUSTER_RESTART_PRIORITY = "clusterRestartPriority"
+
+
+class IsolationResponse(StrEnum):
+    NONE = "none"
+    POWER_OFF = "powerOff"
+    SHUTDOWN = "shutdown"
+    CLUSTER_ISOLATION_RESPONSE = "clusterIsolationResponse"
+
+
+class PowerState(StrEnum):
+    POWERED_ON = "poweredOn"
+    POWERED_OFF = "poweredOff"
+    SUSPENDED = "suspended"
+
+
+class AdmissionPolicy(StrEnum):
+    SLOT = "slot"
+    PERCENTAGE = "percentage"
+    FAILOVER_HOSTS = "failoverHosts"
+    DISABLED = "disabled"
+
+
+class ConnectionState(StrEnum):
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    NOT_RESPONDING = "notResponding"
+
+
+class VmRole(StrEnum):
+    AGENT = "agent"
+    FT_PRIMARY = "ftPrimary"
+    FT_SECONDARY = "ftSecondary"
+
+
+class DatastoreType(StrEnum):
+    VMFS = "VMFS"
+    NFS = "NFS"
+    VSAN = "vSAN"
+    VVOL = "vVol"
+
+
+class Version(StrEnum):
+    V5_0 = "5.0"
+    V5_1 = "5.1"
+    V5_5 = "5.5"
+    V6_0 = "6.0"
+    V6_5 = "6.5"
+    V6_7 = "6.7"
+    V7_0 = "7.0"
+    V8_0 = "8.0"
+
+
+class HbDsPolicy(StrEnum):
+    ALL_FEASIBLE_DS = "allFeasibleDs"
+    USER_SELECTED_DS = "userSelectedDs"
+    ALL_FEASIBLE_DS_WITH_USER_PREFERENCE = "allFeasibleDsWithUserPreference"
+
+
+class RuleKind(StrEnum):
+    VM_ANTI_AFFINITY = "vmAntiAffinity"
+    VM_AFFINITY = "vmAffinity"
+    VM_HOST_MUST = "vmHostMust"
+    VM_HOST_MUST_NOT = "vmHostMustNot"
+    VM_HOST_SHOULD = "vmHostShould"
+    VM_HOST_SHOULD_NOT = "vmHostShouldNot"
+    VM_DEPENDS_ON = "vmDependsOn"
+
+
+class UnplacedReason(StrEnum):
+    """Why a VM could not be restarted anywhere (R-PLACE)."""
+
+    NO_COMPATIBLE_HOST = "noCompatibleHost"
+    INSUFFICIENT_RESOURCES = "insufficientResources"
+    ANTI_AFFINITY = "antiAffinity"
+    VM_HOST_RULE = "vmHostRule"
+    DATASTORE_INACCESSIBLE = "datastoreInaccessible"
+    MAX_RESTART_COUNT_REACHED = "maxRestartCountReached"
+
+
+class EventKind(StrEnum):
+    """Kinds of simulation events (API.md "Simulation")."""
+
+    ELECTION_STARTED = "election_started"
+    MASTER_ELECTED = "master_elected"
+    HOST_UNREACHABLE = "host_unreachable"
+    HOST_STATE = "host_state"
+    ISOLATION_DECLARED = "isolation_declared"
+    ISOLATION_RESPONSE = "isolation_response"
+    RESTART_ATTEMPT = "restart_attempt"
+    VM_RESTARTED = "vm_restarted"
+    VM_UNPLACED = "vm_unplaced"
+    RESTART_GAVE_UP = "restart_gave_up"
+    APD_TIMEOUT = "apd_timeout"
+    VM_TERMINATED = "vm_terminated"
+    VM_RESET = "vm_reset"

@@ -1,0 +1,139 @@
+//! Python objects ⇄ the core's document tree (`serde_json::Value`).
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::{Map, Number, Value};
+
+use crate::model::Problem;
+
+/// Deepest nesting accepted from Python (inventories are 4–5 levels deep).
+const MAX_DEPTH: usize = 64;
+
+/// Converts plain Python data (dict / list / tuple / str / int / float / bool / None; str
+/// subclasses such as `StrEnum` members; anything with `__index__`) into a document tree.
+/// What cannot be represented is recorded in `problems` with its path and becomes `null`,
+/// so the validator still reports everything else in the same pass.
+pub fn to_value(obj: &Bound<'_, PyAny>, path: &str, problems: &mut Vec<Problem>) -> Value {
+    convert(obj, path, 0, problems)
+}
+
+fn here(path: &str) -> String {
+    if path.is_empty() { "<root>".to_string() } else { path.to_string() }
+}
+
+fn convert(obj: &Bound<'_, PyAny>, path: &str, depth: usize, problems: &mut Vec<Problem>) -> Value {
+    if depth > MAX_DEPTH {
+        problems.push(Problem::new(here(path), format!("nested more than {MAX_DEPTH} levels deep")));
+        return Value::Null;
+    }
+    if obj.is_none() {
+        return Value::Null;
+    }
+    // bool before int: Python's bool is an int.
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Value::Bool(b.is_true());
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return match s.to_str() {
+            Ok(s) => Value::String(s.to_string()),
+            Err(_) => {
+                problems.push(Problem::new(here(path), "string is not valid UTF-8 (lone surrogate)"));
+                Value::Null
+            }
+        };
+    }
+    if obj.is_instance_of::<PyInt>() || (obj.hasattr("__index__").unwrap_or(false) && !obj.is_instance_of::<PyFloat>()) {
+        if let Ok(v) = obj.extract::<u64>() {
+            return Value::Number(v.into());
+        }
+        if let Ok(v) = obj.extract::<i64>() {
+            return Value::Number(v.into());
+        }
+        let text = obj.str().map(|s| s.to_string()).unwrap_or_default();
+        problems.push(Problem::new(here(path), format!("{text} is too large")));
+        return Value::Null;
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let v = f.value();
+        return match Number::from_f64(v) {
+            Some(n) => Value::Number(n),
+            None => {
+                problems.push(Problem::new(here(path), format!("expected a finite number, got {v}")));
+                Value::Null
+            }
+        };
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let mut map = Map::new();
+        for (k, v) in d.iter() {
+            let Some(key) = k.cast::<PyString>().ok().and_then(|s| s.to_str().ok().map(str::to_string)) else {
+                let shown = k.repr().map(|r| r.to_string()).unwrap_or_default();
+                problems.push(Problem::new(here(path), format!("keys must be strings, got {shown}")));
+                continue;
+            };
+            let child = if path.is_empty() {
+                key.clone()
+            } else if key.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                format!("{path}.{key}")
+            } else {
+                format!("{path}['{key}']")
+            };
+            let value = convert(&v, &child, depth + 1, problems);
+            map.insert(key, value);
+        }
+        return Value::Object(map);
+    }
+    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
+        let mut items = Vec::new();
+        if let Ok(iter) = obj.try_iter() {
+            for (i, item) in iter.enumerate() {
+                match item {
+                    Ok(item) => items.push(convert(&item, &format!("{path}[{i}]"), depth + 1, problems)),
+                    Err(e) => problems.push(Problem::new(format!("{path}[{i}]"), e.to_string())),
+                }
+            }
+        }
+        return Value::Array(items);
+    }
+    // Objects of our own Python layer (Host, Vm, …) expose `to_dict()`.
+    if let Ok(method) = obj.getattr("to_dict") {
+        if let Ok(d) = method.call0() {
+            return convert(&d, path, depth + 1, problems);
+        }
+    }
+    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+    problems.push(Problem::new(here(path), format!("unsupported type {type_name}")));
+    Value::Null
+}
+
+/// Converts a document tree into plain Python data.
+pub fn to_py<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                u.into_pyobject(py)?.into_any()
+            } else if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any()
+            } else {
+                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, to_py(py, v)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}

@@ -1,0 +1,61 @@
+"""The ``hapolicy`` command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hapolicy.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_ok(capsys: pytest.CaptureFixture[str], lab_path: Path) -> None:
+    code, out, _ = run(capsys, "validate", str(lab_path))
+    assert code == 0 and "valid" in out and "4 hosts" in out
+
+
+def test_validate_bad_input_exit_2_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    p = tmp_path / "bad.json"
+    p.write_text('{"hosts": [{"id": "h1", "cpu_mhz": -5, "memory_mb": 1}], "vms": [{"id": "v", "host": "nope", "home_datastore": "x"}]}')
+    code, out, err = run(capsys, "validate", str(p))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("hapolicy: error: ")
+    assert "hosts[0].cpu_mhz" in err and "vms[0].host: unknown host 'nope'" in err
+
+
+def test_syntax_error_has_line_and_column(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    p = tmp_path / "bad.json"
+    p.write_text('{\n  "hosts": [\n    {"id": "h1",, }\n  ]\n}')
+    code, _, err = run(capsys, "validate", str(p))
+    assert code == 2 and "<json>: line 3, column" in err
+
+
+def test_elect_json(capsys: pytest.CaptureFixture[str], lab_path: Path) -> None:
+    code, out, _ = run(capsys, "elect", str(lab_path), "--json")
+    data = json.loads(out)
+    # Three hosts see 3 datastores, host-24 sees 2; among the three the larger id wins.
+    assert code == 0 and data["master"] == "host-23"
+    assert data["ranking"] == ["host-23", "host-22", "host-21", "host-24"]
+    code, out, _ = run(capsys, "elect", str(lab_path), "--json", "--hosts", "host-21", "host-24")
+    assert json.loads(out)["master"] == "host-21"
+
+
+def test_report_runs_on_the_example(capsys: pytest.CaptureFixture[str], lab_path: Path) -> None:
+    code, out, _ = run(capsys, "report", str(lab_path))
+    assert code == 0 and "master: host-23" in out
+
+
+def test_console_script_entry_point(lab_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "hapolicy", "validate", str(lab_path), "--json"], capture_output=True, text=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["valid"] is True
+    r = subprocess.run([sys.executable, "-m", "hapolicy", "validate", "/nonexistent.json"], capture_output=True, text=True)
+    assert r.returncode == 2 and "cannot read file" in r.stderr
