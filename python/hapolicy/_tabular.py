@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
@@ -31,7 +32,7 @@ def plain(value: Any) -> Any:
 def records_to_pandas(records: list[dict[str, Any]], columns: Sequence[str] | None = None) -> Any:
     """A DataFrame of ``records``; pandas is an optional dependency."""
     try:
-        import pandas as pd
+        pd = importlib.import_module("pandas")
     except ImportError as exc:  # pragma: no cover - exercised only without pandas
         raise ImportError(
             "to_pandas() needs pandas, which is an optional dependency: pip install 'hapolicy[pandas]'"

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import _core
+from ._core import Inventory as _CoreInventory
 from ._tabular import html_table, plain
 from .enums import (
     AdmissionPolicy,
@@ -231,10 +231,16 @@ class Inventory:
 
     __slots__ = ("_core", "_doc", "_hosts", "_vms", "_datastores", "_rules", "_config", "__weakref__")
 
-    _core: _core.Inventory
+    _core: _CoreInventory
+    _doc: dict[str, Any] | None
+    _hosts: tuple[Host, ...] | None
+    _vms: tuple[Vm, ...] | None
+    _datastores: tuple[Datastore, ...] | None
+    _rules: tuple[Rule, ...] | None
+    _config: ClusterConfig | None
 
-    def __init__(self, core: _core.Inventory) -> None:
-        if not isinstance(core, _core.Inventory):
+    def __init__(self, core: _CoreInventory) -> None:
+        if not isinstance(core, _CoreInventory):
             raise TypeError(
                 "Inventory is built with Inventory.from_dict / from_json / from_yaml / load, "
                 f"not from {type(core).__name__}"
@@ -253,19 +259,19 @@ class Inventory:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Inventory:
         """From plain data in the JSON shape of API.md (enum members and value objects accepted)."""
-        return cls(_core.Inventory.from_obj(data))
+        return cls(_CoreInventory.from_obj(data))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Inventory:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        return cls(_core.Inventory.from_json(text))
+        return cls(_CoreInventory.from_json(text))
 
     @classmethod
     def from_yaml(cls, text: str | bytes) -> Inventory:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        return cls(_core.Inventory.from_yaml(text))
+        return cls(_CoreInventory.from_yaml(text))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Inventory:
@@ -293,49 +299,39 @@ class Inventory:
     def to_json(self, indent: int | None = None) -> str:
         return self._core.to_json(indent)
 
+    def _cached(self, name: str, make: Callable[[], _T]) -> _T:
+        """Builds a derived view once (the inventory never changes, so it never goes stale)."""
+        value: _T | None = getattr(self, name)
+        if value is None:
+            value = make()
+            object.__setattr__(self, name, value)
+        return value
+
     def _document(self) -> dict[str, Any]:
-        if self._doc is None:
-            object.__setattr__(self, "_doc", self._core.to_obj())
-        doc: dict[str, Any] = self._doc
-        return doc
+        return self._cached("_doc", self._core.to_obj)
 
     # ---------------------------------------------------------------- contents
     @property
     def hosts(self) -> tuple[Host, ...]:
-        if self._hosts is None:
-            object.__setattr__(self, "_hosts", tuple(_build(Host, h, _HOST_ENUMS) for h in self._document()["hosts"]))
-        hosts: tuple[Host, ...] = self._hosts
-        return hosts
+        return self._cached("_hosts", lambda: tuple(_build(Host, h, _HOST_ENUMS) for h in self._document()["hosts"]))
 
     @property
     def vms(self) -> tuple[Vm, ...]:
-        if self._vms is None:
-            object.__setattr__(self, "_vms", tuple(_build(Vm, v, _VM_ENUMS) for v in self._document()["vms"]))
-        vms: tuple[Vm, ...] = self._vms
-        return vms
+        return self._cached("_vms", lambda: tuple(_build(Vm, v, _VM_ENUMS) for v in self._document()["vms"]))
 
     @property
     def datastores(self) -> tuple[Datastore, ...]:
-        if self._datastores is None:
-            object.__setattr__(
-                self, "_datastores", tuple(_build(Datastore, d, _DS_ENUMS) for d in self._document()["datastores"])
-            )
-        ds: tuple[Datastore, ...] = self._datastores
-        return ds
+        return self._cached(
+            "_datastores", lambda: tuple(_build(Datastore, d, _DS_ENUMS) for d in self._document()["datastores"])
+        )
 
     @property
     def rules(self) -> tuple[Rule, ...]:
-        if self._rules is None:
-            object.__setattr__(self, "_rules", tuple(_rule(r) for r in self._document()["rules"]))
-        rules: tuple[Rule, ...] = self._rules
-        return rules
+        return self._cached("_rules", lambda: tuple(_rule(r) for r in self._document()["rules"]))
 
     @property
     def config(self) -> ClusterConfig:
-        if self._config is None:
-            object.__setattr__(self, "_config", ClusterConfig._from_doc(self._document()["cluster"]))
-        cfg: ClusterConfig = self._config
-        return cfg
+        return self._cached("_config", lambda: ClusterConfig._from_doc(self._document()["cluster"]))
 
     @property
     def warnings(self) -> list[tuple[str, str]]:
