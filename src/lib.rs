@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod classify;
 pub mod election;
 pub mod error;
+pub mod generate;
 pub mod model;
 pub mod options;
 pub mod parse;

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -25,24 +26,164 @@ pub fn from_yaml_str(text: &str) -> Result<Inventory> {
     from_value(&parse_yaml_text(text)?)
 }
 
-/// Decodes JSON text into a value tree, with line and column on syntax errors.
+/// Decodes JSON text into a value tree, with line and column on syntax errors. A key repeated
+/// within one object is an error too (plain serde_json would keep the last one silently).
 pub fn parse_json_text(text: &str) -> Result<Value> {
     check_size(text)?;
-    serde_json::from_str(text).map_err(|e| {
-        Error::invalid("<json>", format!("line {}, column {}: {}", e.line(), e.column(), strip_position(&e.to_string())))
+    serde_json::from_str::<StrictJson>(text).map(|v| v.0).map_err(|e| {
+        Error::invalid("<json>", format!("line {}, column {}: {}", e.line(), e.column(), tidy_position(&e.to_string(), e.line(), e.column())))
     })
 }
 
-/// Decodes YAML text into a value tree, with line and column on syntax errors.
+/// Decodes YAML text into a value tree, with line and column on syntax errors. YAML values that
+/// JSON cannot hold (NaN, infinities, tagged values, keys that are lists, maps or null) are
+/// reported by path, all of them.
 pub fn parse_yaml_text(text: &str) -> Result<Value> {
     check_size(text)?;
-    serde_yaml::from_str::<Value>(text).map_err(|e| {
-        let msg = strip_position(&e.to_string());
-        match e.location() {
-            Some(loc) => Error::invalid("<yaml>", format!("line {}, column {}: {msg}", loc.line(), loc.column())),
-            None => Error::invalid("<yaml>", msg),
+    let yaml = serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|e| match e.location() {
+        Some(loc) => Error::invalid(
+            "<yaml>",
+            format!("line {}, column {}: {}", loc.line(), loc.column(), tidy_position(&e.to_string(), loc.line(), loc.column())),
+        ),
+        None => Error::invalid("<yaml>", tidy_position(&e.to_string(), 0, 0)),
+    })?;
+    let mut problems = Vec::new();
+    let value = yaml_to_json(&yaml, "", &mut problems);
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        problems.sort();
+        Err(Error::Invalid(problems))
+    }
+}
+
+/// A JSON value decoded with duplicate object keys refused.
+struct StrictJson(Value);
+
+impl<'de> serde::Deserialize<'de> for StrictJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(StrictJsonVisitor).map(StrictJson)
+    }
+}
+
+struct StrictJsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictJsonVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+    fn visit_u64<E>(self, n: u64) -> std::result::Result<Value, E> {
+        Ok(Value::Number(n.into()))
+    }
+    fn visit_f64<E>(self, f: f64) -> std::result::Result<Value, E> {
+        Ok(serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, s: &str) -> std::result::Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> std::result::Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        StrictJson::deserialize(d).map(|v| v.0)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        while let Some(StrictJson(v)) = seq.next_element()? {
+            items.push(v);
         }
-    })
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate key '{key}' in one object")));
+            }
+            let StrictJson(v) = map.next_value()?;
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// Converts a YAML tree to the JSON tree the reader takes; what JSON cannot hold is reported at
+/// its path (in the reader's path style) and replaced by null.
+fn yaml_to_json(v: &serde_yaml::Value, path: &str, problems: &mut Vec<Problem>) -> Value {
+    use serde_yaml::Value as Y;
+    match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(*b),
+        Y::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                Value::Number(u.into())
+            } else if let Some(i) = n.as_i64() {
+                Value::Number(i.into())
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                match serde_json::Number::from_f64(f) {
+                    Some(num) => Value::Number(num),
+                    None => {
+                        problems.push(Problem::new(display_path(path), format!("{n} is not a finite number")));
+                        Value::Null
+                    }
+                }
+            }
+        }
+        Y::String(s) => Value::String(s.clone()),
+        Y::Sequence(items) => {
+            Value::Array(items.iter().enumerate().map(|(i, x)| yaml_to_json(x, &format!("{path}[{i}]"), problems)).collect())
+        }
+        Y::Mapping(m) => {
+            let mut out = Map::new();
+            for (k, x) in m {
+                let key = match k {
+                    Y::String(s) => s.clone(),
+                    // `1: x` or `true: x` mean the key's text, as JSON would spell it.
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    other => {
+                        let what = match other {
+                            Y::Null => "null",
+                            Y::Sequence(_) => "a list",
+                            Y::Mapping(_) => "a mapping",
+                            _ => "a tagged value",
+                        };
+                        problems.push(Problem::new(display_path(path), format!("a key must be text, got {what}")));
+                        continue;
+                    }
+                };
+                let here = if path == "cluster.advanced_options" {
+                    format!("{path}['{key}']")
+                } else if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                let value = yaml_to_json(x, &here, problems);
+                out.insert(key, value);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(t) => {
+            problems.push(Problem::new(display_path(path), format!("YAML tag {} is not supported", t.tag)));
+            Value::Null
+        }
+    }
 }
 
 fn check_size(text: &str) -> Result<()> {
@@ -55,12 +196,44 @@ fn check_size(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// serde messages end with " at line L column C"; we print the position first instead.
-fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg.to_string(),
+/// serde and libyaml write positions as " at line L column C", possibly more than once (libyaml
+/// adds the position of the construct being parsed). The error's own position is printed first
+/// by the caller, so it is removed here; any other position is kept, spelled "line L, column C".
+fn tidy_position(msg: &str, line: usize, column: usize) -> String {
+    const AT: &str = " at line ";
+    let mut out = String::with_capacity(msg.len());
+    let mut rest = msg;
+    while let Some(i) = rest.find(AT) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + AT.len()..];
+        let digits = |t: &str| t.bytes().take_while(u8::is_ascii_digit).count();
+        let l_len = digits(after);
+        let parsed = after[l_len..].strip_prefix(" column ").and_then(|t| {
+            let c_len = digits(t);
+            let l = after[..l_len].parse::<usize>().ok()?;
+            let c = t[..c_len].parse::<usize>().ok()?;
+            Some((l, c, &t[c_len..]))
+        });
+        match parsed {
+            Some((l, c, tail)) => {
+                if (l, c) != (line, column) {
+                    out.push_str(&format!(" (at line {l}, column {c})"));
+                }
+                rest = tail;
+            }
+            None => {
+                out.push_str(AT);
+                rest = after;
+            }
+        }
     }
+    out.push_str(rest);
+    out
+}
+
+/// A float for a message: plain when short, scientific when huge or tiny.
+fn fmt_float(f: f64) -> String {
+    if f != 0.0 && (f.abs() >= 1e15 || f.abs() < 1e-6) { format!("{f:e}") } else { format!("{f}") }
 }
 
 /// Builds and validates an inventory from a decoded document.
@@ -75,6 +248,20 @@ pub fn from_value(doc: &Value) -> Result<Inventory> {
         r.errors.dedup();
         Err(Error::Invalid(r.errors))
     }
+}
+
+/// What a VM's references are checked against.
+struct VmContext<'a> {
+    /// Every host id the document declares.
+    host_ids: &'a HashSet<String>,
+    /// The hosts that read cleanly, by id.
+    hosts: &'a HashMap<&'a str, &'a Host>,
+    /// Every datastore id the document declares.
+    ds_ids: &'a HashSet<String>,
+    /// (CPU MHz, memory MB) of every host; empty when some host could not be read.
+    capacities: Vec<(u64, u64)>,
+    /// The largest CPU and the largest memory among them.
+    max_capacity: Option<(u64, u64)>,
 }
 
 /// Collects problems while reading.
@@ -99,7 +286,8 @@ fn type_name(v: &Value) -> &'static str {
 struct Obj<'a> {
     map: &'a Map<String, Value>,
     path: String,
-    used: HashSet<&'static str>,
+    /// Keys read so far (a handful per object: a list beats hashing).
+    used: Vec<&'static str>,
 }
 
 impl<'a> Obj<'a> {
@@ -109,7 +297,9 @@ impl<'a> Obj<'a> {
 
     /// The value under `key`, `None` when absent or null.
     fn get(&mut self, key: &'static str) -> Option<&'a Value> {
-        self.used.insert(key);
+        if !self.used.contains(&key) {
+            self.used.push(key);
+        }
         match self.map.get(key) {
             None | Some(Value::Null) => None,
             Some(v) => Some(v),
@@ -128,7 +318,7 @@ impl Reader {
 
     fn object<'a>(&mut self, v: &'a Value, path: &str) -> Option<Obj<'a>> {
         match v {
-            Value::Object(map) => Some(Obj { map, path: path.to_string(), used: HashSet::new() }),
+            Value::Object(map) => Some(Obj { map, path: path.to_string(), used: Vec::with_capacity(map.len()) }),
             other => {
                 self.error(display_path(path), format!("expected an object, got {}", type_name(other)));
                 None
@@ -139,7 +329,7 @@ impl Reader {
     /// Reports keys nobody read: they would otherwise be lost without a word.
     fn finish(&mut self, o: Obj<'_>) {
         for key in o.map.keys() {
-            if !o.used.contains(key.as_str()) {
+            if !o.used.contains(&key.as_str()) {
                 let path = o.field(key);
                 self.warn(path, "unknown field: ignored");
             }
@@ -199,11 +389,11 @@ impl Reader {
                 } else {
                     let f = n.as_f64().unwrap_or(f64::NAN);
                     if f < 0.0 {
-                        format!("must not be negative, got {f}")
+                        format!("must not be negative, got {}", fmt_float(f))
                     } else if f.fract() != 0.0 {
-                        format!("expected a whole number, got {f}")
+                        format!("expected a whole number, got {}", fmt_float(f))
                     } else if f > MAX_NUMBER as f64 {
-                        format!("{f} is too large (at most 2^53 = {MAX_NUMBER})")
+                        format!("{} is too large (at most 2^53 = {MAX_NUMBER})", fmt_float(f))
                     } else {
                         return Some(f as u64);
                     }
@@ -241,7 +431,7 @@ impl Reader {
         match v.as_f64() {
             Some(f) if f.is_finite() && (lo..=hi).contains(&f) => Some(f),
             Some(f) => {
-                self.error(o.field(key), format!("{f} is out of range ({lo} to {hi})"));
+                self.error(o.field(key), format!("{} is out of range ({lo} to {hi})", fmt_float(f)));
                 None
             }
             None => {
@@ -258,8 +448,14 @@ impl Reader {
         parse: fn(&str) -> Option<T>,
         allowed: fn() -> String,
     ) -> Option<T> {
-        let s = self.string(o, key)?;
-        match parse(&s) {
+        let s = match o.get(key)? {
+            Value::String(s) => s.as_str(),
+            other => {
+                self.error(o.field(key), format!("expected a string, got {}", type_name(other)));
+                return None;
+            }
+        };
+        match parse(s) {
             Some(v) => Some(v),
             None => {
                 self.error(o.field(key), format!("unknown value '{s}'; allowed: {}", allowed()));
@@ -307,35 +503,44 @@ impl Reader {
     fn inventory(&mut self, doc: &Value) -> Option<Inventory> {
         let mut top = self.object(doc, "")?;
         let cluster_doc = top.get("cluster");
+        let hosts_present = top.map.get("hosts").is_some_and(|v| !v.is_null());
         let hosts_doc = self.list(&mut top, "hosts");
         let ds_doc = self.list(&mut top, "datastores");
         let vms_doc = self.list(&mut top, "vms");
         let rules_doc = self.list(&mut top, "rules");
-        if !top.map.contains_key("hosts") {
+        if !hosts_present {
             self.error("hosts", "missing required field");
         }
         self.finish(top);
 
+        // References are resolved against every id the document declares, also those of
+        // elements that failed to read: a host with a bad field is not also "unknown" to its VMs.
         let datastores: Vec<Datastore> =
             ds_doc.iter().enumerate().filter_map(|(i, d)| self.datastore(d, &format!("datastores[{i}]"))).collect();
-        let ds_ids = self.unique_ids(datastores.iter().map(|d| d.id.as_str()), ds_doc, "datastores");
+        let ds_ids = self.unique_ids(ds_doc, "datastores");
 
         let hosts: Vec<Host> =
             hosts_doc.iter().enumerate().filter_map(|(i, h)| self.host(h, &format!("hosts[{i}]"), &ds_ids)).collect();
-        let host_ids = self.unique_ids(hosts.iter().map(|h| h.id.as_str()), hosts_doc, "hosts");
+        let host_ids = self.unique_ids(hosts_doc, "hosts");
+        let all_hosts_read = hosts.len() == hosts_doc.len();
 
-        let cluster = match cluster_doc {
-            Some(c) => self.cluster(c, &host_ids, &ds_ids),
-            None => Some(self.cluster(&Value::Object(Map::new()), &host_ids, &ds_ids).expect("empty cluster reads")),
-        };
+        let empty = Value::Object(Map::new());
+        let cluster = self.cluster(cluster_doc.unwrap_or(&empty), &host_ids, &ds_ids);
 
         let host_by_id: HashMap<&str, &Host> = hosts.iter().map(|h| (h.id.as_str(), h)).collect();
-        let vms: Vec<Vm> = vms_doc
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| self.vm(v, &format!("vms[{i}]"), &host_by_id, &ds_ids, &hosts))
-            .collect();
-        let vm_ids = self.unique_ids(vms.iter().map(|v| v.id.as_str()), vms_doc, "vms");
+        let ctx = VmContext {
+            host_ids: &host_ids,
+            hosts: &host_by_id,
+            ds_ids: &ds_ids,
+            // The capacity checks need every host; with one unreadable they would mislead.
+            capacities: if all_hosts_read { hosts.iter().map(|h| (h.cpu_mhz, h.memory_mb)).collect() } else { Vec::new() },
+            max_capacity: None,
+        };
+        let max_capacity = ctx.capacities.iter().copied().reduce(|a, b| (a.0.max(b.0), a.1.max(b.1)));
+        let ctx = VmContext { max_capacity, ..ctx };
+        let vms: Vec<Vm> =
+            vms_doc.iter().enumerate().filter_map(|(i, v)| self.vm(v, &format!("vms[{i}]"), &ctx)).collect();
+        let vm_ids = self.unique_ids(vms_doc, "vms");
 
         let rules: Vec<Rule> = rules_doc
             .iter()
@@ -362,30 +567,25 @@ impl Reader {
         Some(Inventory::assemble(cluster, hosts, datastores, vms, rules, warnings))
     }
 
-    /// Reports duplicate ids (pointing at both places) and returns the set of ids.
-    fn unique_ids<'a>(
-        &mut self,
-        ids: impl Iterator<Item = &'a str>,
-        docs: &[Value],
-        what: &str,
-    ) -> HashSet<String> {
+    /// Reports duplicate ids (pointing at the repeat and at the first) and returns every id the
+    /// document declares for one kind of element.
+    fn unique_ids(&mut self, docs: &[Value], what: &str) -> HashSet<String> {
         // Positions come from the document so paths name the right element even when some
         // elements failed to read.
-        let mut first: HashMap<String, usize> = HashMap::new();
-        let mut set = HashSet::new();
-        for id in ids {
-            set.insert(id.to_string());
-        }
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(docs.len());
         for (i, d) in docs.iter().enumerate() {
             if let Some(Value::String(id)) = d.get("id") {
-                if let Some(prev) = first.get(id) {
+                if id.trim().is_empty() {
+                    continue; // reported as "must not be empty"
+                }
+                if let Some(prev) = first.get(id.as_str()) {
                     self.error(format!("{what}[{i}].id"), format!("duplicate id '{id}' (also {what}[{prev}])"));
                 } else {
-                    first.insert(id.clone(), i);
+                    first.insert(id, i);
                 }
             }
         }
-        set
+        first.into_keys().map(str::to_string).collect()
     }
 
     fn datastore(&mut self, v: &Value, path: &str) -> Option<Datastore> {
@@ -401,6 +601,15 @@ impl Reader {
     }
 
     fn check_refs(&mut self, ids: &[String], known: &HashSet<String>, path: &str, what: &str) {
+        self.check_refs_lazy(ids, known, || path.to_string(), what)
+    }
+
+    /// As [`Self::check_refs`], building the path only when something is wrong.
+    fn check_refs_lazy(&mut self, ids: &[String], known: &HashSet<String>, path: impl FnOnce() -> String, what: &str) {
+        if ids.iter().all(|id| known.contains(id)) {
+            return;
+        }
+        let path = path();
         for (i, id) in ids.iter().enumerate() {
             if !known.contains(id) {
                 self.error(format!("{path}[{i}]"), format!("unknown {what} '{id}'"));
@@ -415,7 +624,7 @@ impl Reader {
         let cpu_mhz = self.number_field(&mut o, "cpu_mhz", None);
         let memory_mb = self.number_field(&mut o, "memory_mb", None);
         let datastores = self.id_list(&mut o, "datastores").unwrap_or_default();
-        self.check_refs(&datastores, ds_ids, &o.field("datastores"), "datastore");
+        self.check_refs_lazy(&datastores, ds_ids, || o.field("datastores"), "datastore");
         let networks = self.id_list(&mut o, "networks");
         let state = self
             .api_enum(&mut o, "state", ConnectionState::parse, ConnectionState::allowed)
@@ -424,9 +633,21 @@ impl Reader {
         let standby = self.bool(&mut o, "standby", false);
         let goodness = match o.get("goodness") {
             None => None,
-            Some(g) => match g.as_i64() {
-                Some(g) => Some(g),
-                None => {
+            Some(g) => match (g.as_i64(), g.as_f64()) {
+                (Some(g), _) if g.unsigned_abs() <= MAX_NUMBER => Some(g),
+                (Some(g), _) => {
+                    self.error(o.field("goodness"), format!("{g} is out of range (-2^53 to 2^53)"));
+                    None
+                }
+                (None, Some(f)) if f.fract() != 0.0 => {
+                    self.error(o.field("goodness"), format!("expected a whole number, got {}", fmt_float(f)));
+                    None
+                }
+                (None, Some(f)) => {
+                    self.error(o.field("goodness"), format!("{} is out of range (-2^53 to 2^53)", fmt_float(f)));
+                    None
+                }
+                (None, None) => {
                     self.error(o.field("goodness"), format!("expected a whole number, got {}", type_name(g)));
                     None
                 }
@@ -450,21 +671,20 @@ impl Reader {
         })
     }
 
-    fn vm(
-        &mut self,
-        v: &Value,
-        path: &str,
-        hosts: &HashMap<&str, &Host>,
-        ds_ids: &HashSet<String>,
-        all_hosts: &[Host],
-    ) -> Option<Vm> {
+    fn vm(&mut self, v: &Value, path: &str, ctx: &VmContext<'_>) -> Option<Vm> {
         let mut o = self.object(v, path)?;
         let id = self.required_id(&mut o, "id");
         let name = self.string(&mut o, "name");
         let host = self.string(&mut o, "host");
-        let power_state = self
-            .api_enum(&mut o, "power_state", PowerState::parse, PowerState::allowed)
-            .unwrap_or(PowerState::PoweredOn);
+        // Absent means powered on; an invalid value is reported and skips the checks that
+        // depend on the power state (they would only add noise).
+        let power_state = match o.map.get("power_state") {
+            None | Some(Value::Null) => {
+                o.get("power_state");
+                Some(PowerState::PoweredOn)
+            }
+            Some(_) => self.api_enum(&mut o, "power_state", PowerState::parse, PowerState::allowed),
+        };
         let cpu = self.number_field(&mut o, "cpu_reservation_mhz", Some(0));
         let mem = self.number_field(&mut o, "memory_reservation_mb", Some(0));
         let overhead = self.number_field(&mut o, "memory_overhead_mb", Some(0));
@@ -478,7 +698,7 @@ impl Reader {
             .api_enum(&mut o, "isolation_response", IsolationResponse::parse, IsolationResponse::allowed)
             .unwrap_or(IsolationResponse::ClusterIsolationResponse);
         let role = self.api_enum(&mut o, "role", VmRole::parse, VmRole::allowed);
-        let protected = self.bool(&mut o, "protected", power_state == PowerState::PoweredOn);
+        let protected = self.bool(&mut o, "protected", power_state == Some(PowerState::PoweredOn));
         let clean_power_off = self.bool(&mut o, "clean_power_off", false);
         let tools_running = self.bool(&mut o, "tools_running", true);
         let vm_monitoring = o.get("vm_monitoring").and_then(|m| {
@@ -498,55 +718,83 @@ impl Reader {
         });
 
         // Datastores: home first, then the others listed; the home is always among them.
+        let home_present = o.map.get("home_datastore").is_some_and(|v| !v.is_null());
         let home = match (home, &listed) {
+            (Some(h), _) if h.trim().is_empty() => {
+                self.error(o.field("home_datastore"), "must not be empty");
+                None
+            }
             (Some(h), _) => Some(h),
-            (None, Some(list)) if !list.is_empty() => Some(list[0].clone()),
+            (None, Some(list)) if !home_present && !list.is_empty() => list.first().cloned(),
             (None, _) => {
-                self.error(o.field("home_datastore"), "missing required field");
+                if !home_present {
+                    self.error(o.field("home_datastore"), "missing required field");
+                }
                 None
             }
         };
         if let Some(h) = &home {
-            if !ds_ids.contains(h) {
+            if !ctx.ds_ids.contains(h) {
                 self.error(o.field("home_datastore"), format!("unknown datastore '{h}'"));
             }
         }
         if let Some(list) = &listed {
-            self.check_refs(list, ds_ids, &o.field("datastores"), "datastore");
+            self.check_refs_lazy(list, ctx.ds_ids, || o.field("datastores"), "datastore");
         }
 
-        // Host reference and what it implies.
-        match (&host, power_state) {
-            (Some(h), _) if !hosts.contains_key(h.as_str()) => {
-                self.error(o.field("host"), format!("unknown host '{h}'"))
+        // Host reference and what it implies (only when the power state itself is valid).
+        let host = match host {
+            Some(h) if h.trim().is_empty() => {
+                self.error(o.field("host"), "must not be empty (use null for a VM without a host)");
+                None
             }
-            (Some(h), PowerState::PoweredOn) if hosts[h.as_str()].maintenance => self.error(
-                o.field("host"),
-                format!("host '{h}' is in maintenance mode and cannot run a powered-on VM"),
-            ),
-            (Some(h), PowerState::PoweredOn) if hosts[h.as_str()].standby => {
-                self.error(o.field("host"), format!("host '{h}' is in standby and cannot run a powered-on VM"))
+            other => other,
+        };
+        let host_error = match (&host, power_state) {
+            (Some(h), _) if !ctx.host_ids.contains(h) => Some(format!("unknown host '{h}'")),
+            (Some(h), Some(PowerState::PoweredOn)) => match ctx.hosts.get(h.as_str()) {
+                Some(hd) if hd.maintenance => {
+                    Some(format!("host '{h}' is in maintenance mode and cannot run a powered-on VM"))
+                }
+                Some(hd) if hd.standby => Some(format!("host '{h}' is in standby and cannot run a powered-on VM")),
+                _ => None,
+            },
+            (None, Some(PowerState::PoweredOn)) if o.map.get("host").is_none_or(Value::is_null) => {
+                Some("a powered-on VM needs a host".to_string())
             }
-            (None, PowerState::PoweredOn) => self.error(o.field("host"), "a powered-on VM needs a host"),
-            _ => {}
+            _ => None,
+        };
+        if let Some(msg) = host_error {
+            self.error(o.field("host"), msg);
         }
 
         // A reservation no host could ever hold is a typo or a unit error.
-        if let (Some(cpu), Some(max)) = (cpu, all_hosts.iter().map(|h| h.cpu_mhz).max()) {
-            if cpu > max {
+        if let (Some(cpu), Some(mem), Some(overhead)) = (cpu, mem, overhead) {
+            let demand = mem + overhead;
+            let (max_cpu, max_mem) = (ctx.max_capacity.map(|c| c.0), ctx.max_capacity.map(|c| c.1));
+            let mut reported = false;
+            if let Some(max) = max_cpu.filter(|&max| cpu > max) {
+                reported = true;
                 self.error(
                     o.field("cpu_reservation_mhz"),
                     format!("{cpu} MHz exceeds every host's capacity (largest {max} MHz)"),
                 );
             }
-        }
-        if let (Some(mem), Some(overhead), Some(max)) = (mem, overhead, all_hosts.iter().map(|h| h.memory_mb).max()) {
-            if mem + overhead > max {
+            if let Some(max) = max_mem.filter(|&max| demand > max) {
+                reported = true;
                 self.error(
                     o.field("memory_reservation_mb"),
                     format!(
-                        "{} MB (reservation {mem} + overhead {overhead}) exceeds every host's capacity (largest {max} MB)",
-                        mem + overhead
+                        "{demand} MB (reservation {mem} + overhead {overhead}) exceeds every host's capacity (largest {max} MB)"
+                    ),
+                );
+            }
+            if !reported && !ctx.capacities.is_empty() && !ctx.capacities.iter().any(|&(c, m)| cpu <= c && demand <= m) {
+                self.error(
+                    path,
+                    format!(
+                        "reservation of {cpu} MHz and {demand} MB (incl. overhead) fits no single host: \
+                         the hosts with enough CPU have too little memory and the other way round"
                     ),
                 );
             }
@@ -561,7 +809,7 @@ impl Reader {
             name: name.unwrap_or_else(|| id.clone()),
             id,
             host,
-            power_state,
+            power_state: power_state?,
             cpu_reservation_mhz: cpu?,
             memory_reservation_mb: mem?,
             memory_overhead_mb: overhead?,
@@ -598,52 +846,81 @@ impl Reader {
         match kind {
             Some(RuleKind::VmDependsOn) => {
                 match o.get("vm") {
-                    Some(Value::String(s)) => vms.push(s.clone()),
-                    Some(other) => self.error(o.field("vm"), format!("expected a string, got {}", type_name(other))),
+                    Some(Value::String(s)) if s.trim().is_empty() => self.error(o.field("vm"), "must not be empty"),
+                    Some(Value::String(s)) => {
+                        if !vm_ids.contains(s) {
+                            self.error(o.field("vm"), format!("unknown vm '{s}'"));
+                        }
+                        vms.push(s.clone());
+                    }
+                    Some(other) => self.error(o.field("vm"), format!("expected a VM id, got {}", type_name(other))),
                     None => self.error(o.field("vm"), "missing required field"),
                 }
                 match o.get("depends_on") {
-                    Some(Value::String(s)) => depends_on.push(s.clone()),
-                    Some(Value::Array(_)) => depends_on = self.id_list(&mut o, "depends_on").unwrap_or_default(),
+                    // A lone id: its path has no index.
+                    Some(Value::String(s)) if s.trim().is_empty() => {
+                        self.error(o.field("depends_on"), "must not be empty")
+                    }
+                    Some(Value::String(s)) => {
+                        if !vm_ids.contains(s) {
+                            self.error(o.field("depends_on"), format!("unknown vm '{s}'"));
+                        }
+                        depends_on.push(s.clone());
+                    }
+                    Some(Value::Array(_)) => {
+                        depends_on = self.id_list(&mut o, "depends_on").unwrap_or_default();
+                        self.check_refs(&depends_on, vm_ids, &o.field("depends_on"), "vm");
+                        if o.map.get("depends_on").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+                            self.error(o.field("depends_on"), "name at least one VM");
+                        }
+                    }
                     Some(other) => self.error(
                         o.field("depends_on"),
                         format!("expected a VM id or a list of them, got {}", type_name(other)),
                     ),
                     None => self.error(o.field("depends_on"), "missing required field"),
                 }
-                if vms.len() == 1 && !vm_ids.contains(&vms[0]) {
-                    self.error(o.field("vm"), format!("unknown vm '{}'", vms[0]));
-                }
-                self.check_refs(&depends_on, vm_ids, &o.field("depends_on"), "vm");
-                if depends_on.len() == 1 && !vm_ids.contains(&depends_on[0]) {
-                    // check_refs printed an indexed path; a lone string has none.
-                    self.errors.pop();
-                    self.error(o.field("depends_on"), format!("unknown vm '{}'", depends_on[0]));
-                }
-                if vms.len() == 1 && depends_on.contains(&vms[0]) {
-                    self.error(o.field("depends_on"), "a VM cannot depend on itself");
+                if let Some(vm) = vms.first() {
+                    if depends_on.contains(vm) {
+                        self.error(o.field("depends_on"), format!("'{vm}' cannot depend on itself"));
+                    }
                 }
             }
             Some(kind) => {
-                match self.id_list(&mut o, "vms") {
-                    Some(list) => vms = list,
-                    None => self.error(o.field("vms"), "missing required field"),
+                let listed = self.id_list(&mut o, "vms");
+                if listed.is_none() && o.map.get("vms").is_none_or(Value::is_null) {
+                    self.error(o.field("vms"), "missing required field");
+                }
+                if let Some(list) = listed {
+                    vms = list;
                 }
                 self.check_refs(&vms, vm_ids, &o.field("vms"), "vm");
                 let host_rule = matches!(
                     kind,
                     RuleKind::VmHostMust | RuleKind::VmHostMustNot | RuleKind::VmHostShould | RuleKind::VmHostShouldNot
                 );
+                let vms_ok = o.map.get("vms").is_some_and(Value::is_array);
                 if host_rule {
-                    match self.id_list(&mut o, "hosts") {
+                    let listed = self.id_list(&mut o, "hosts");
+                    let hosts_ok = o.map.get("hosts").is_some_and(Value::is_array);
+                    match listed {
                         Some(list) => hosts = list,
-                        None => self.error(o.field("hosts"), "missing required field"),
+                        None if o.map.get("hosts").is_none_or(Value::is_null) => {
+                            self.error(o.field("hosts"), "missing required field")
+                        }
+                        None => {}
                     }
                     self.check_refs(&hosts, host_ids, &o.field("hosts"), "host");
-                    if vms.is_empty() {
+                    if vms_ok && o.map.get("vms").and_then(Value::as_array).is_some_and(Vec::is_empty) {
                         self.error(o.field("vms"), "a VM-host rule needs at least one VM");
                     }
-                } else if dedup(vms.clone()).len() < 2 {
+                    if hosts_ok && o.map.get("hosts").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+                        self.error(o.field("hosts"), "a VM-host rule needs at least one host");
+                    }
+                } else if vms_ok
+                    && o.map.get("vms").and_then(Value::as_array).is_some_and(|items| items.iter().all(Value::is_string))
+                    && dedup(vms.clone()).len() < 2
+                {
                     self.error(o.field("vms"), "a VM-VM rule needs at least two distinct VMs");
                 }
             }
@@ -672,7 +949,8 @@ impl Reader {
         let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for r in rules.iter().filter(|r| r.kind == RuleKind::VmDependsOn && r.enabled) {
             if let Some(vm) = r.vms.first() {
-                edges.entry(vm).or_default().extend(r.depends_on.iter().map(String::as_str));
+                // A VM naming itself is reported by the rule already; it is no cycle worth a second word.
+                edges.entry(vm).or_default().extend(r.depends_on.iter().map(String::as_str).filter(|d| d != vm));
             }
         }
         // Iterative DFS with colours: 0 new, 1 on stack, 2 done.
@@ -725,7 +1003,13 @@ impl Reader {
             }),
             // YAML writes `version: 8.0` as a number.
             Some(Value::Number(n)) => {
-                let text = n.as_f64().map(|f| format!("{f:.1}")).unwrap_or_default();
+                // `8` and `8.0` mean "8.0"; `6.5` means "6.5"; nothing is rounded into a version.
+                let text = match (n.as_u64(), n.as_f64()) {
+                    (Some(u), _) => format!("{u}.0"),
+                    (None, Some(f)) if f.fract() == 0.0 => format!("{f:.1}"),
+                    (None, Some(f)) => f.to_string(),
+                    (None, None) => n.to_string(),
+                };
                 Version::parse(&text).unwrap_or_else(|| {
                     self.error("cluster.version", format!("unknown value {n}; allowed: {}", Version::allowed()));
                     Version::V8_0
@@ -855,8 +1139,8 @@ impl Reader {
         };
         // Keys that belong to another policy are mistakes worth a word.
         for k in ["host_failures", "cpu_percent", "memory_percent", "slot_cpu_mhz", "slot_memory_mb", "hosts"] {
-            if o.map.contains_key(k) && !o.used.contains(k) {
-                o.used.insert(k);
+            if o.map.contains_key(k) && !o.used.contains(&k) {
+                o.used.push(k);
                 self.warn(format!("{path}.{k}"), format!("ignored by the '{}' policy", policy.map(|p| p.as_str()).unwrap_or("?")));
             }
         }
@@ -923,7 +1207,19 @@ impl Reader {
         let mut raw = BTreeMap::new();
         let Some(v) = v else { return raw };
         let Some(o) = self.object(v, "cluster.advanced_options") else { return raw };
+        // vCenter matches keys case-insensitively: a second spelling of a key is ambiguous.
+        // Checked here, in document order, so the later spelling is the one blamed.
+        let mut seen: HashMap<String, &str> = HashMap::new();
         for (key, value) in o.map {
+            let folded = crate::options::canonical_key(key).unwrap_or(key).to_ascii_lowercase();
+            if let Some(first) = seen.get(&folded) {
+                self.error(
+                    format!("cluster.advanced_options['{key}']"),
+                    format!("duplicate of '{first}' (option keys are case-insensitive)"),
+                );
+                continue;
+            }
+            seen.insert(folded, key);
             let text = match value {
                 Value::String(s) => s.clone(),
                 // vCenter stores text; numbers and booleans typed in JSON/YAML mean the same.
@@ -960,6 +1256,16 @@ fn display_path(path: &str) -> String {
 
 /// Removes repeated ids, keeping first occurrences in order.
 fn dedup(items: Vec<String>) -> Vec<String> {
+    if items.len() <= 16 {
+        // Short lists (the usual case): no hashing, no clones.
+        let mut out: Vec<String> = Vec::with_capacity(items.len());
+        for s in items {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+        return out;
+    }
     let mut seen = HashSet::new();
     items.into_iter().filter(|s| seen.insert(s.clone())).collect()
 }
