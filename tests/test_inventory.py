@@ -130,3 +130,19 @@ def test_load_unsupported_suffix(tmp_path: Path) -> None:
     p.write_text("{}")
     with pytest.raises(ha.InventoryError, match="unsupported file type"):
         ha.Inventory.load(p)
+
+
+def test_generate_inventory_is_deterministic_and_valid() -> None:
+    a = ha.generate_inventory(hosts=8, vms=200, seed=7)
+    b = ha.generate_inventory(hosts=8, vms=200, seed=7)
+    c = ha.generate_inventory(hosts=8, vms=200, seed=8)
+    assert a == b and a != c
+    assert (len(a.hosts), len(a.vms)) == (8, 200)
+    assert ha.Inventory.from_json(a.to_json()) == a and not a.warnings
+    # Every powered-on VM's reservation fits on its host with all the others there.
+    for h in a.hosts:
+        on = [v for v in a.vms if v.host == h.id and v.power_state == ha.PowerState.POWERED_ON]
+        assert sum(v.cpu_reservation_mhz for v in on) <= h.cpu_mhz
+        assert sum(v.memory_reservation_mb + v.memory_overhead_mb for v in on) <= h.memory_mb
+    with pytest.raises(ha.ArgumentError, match="unknown version"):
+        ha.generate_inventory(hosts=2, vms=2, version="9.9")

@@ -35,6 +35,7 @@ from .inventory import (
     Inventory,
     Rule,
     Vm,
+    generate_inventory,
 )
 
 __version__: str = _core.__version__
@@ -71,4 +72,5 @@ __all__ = [
     "classify_host",
     "classify_self",
     "elect",
+    "generate_inventory",
 ]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ._core import Inventory as _CoreInventory
+from ._core import generate_inventory as _generate
 from ._tabular import html_table, plain
 from .enums import (
     AdmissionPolicy,
@@ -35,6 +36,7 @@ __all__ = [
     "Inventory",
     "Rule",
     "Vm",
+    "generate_inventory",
 ]
 
 _T = TypeVar("_T")
@@ -409,3 +411,10 @@ class Inventory:
             ("warnings", len(self.warnings)),
         ]
         return html_table(("", "value"), rows, title="hapolicy Inventory")
+
+
+def generate_inventory(hosts: int = 96, vms: int = 10_000, seed: int = 1, version: str = "8.0") -> Inventory:
+    """A deterministic synthetic cluster for what-if studies and benchmarks: mixed host sizes,
+    shared datastores, ~30 % of VMs with reservations, every restart priority, agent VMs, FT
+    pairs and rules, hosts 45–65 % reserved. The defaults are the vSphere 7/8 cluster maximum."""
+    return Inventory(_generate(hosts, vms, seed, str(version)))

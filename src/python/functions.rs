@@ -94,3 +94,18 @@ pub fn _error_for_tests(py: Python<'_>, kind: &str) -> PyErr {
     };
     to_py_err(py, err)
 }
+
+/// A deterministic synthetic inventory (`hapolicy::generate`): mixed host sizes, shared
+/// datastores, ~30 % reserved VMs, every priority, agent VMs, FT pairs and rules.
+#[pyfunction]
+#[pyo3(signature = (hosts=96, vms=10_000, seed=1, version="8.0"))]
+pub fn generate_inventory(py: Python<'_>, hosts: usize, vms: usize, seed: u64, version: &str) -> PyResult<PyInventory> {
+    let version = Version::parse(version).ok_or_else(|| {
+        to_py_err(py, Error::Argument(format!("unknown version '{version}'; allowed: {}", Version::allowed())))
+    })?;
+    if hosts > 100_000 || vms > 10_000_000 {
+        return Err(to_py_err(py, Error::Argument("at most 100,000 hosts and 10,000,000 VMs".into())));
+    }
+    let spec = crate::generate::GeneratorSpec { hosts, vms, seed, version };
+    super::errors::guard_detached(py, move || Ok(crate::generate::synthetic(&spec))).map(PyInventory::wrap)
+}

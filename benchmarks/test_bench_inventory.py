@@ -1,0 +1,24 @@
+"""Inventory loading at cluster-maximum scale (run with ./run.sh bench)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import hapolicy as ha
+
+
+def test_load_json_96_hosts_10000_vms(benchmark: Any, big_json: str) -> None:
+    inv = benchmark(ha.Inventory.from_json, big_json)
+    assert len(inv.vms) == 10_000
+
+
+def test_load_dict_96_hosts_10000_vms(benchmark: Any, big_json: str) -> None:
+    data = json.loads(big_json)
+    inv = benchmark(ha.Inventory.from_dict, data)
+    assert len(inv.hosts) == 96
+
+
+def test_elect_96_hosts(benchmark: Any, big: ha.Inventory) -> None:
+    e = benchmark(ha.elect, big)
+    assert e.master is not None
