@@ -23,6 +23,10 @@ install() {
 case "${1:-}" in
     test)
         HAPOLICY_EXTRAS="test,pandas" install
+        # The vCenter adapter is tested against govmomi's simulator, built from Debian's
+        # packages (Go toolchain + govmomi sources); a missing toolchain then fails the run.
+        sh tests/vcsim/install-deps.sh
+        export HAPOLICY_REQUIRE_VCSIM=1
         echo "== cargo test (pure Rust core)"
         cargo test --quiet
         echo "== stub check (hapolicy._core against _core.pyi)"

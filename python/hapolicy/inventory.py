@@ -277,12 +277,18 @@ class Inventory:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Inventory:
-        """Reads ``.json``, ``.yaml`` or ``.yml`` (by suffix)."""
+        """Reads ``.json``, ``.yaml`` or ``.yml``, or an RVTools ``.xlsx`` export (by suffix).
+        An export must hold one cluster; :func:`hapolicy.io.read_rvtools` picks one of several
+        and reports the values RVTools could not tell."""
         p = Path(path)
         suffix = p.suffix.lower()
+        if suffix == ".xlsx":
+            from .io.rvtools import from_rvtools
+
+            return from_rvtools(p)
         if suffix not in (".json", ".yaml", ".yml"):
             raise InventoryError(
-                [(str(p), f"unsupported file type '{suffix or '(none)'}'; expected .json, .yaml or .yml")]
+                [(str(p), f"unsupported file type '{suffix or '(none)'}'; expected .json, .yaml, .yml or .xlsx")]
             )
         try:
             text = p.read_text(encoding="utf-8")

@@ -1,0 +1,1032 @@
+"""RVTools exports → :class:`~hapolicy.Inventory`.
+
+RVTools (https://www.robware.net, Dell) exports a vCenter inventory to an Excel workbook with
+one tab per object type. This adapter reads the tabs it needs:
+
+=============  ==========================================================================
+tab            columns used (RVTools 4.x headers)
+=============  ==========================================================================
+``vInfo``      VM, Powerstate, Template, SRM Placeholder, Host, Cluster, Datacenter, Path,
+               VM ID, VM UUID, HA Restart Priority, HA Isolation Response,
+               HA VM Monitoring, DAS protection, FT State, FT Role, VI SDK API Version
+``vHost``      Host, Cluster, Datacenter, in Maintenance Mode, Speed, # CPU, Cores per CPU,
+               # Cores, # Memory, Object ID
+``vDatastore`` Name, Type, Hosts, Address, Object ID
+``vCluster``   Name, HA enabled, Failover Level, AdmissionControlEnabled, Host monitoring,
+               HB Datastore Candidate Policy, Isolation Response, Restart Priority,
+               VM Monitoring, Failure Interval, Min Up Time, Max Failures, Max Failure Window
+``vCPU``       VM, VM ID, VM UUID, Reservation (MHz)
+``vMemory``    VM, VM ID, VM UUID, Reservation (MiB), Memory Reservation Locked To Max,
+               Size MiB, Overhead (MiB)
+``vDisk``      VM, VM ID, VM UUID, Disk Path — optional: every datastore a VM's disks use
+``vSource``    Version — optional: the vCenter version
+=============  ==========================================================================
+
+Headers match by name, ignoring case, spaces and punctuation, and also in the CSV-export
+spelling that prefixes the tab name (``vInfoPowerstate``, ``vHostCpuMhz``,
+``vMemoryOverhead``); column order does not matter and other columns are ignored. Only
+``vInfo`` and ``vHost`` are required. A directory of RVTools CSV exports (one
+``…vInfo.csv`` per tab) is read the same way.
+
+Units are RVTools': memory in MiB, CPU in MHz (host capacity = Speed × # Cores).
+
+What RVTools does not export — which admission-control policy is configured (only whether it
+is on and the failover level), advanced options, VMCP, heartbeat datastore preferences, host
+connection and standby state, and DRS rules — comes from the arguments or the documented
+:class:`~hapolicy.io.Defaults`; :func:`read_rvtools` returns every value it assumed.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ArgumentError, InventoryError
+from ..inventory import Inventory
+from . import _common as c
+from ._common import Defaults, Loaded, Notes
+
+__all__ = ["COLUMNS", "from_rvtools", "read_rvtools"]
+
+#: Column aliases per tab: ``{tab: {field: (header, …)}}``. The first header of each field is
+#: the RVTools 4.x spelling; the others are tolerated variants (CSV-export names match after
+#: the tab-name prefix is removed, e.g. ``vHostCpuMhz`` → ``CpuMhz``).
+COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "vInfo": {
+        "vm": ("VM", "VM Name"),
+        "powerstate": ("Powerstate", "Power State"),
+        "template": ("Template",),
+        "srm": ("SRM Placeholder",),
+        "host": ("Host",),
+        "cluster": ("Cluster",),
+        "datacenter": ("Datacenter",),
+        "path": ("Path", "VM Path", "vmPathName"),
+        "vm_id": ("VM ID", "Object ID", "VMID"),
+        "vm_uuid": ("VM UUID", "Instance UUID"),
+        "restart_priority": ("HA Restart Priority",),
+        "isolation_response": ("HA Isolation Response",),
+        "vm_monitoring": ("HA VM Monitoring",),
+        "das_protection": ("DAS protection",),
+        "ft_state": ("FT State",),
+        "ft_role": ("FT Role",),
+        "api_version": ("VI SDK API Version",),
+        "rules": ("Cluster rule name(s)", "Cluster rule(s)"),
+    },
+    "vHost": {
+        "host": ("Host", "Name"),
+        "cluster": ("Cluster",),
+        "datacenter": ("Datacenter",),
+        "maintenance": ("in Maintenance Mode", "Maintenance Mode"),
+        "speed": ("Speed", "CpuMhz", "CPU MHz"),
+        "cpus": ("# CPU", "NumCpu", "NumCpuPkgs"),
+        "cores_per_cpu": ("Cores per CPU", "CoresPerCPU"),
+        "cores": ("# Cores", "NumCpuCores"),
+        "memory": ("# Memory", "MemorySize", "Memory MiB"),
+        "object_id": ("Object ID", "Host ID"),
+    },
+    "vDatastore": {
+        "name": ("Name", "Datastore"),
+        "type": ("Type",),
+        "hosts": ("Hosts",),
+        "address": ("Address",),
+        "object_id": ("Object ID", "Datastore ID"),
+    },
+    "vCluster": {
+        "name": ("Name", "Cluster"),
+        "ha_enabled": ("HA enabled",),
+        "failover_level": ("Failover Level",),
+        "ac_enabled": ("AdmissionControlEnabled", "Admission Control Enabled"),
+        "host_monitoring": ("Host monitoring",),
+        "hb_policy": ("HB Datastore Candidate Policy",),
+        "isolation_response": ("Isolation Response",),
+        "restart_priority": ("Restart Priority",),
+        "vm_monitoring": ("VM Monitoring",),
+        "failure_interval": ("Failure Interval",),
+        "min_up_time": ("Min Up Time",),
+        "max_failures": ("Max Failures",),
+        "max_failure_window": ("Max Failure Window",),
+    },
+    "vCPU": {
+        "vm": ("VM", "VM Name"),
+        "vm_id": ("VM ID", "Object ID", "VMID"),
+        "vm_uuid": ("VM UUID", "Instance UUID"),
+        "reservation": ("Reservation",),
+    },
+    "vMemory": {
+        "vm": ("VM", "VM Name"),
+        "vm_id": ("VM ID", "Object ID", "VMID"),
+        "vm_uuid": ("VM UUID", "Instance UUID"),
+        "reservation": ("Reservation",),
+        "locked": ("Memory Reservation Locked To Max", "ReservationLockedToMax"),
+        "size": ("Size MiB", "Size MB"),
+        "overhead": ("Overhead",),
+    },
+    "vDisk": {
+        "vm": ("VM", "VM Name"),
+        "vm_id": ("VM ID", "Object ID", "VMID"),
+        "vm_uuid": ("VM UUID", "Instance UUID"),
+        "path": ("Disk Path", "Path"),
+    },
+    "vSource": {
+        "version": ("Version",),
+        "api_version": ("API version",),
+    },
+}
+
+_REQUIRED = {"vInfo": ("vm", "powerstate"), "vHost": ("host", "memory")}
+
+
+def read_rvtools(
+    path: str | os.PathLike[str],
+    cluster: str | None = None,
+    *,
+    admission_control: Mapping[str, Any] | None = None,
+    version: str | None = None,
+    defaults: Defaults | Mapping[str, Any] | None = None,
+) -> Loaded:
+    """Reads an RVTools export: an ``.xlsx`` workbook, or a directory of its CSV exports.
+
+    ``cluster`` picks one cluster by name (``"Datacenter/Cluster"`` when the name exists in
+    several datacenters); it may be left out when the export holds exactly one.
+    ``admission_control`` (JSON shape of API.md) and ``version`` replace what the export says
+    or lacks; ``defaults`` (a :class:`~hapolicy.io.Defaults` or a mapping of its fields) fills
+    what RVTools does not export.
+
+    Returns ``(inventory, assumptions)``; raises :class:`~hapolicy.InventoryError` listing every
+    problem, each as ``("export.xlsx:vInfo!D7", "…")`` (file, tab, cell) where it has a place.
+    """
+    d = Defaults.coerce(defaults)
+    p = Path(path)
+    tabs = _read_tables(p)
+    return _Builder(p, tabs, d).build(cluster, admission_control, version)
+
+
+def from_rvtools(
+    path: str | os.PathLike[str],
+    cluster: str | None = None,
+    *,
+    admission_control: Mapping[str, Any] | None = None,
+    version: str | None = None,
+    defaults: Defaults | Mapping[str, Any] | None = None,
+) -> Inventory:
+    """:func:`read_rvtools` without the assumptions (they are logged at INFO level on the
+    ``hapolicy.io`` logger)."""
+    return read_rvtools(
+        path, cluster, admission_control=admission_control, version=version, defaults=defaults
+    ).inventory
+
+
+# ---------------------------------------------------------------- reading tables
+
+
+def _norm(header: Any) -> str:
+    return re.sub(r"[^a-z0-9#]", "", str(header).lower())
+
+
+def _letter(index: int) -> str:
+    s = ""
+    n = index + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+@dataclass
+class _Table:
+    label: str  # "export.xlsx:vInfo"
+    tab: str
+    header: list[str]
+    rows: list[tuple[int, Sequence[Any]]]  # (spreadsheet row number, values)
+    cols: dict[str, int] = field(default_factory=dict)
+
+    def resolve(self) -> None:
+        aliases = COLUMNS.get(self.tab, {})
+        prefix = _norm(self.tab)
+        by_norm: dict[str, int] = {}
+        for i, h in enumerate(self.header):
+            if h is None or str(h).strip() == "":
+                continue
+            n = _norm(h)
+            by_norm.setdefault(n, i)
+            if n.startswith(prefix) and len(n) > len(prefix):
+                by_norm.setdefault(n[len(prefix) :], i)
+        for key, names in aliases.items():
+            for name in names:
+                n = _norm(name)
+                found = by_norm.get(n)
+                if found is None and n.startswith("#"):
+                    found = by_norm.get("num" + n[1:])
+                if found is not None:
+                    self.cols[key] = found
+                    break
+
+    def has(self, key: str) -> bool:
+        return key in self.cols
+
+    def get(self, values: Sequence[Any], key: str) -> Any:
+        i = self.cols.get(key)
+        if i is None or i >= len(values):
+            return None
+        v = values[i]
+        if isinstance(v, str):
+            v = v.strip()
+            if v == "":
+                return None
+        return v
+
+    def cell(self, rownum: int, key: str) -> str:
+        i = self.cols.get(key)
+        return f"{self.label}!{_letter(i)}{rownum}" if i is not None else f"{self.label} row {rownum}"
+
+    def header_name(self, key: str) -> str:
+        i = self.cols.get(key)
+        return str(self.header[i]) if i is not None else COLUMNS[self.tab][key][0]
+
+
+def _read_tables(p: Path) -> dict[str, _Table]:
+    if p.is_dir():
+        raw = _read_csv_dir(p)
+    else:
+        raw = _read_xlsx(p)
+    tables: dict[str, _Table] = {}
+    for tab, (label, rows) in raw.items():
+        header: list[str] = []
+        body: list[tuple[int, Sequence[Any]]] = []
+        for rownum, values in rows:
+            if not header:
+                if any(v is not None and str(v).strip() != "" for v in values):
+                    header = ["" if v is None else str(v) for v in values]
+                continue
+            if any(v is not None and (not isinstance(v, str) or v.strip() != "") for v in values):
+                body.append((rownum, values))
+        t = _Table(label, tab, header, body)
+        t.resolve()
+        tables[tab] = t
+    return tables
+
+
+_Raw = dict[str, tuple[str, list[tuple[int, Sequence[Any]]]]]
+
+
+def _read_xlsx(p: Path) -> _Raw:
+    try:
+        openpyxl = importlib.import_module("openpyxl")
+    except ImportError as exc:
+        raise ImportError(
+            "reading RVTools .xlsx exports needs openpyxl, an optional dependency: "
+            "pip install 'hapolicy[rvtools]'"
+        ) from exc
+    if not p.exists():
+        raise InventoryError([(str(p), "no such file")])
+    try:
+        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds (BadZipFile, KeyError, …)
+        reason = str(exc) or type(exc).__name__
+        raise InventoryError([(str(p), f"not a readable .xlsx workbook (RVTools export): {reason}")]) from None
+    out: _Raw = {}
+    try:
+        names = {str(n).lower(): str(n) for n in wb.sheetnames}
+        for tab in COLUMNS:
+            name = names.get(tab.lower()) or names.get("tab" + tab.lower())
+            if name is None:
+                continue
+            ws = wb[name]
+            rows: list[tuple[int, Sequence[Any]]] = [
+                (i, tuple(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)
+            ]
+            out[tab] = (f"{p.name}:{name}", rows)
+    except Exception as exc:
+        raise InventoryError([(str(p), f"cannot read the workbook: {exc or type(exc).__name__}")]) from None
+    finally:
+        wb.close()
+    return out
+
+
+def _read_csv_dir(p: Path) -> _Raw:
+    files = sorted(f for f in p.iterdir() if f.suffix.lower() == ".csv")
+    out: _Raw = {}
+    for tab in COLUMNS:
+        match = [f for f in files if f.stem.lower().endswith(tab.lower())]
+        if not match:
+            continue
+        f = match[0]
+        try:
+            data = f.read_bytes()
+        except OSError as exc:
+            raise InventoryError([(str(f), f"cannot read file: {exc.strerror or exc}")]) from None
+        for enc in ("utf-8-sig", "cp1252"):
+            try:
+                text = data.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:  # pragma: no cover - cp1252 decodes almost anything
+            raise InventoryError([(str(f), "neither UTF-8 nor Windows-1252 text")])
+        try:
+            dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        csv_rows: list[tuple[int, Sequence[Any]]] = [
+            (i, tuple(r)) for i, r in enumerate(csv.reader(text.splitlines(), dialect), start=1)
+        ]
+        out[tab] = (f"{f.name}:{tab}", csv_rows)
+    if not out:
+        raise InventoryError([(str(p), "no RVTools CSV exports here (expected files like 'RVTools_tabvInfo.csv')")])
+    return out
+
+
+# ---------------------------------------------------------------- cell values
+
+_TRUE = {"true", "yes", "y", "1", "enabled", "on", "x"}
+_FALSE = {"false", "no", "n", "0", "disabled", "off", ""}
+
+
+def _bool(v: Any) -> bool | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, (int, float)):
+        return v != 0
+    s = str(v).strip().lower()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    return None
+
+
+_NUMBER = re.compile(r"^\s*(-?\d[\d,. \u00a0']*)\s*([a-zA-Z%]*)\s*$")
+
+
+def _int(v: Any) -> int | None:
+    """A whole number from a cell: numbers, or text like ``"1,024"``, ``"2048 MB"``."""
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return int(round(v)) if v == v else None
+    m = _NUMBER.match(str(v))
+    if m is None:
+        return None
+    digits = re.sub(r"[,\s\u00a0']", "", m.group(1))
+    try:
+        return int(round(float(digits)))
+    except ValueError:
+        return None
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+_DS_IN_PATH = re.compile(r"^\s*\[([^\]]+)\]")
+
+
+def _datastore_of(path: Any) -> str | None:
+    m = _DS_IN_PATH.match(str(path)) if path is not None else None
+    return m.group(1).strip() if m else None
+
+
+def _names(v: Any) -> list[str]:
+    if v is None:
+        return []
+    return [s.strip() for s in re.split(r"[,;\n]", str(v)) if s.strip()]
+
+
+# ---------------------------------------------------------------- building
+
+
+class _Builder:
+    def __init__(self, path: Path, tabs: dict[str, _Table], defaults: Defaults) -> None:
+        self.path = path
+        self.t = tabs
+        self.d = defaults
+        self.notes = Notes()
+        self.problems: list[tuple[str, str]] = []
+        self.locate: dict[str, str] = {}
+
+    # ------------------------------------------------------------ checks and cluster choice
+    def _check_tabs(self) -> None:
+        problems = []
+        for tab, required in _REQUIRED.items():
+            t = self.t.get(tab)
+            if t is None:
+                problems.append((f"{self.path.name}:{tab}", f"the export has no '{tab}' tab"))
+                continue
+            if not t.header:
+                problems.append((t.label, "empty tab: no header row"))
+                continue
+            for key in required:
+                if not t.has(key):
+                    spellings = " / ".join(f"'{n}'" for n in COLUMNS[tab][key])
+                    problems.append((t.label, f"no {spellings} column"))
+        vhost = self.t.get("vHost")
+        if vhost is not None and vhost.header and not (vhost.has("speed") and (vhost.has("cores") or vhost.has("cpus"))):
+            problems.append((vhost.label, "no 'Speed' and '# Cores' columns: cannot tell the hosts' CPU capacity"))
+        if problems:
+            raise InventoryError(problems)
+
+    def _choose_cluster(self, wanted: str | None) -> tuple[str, str | None]:
+        """(cluster name, datacenter or None)."""
+        where: dict[str, set[str]] = {}
+        for tab in ("vHost", "vInfo"):
+            t = self.t[tab]
+            if not t.has("cluster"):
+                continue
+            for _, row in t.rows:
+                name = _text(t.get(row, "cluster"))
+                if name is not None:
+                    where.setdefault(name, set())
+                    dc = _text(t.get(row, "datacenter"))
+                    if dc is not None:
+                        where[name].add(dc)
+        vcl = self.t.get("vCluster")
+        if vcl is not None and vcl.has("name"):
+            for _, row in vcl.rows:
+                name = _text(vcl.get(row, "name"))
+                if name is not None:
+                    where.setdefault(name, set())
+        names = sorted(where)
+        listing = ", ".join(f"'{n}'" for n in names)
+        src = str(self.path)
+        if wanted is None:
+            if not names:
+                raise InventoryError([(src, "the export names no cluster (standalone hosts have no vSphere HA)")])
+            if len(names) > 1:
+                raise InventoryError([(src, f"the export holds {len(names)} clusters ({listing}): pass cluster=NAME")])
+            name, dc = names[0], None
+        else:
+            name, dc = wanted, None
+            if wanted not in where and "/" in wanted:
+                dc, _, name = wanted.rpartition("/")
+            if name not in where:
+                folded = [n for n in names if n.lower() == name.lower()]
+                if len(folded) != 1:
+                    raise InventoryError([(src, f"no cluster '{wanted}' in the export; it has {listing or 'none'}")])
+                name = folded[0]
+            if dc is not None and where[name] and dc not in where[name]:
+                dcs = ", ".join(sorted(where[name]))
+                raise InventoryError([(src, f"cluster '{name}' is not in datacenter '{dc}' (it is in {dcs})")])
+        if dc is None and len(where.get(name, ())) > 1:
+            opts = ", ".join(f"'{x}/{name}'" for x in sorted(where[name]))
+            raise InventoryError([(src, f"cluster '{name}' exists in several datacenters: pass one of {opts}")])
+        return name, dc
+
+    def _in_cluster(self, t: _Table, row: Sequence[Any], name: str, dc: str | None) -> bool:
+        if _text(t.get(row, "cluster")) != name:
+            return False
+        return dc is None or not t.has("datacenter") or _text(t.get(row, "datacenter")) in (dc, None)
+
+    # ------------------------------------------------------------ main
+    def build(
+        self, wanted: str | None, admission_control: Mapping[str, Any] | None, version: str | None
+    ) -> Loaded:
+        self._check_tabs()
+        name, dc = self._choose_cluster(wanted)
+        hosts, host_ids = self._hosts(name, dc)
+        vm_rows = self._vm_rows(name, dc, set(host_ids))
+        disk_ds = self._disk_datastores()
+        datastores, host_ds = self._datastores(host_ids, vm_rows, disk_ds)
+        for h in hosts:
+            h["datastores"] = host_ds.get(h["name"], [])
+        cpu, mem = self._reservation_index("vCPU"), self._reservation_index("vMemory")
+        cluster_row = self._cluster_row(name)
+        ha_enabled = _bool(cluster_row[0].get(cluster_row[1], "ha_enabled")) if cluster_row else None
+        vms = self._vms(vm_rows, host_ids, datastores, disk_ds, cpu, mem, ha_enabled)
+        config = self._cluster(name, cluster_row, admission_control, version, vm_rows)
+        if self.problems:
+            raise InventoryError(self.problems)
+        doc = {
+            "cluster": config,
+            "hosts": hosts,
+            "datastores": list(datastores.values()),
+            "vms": vms,
+            "rules": [],
+        }
+        return c.finish(doc, self.notes, [], self.locate)
+
+    # ------------------------------------------------------------ hosts
+    def _hosts(self, name: str, dc: str | None) -> tuple[list[dict[str, Any]], dict[str, str]]:
+        t = self.t["vHost"]
+        hosts: list[dict[str, Any]] = []
+        ids: dict[str, str] = {}  # host name -> id
+        taken: set[str] = set()
+        if not t.has("cluster"):
+            self.problems.append((t.label, "no 'Cluster' column: cannot tell which hosts form the cluster"))
+            return hosts, ids
+        for rownum, row in t.rows:
+            if not self._in_cluster(t, row, name, dc):
+                continue
+            hname = _text(t.get(row, "host"))
+            if hname is None:
+                self.problems.append((t.cell(rownum, "host"), "host without a name"))
+                continue
+            if hname in ids:
+                self.problems.append((t.cell(rownum, "host"), f"host '{hname}' listed twice"))
+                continue
+            oid = _text(t.get(row, "object_id"))
+            if oid is None:
+                oid = f"host-{hname}"
+                self.notes.add(
+                    "hosts[*].id",
+                    "no 'Object ID' in vHost: id derived from the host name ('host-<name>'); the "
+                    "election tie-break (R-ELECT-1) compares ids, so it may differ from vCenter's",
+                    hname,
+                )
+            hid = c.unique_id(oid, taken)
+            mhz = _int(t.get(row, "speed"))
+            cores = _int(t.get(row, "cores"))
+            if cores is None:
+                cpus, per = _int(t.get(row, "cpus")), _int(t.get(row, "cores_per_cpu"))
+                cores = cpus * per if cpus is not None and per is not None else None
+            memory = _int(t.get(row, "memory"))
+            state = "connected"
+            if mhz is None or cores is None or memory is None:
+                for key, v in (("speed", mhz), ("cores", cores), ("memory", memory)):
+                    raw = t.get(row, key)
+                    if v is None and raw is not None:
+                        self.problems.append((t.cell(rownum, key), f"not a number: {raw!r}"))
+                state = "disconnected"
+                self.notes.add(
+                    "hosts[*].state",
+                    "no CPU/memory figures in vHost (RVTools leaves them empty for hosts vCenter "
+                    "cannot reach): assumed disconnected, capacity 0",
+                    hname,
+                )
+            maintenance = _bool(t.get(row, "maintenance"))
+            self.locate[f"hosts[{len(hosts)}]"] = f"{t.label} row {rownum} '{hname}'"
+            hosts.append(
+                {
+                    "id": hid,
+                    "name": hname,
+                    "cpu_mhz": (mhz or 0) * (cores or 0),
+                    "memory_mb": memory or 0,
+                    "datastores": [],
+                    "state": state,
+                    "maintenance": bool(maintenance),
+                    "standby": False,
+                }
+            )
+            ids[hname] = hid
+        if not hosts:
+            self.problems.append((t.label, f"no host of cluster '{name}' in vHost"))
+        else:
+            self.notes.add(
+                "hosts[*].state",
+                "RVTools does not export connection or standby state: hosts with hardware "
+                "figures assumed connected and not in standby",
+            )
+            self.notes.add(
+                "hosts[*].cpu_mhz",
+                "capacity from vHost is the physical capacity (Speed × # Cores, # Memory); "
+                "vSphere keeps a little of it for the hypervisor",
+            )
+        return hosts, ids
+
+    # ------------------------------------------------------------ VMs
+    def _vm_rows(self, name: str, dc: str | None, host_names: set[str]) -> list[tuple[int, Sequence[Any]]]:
+        t = self.t["vInfo"]
+        out = []
+        for rownum, row in t.rows:
+            if t.has("cluster"):
+                if not self._in_cluster(t, row, name, dc):
+                    continue
+            elif _text(t.get(row, "host")) not in host_names:
+                continue
+            vname = _text(t.get(row, "vm")) or f"row {rownum}"
+            if _bool(t.get(row, "template")):
+                self.notes.add("vms", "templates skipped (they never run)", vname)
+                continue
+            if _bool(t.get(row, "srm")):
+                self.notes.add("vms", "SRM placeholder VMs skipped (they cannot be powered on)", vname)
+                continue
+            out.append((rownum, row))
+        if not t.has("cluster"):
+            self.notes.add("vms", "vInfo has no 'Cluster' column: the cluster's VMs are those on its hosts")
+        return out
+
+    def _vm_keys(self, t: _Table, row: Sequence[Any]) -> list[tuple[str, str]]:
+        keys = []
+        for key in ("vm_id", "vm_uuid", "vm"):
+            v = _text(t.get(row, key))
+            if v is not None:
+                keys.append((key, v))
+        return keys
+
+    def _index(self, tab: str) -> dict[tuple[str, str], list[tuple[int, Sequence[Any]]]]:
+        t = self.t.get(tab)
+        index: dict[tuple[str, str], list[tuple[int, Sequence[Any]]]] = {}
+        if t is None:
+            return index
+        for rownum, row in t.rows:
+            for k in self._vm_keys(t, row):
+                index.setdefault(k, []).append((rownum, row))
+        return index
+
+    def _lookup(
+        self, index: Mapping[tuple[str, str], list[tuple[int, Sequence[Any]]]], keys: Iterable[tuple[str, str]], many: bool = False
+    ) -> list[tuple[int, Sequence[Any]]]:
+        """Rows of another tab for one VM: by VM ID, else VM UUID, else VM name when unique."""
+        for k in keys:
+            rows = index.get(k)
+            if rows:
+                if many or len(rows) == 1 or k[0] != "vm":
+                    return rows if many else rows[:1]
+                return []  # the name is ambiguous
+        return []
+
+    def _reservation_index(self, tab: str) -> dict[tuple[str, str], list[tuple[int, Sequence[Any]]]]:
+        if tab not in self.t:
+            what = "CPU reservations" if tab == "vCPU" else "memory reservations and overheads"
+            self.notes.add(
+                "vms[*]." + ("cpu_reservation_mhz" if tab == "vCPU" else "memory_reservation_mb"),
+                f"the export has no '{tab}' tab: {what} assumed 0",
+            )
+        return self._index(tab)
+
+    def _disk_datastores(self) -> dict[tuple[str, str], list[str]]:
+        t = self.t.get("vDisk")
+        out: dict[tuple[str, str], list[str]] = {}
+        if t is None or not t.has("path"):
+            return out
+        for _, row in t.rows:
+            ds = _datastore_of(t.get(row, "path"))
+            if ds is None:
+                continue
+            for k in self._vm_keys(t, row):
+                lst = out.setdefault(k, [])
+                if ds not in lst:
+                    lst.append(ds)
+        return out
+
+    def _vms(
+        self,
+        rows: list[tuple[int, Sequence[Any]]],
+        host_ids: Mapping[str, str],
+        datastores: Mapping[str, dict[str, Any]],
+        disk_ds: Mapping[tuple[str, str], list[str]],
+        cpu_index: Mapping[tuple[str, str], list[tuple[int, Sequence[Any]]]],
+        mem_index: Mapping[tuple[str, str], list[tuple[int, Sequence[Any]]]],
+        ha_enabled: bool | None,
+    ) -> list[dict[str, Any]]:
+        t = self.t["vInfo"]
+        tcpu, tmem = self.t.get("vCPU"), self.t.get("vMemory")
+        vms: list[dict[str, Any]] = []
+        taken: set[str] = set()
+        for rownum, row in rows:
+            vname = _text(t.get(row, "vm"))
+            if vname is None:
+                self.problems.append((t.cell(rownum, "vm"), "VM without a name"))
+                continue
+            keys = self._vm_keys(t, row)
+            oid = _text(t.get(row, "vm_id"))
+            if oid is None:
+                oid = f"vm-{vname}"
+                self.notes.add(
+                    "vms[*].id",
+                    "no 'VM ID' in vInfo: id derived from the VM name ('vm-<name>', '#2'… for repeats)",
+                    vname,
+                )
+            vid = c.unique_id(oid, taken)
+            raw_ps = t.get(row, "powerstate")
+            ps = c.power_state(raw_ps)
+            if ps is None:
+                self.problems.append((t.cell(rownum, "powerstate"), f"unknown power state {raw_ps!r}"))
+                continue
+            hname = _text(t.get(row, "host"))
+            host = host_ids.get(hname) if hname is not None else None
+            if host is None and ps == "poweredOn":
+                why = "has no host" if hname is None else f"is on host '{hname}', which is not a host of the cluster in vHost"
+                self.problems.append((t.cell(rownum, "host"), f"powered-on VM '{vname}' {why}"))
+                continue
+            vm: dict[str, Any] = {"id": vid, "name": vname, "host": host, "power_state": ps}
+
+            # storage
+            home = _datastore_of(t.get(row, "path"))
+            names = [home] if home is not None else []
+            for k in keys:
+                if k in disk_ds:
+                    names += [n for n in disk_ds[k] if n not in names]
+                    break
+            if not names:
+                names = [_UNKNOWN_DS]
+                self.notes.add(
+                    "vms[*].home_datastore",
+                    "no datastore in the VM's Path: placed on a placeholder datastore every host "
+                    f"reaches ('{_UNKNOWN_DS}'); storage and heartbeat analysis do not apply to it",
+                    vname,
+                )
+            vm["home_datastore"] = datastores[names[0]]["id"]
+            vm["datastores"] = [datastores[n]["id"] for n in names]
+
+            # reservations and overhead
+            vm["cpu_reservation_mhz"] = 0
+            if tcpu is not None:
+                found = self._lookup(cpu_index, keys)
+                if found:
+                    r, crow = found[0]
+                    v = tcpu.get(crow, "reservation")
+                    n = _int(v)
+                    if n is None and v is not None:
+                        self.problems.append((tcpu.cell(r, "reservation"), f"not a number: {v!r}"))
+                    vm["cpu_reservation_mhz"] = n or 0
+                else:
+                    self.notes.add("vms[*].cpu_reservation_mhz", "VM not found in vCPU: CPU reservation assumed 0", vname)
+            vm["memory_reservation_mb"] = 0
+            overhead: int | None = None
+            if tmem is not None:
+                found = self._lookup(mem_index, keys)
+                if found:
+                    r, mrow = found[0]
+                    v = tmem.get(mrow, "reservation")
+                    n = _int(v)
+                    if n is None and v is not None:
+                        self.problems.append((tmem.cell(r, "reservation"), f"not a number: {v!r}"))
+                    res = n or 0
+                    if _bool(tmem.get(mrow, "locked")):
+                        res = max(res, _int(tmem.get(mrow, "size")) or 0)
+                    vm["memory_reservation_mb"] = res
+                    overhead = _int(tmem.get(mrow, "overhead"))
+                else:
+                    self.notes.add(
+                        "vms[*].memory_reservation_mb", "VM not found in vMemory: memory reservation assumed 0", vname
+                    )
+            if overhead is None:
+                overhead = self.d.memory_overhead_mb
+                if ps == "poweredOn":
+                    why = "no 'Overhead' figure in vMemory" if tmem is not None else "no vMemory tab"
+                    self.notes.add(
+                        "vms[*].memory_overhead_mb",
+                        f"{why}: memory overhead assumed {overhead} MB (Defaults.memory_overhead_mb)",
+                        vname,
+                    )
+            vm["memory_overhead_mb"] = max(overhead, 0)
+
+            # HA settings per VM
+            raw = t.get(row, "restart_priority")
+            rp = c.restart_priority(raw)
+            if rp is not None:
+                vm["restart_priority"] = rp
+            elif raw is not None:
+                self.notes.add(
+                    "vms[*].restart_priority", f"unknown HA Restart Priority {raw!r}: the cluster's is used", vname
+                )
+            raw = t.get(row, "isolation_response")
+            ir = c.isolation_response(raw)
+            if ir is not None:
+                vm["isolation_response"] = ir
+            elif raw is not None:
+                self.notes.add(
+                    "vms[*].isolation_response", f"unknown HA Isolation Response {raw!r}: the cluster's is used", vname
+                )
+            mode = c.vm_monitoring_mode(t.get(row, "vm_monitoring"))
+            if mode is not None:
+                vm["vm_monitoring"] = {"mode": mode}
+            role = self._ft_role(t.get(row, "ft_state"), t.get(row, "ft_role"))
+            if role is not None:
+                vm["role"] = role
+            if ps == "poweredOn" and ha_enabled and _bool(t.get(row, "das_protection")) is False:
+                vm["protected"] = False
+                self.notes.add(
+                    "vms[*].protected", "'DAS protection' is False: vSphere HA does not protect (restart) the VM", vname
+                )
+            if _text(t.get(row, "rules")) is not None:
+                self.notes.add("rules", "RVTools lists rule names per VM but not the rules themselves: no rules imported")
+
+            self.locate[f"vms[{len(vms)}]"] = f"{t.label} row {rownum} '{vname}'"
+            vms.append(vm)
+        return vms
+
+    @staticmethod
+    def _ft_role(state: Any, role: Any) -> str | None:
+        s = _text(state)
+        if s is None or s.lower() in ("notconfigured", "disabled"):
+            return None
+        r = _text(role)
+        if r is None:
+            return None
+        n = _int(r)
+        if n == 1 or r.lower() == "primary":
+            return "ftPrimary"
+        if (n is not None and n >= 2) or r.lower() == "secondary":
+            return "ftSecondary"
+        return None
+
+    # ------------------------------------------------------------ datastores
+    def _datastores(
+        self,
+        host_ids: Mapping[str, str],
+        vm_rows: list[tuple[int, Sequence[Any]]],
+        disk_ds: Mapping[tuple[str, str], list[str]],
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+        """Datastores the cluster uses (by name) and, per host name, the ids it reaches."""
+        vinfo = self.t["vInfo"]
+        used: list[str] = []
+        for _, row in vm_rows:
+            home = _datastore_of(vinfo.get(row, "path"))
+            names = [home] if home is not None else []
+            for k in self._vm_keys(vinfo, row):
+                if k in disk_ds:
+                    names += disk_ds[k]
+                    break
+            if not names:
+                names = [_UNKNOWN_DS]
+            used += [n for n in names if n not in used]
+        cluster_hosts = list(host_ids)
+        out: dict[str, dict[str, Any]] = {}
+        reach: dict[str, list[str]] = {}  # datastore name -> host names
+        taken: set[str] = set()
+        t = self.t.get("vDatastore")
+        if t is None:
+            self.notes.add("datastores", "the export has no 'vDatastore' tab: datastores taken from the VMs' paths")
+        elif t.has("name"):
+            for rownum, row in t.rows:
+                dname = _text(t.get(row, "name"))
+                if dname is None or dname in out:
+                    continue
+                hosts = [h for h in _names(t.get(row, "hosts")) if h in host_ids]
+                if not hosts and dname not in used:
+                    continue  # another cluster's datastore
+                if not hosts:
+                    hosts = cluster_hosts
+                    why = "no 'Hosts' column in vDatastore" if not t.has("hosts") else "no cluster host in its 'Hosts'"
+                    self.notes.add(
+                        "hosts[*].datastores", f"{why}: every cluster host assumed to reach the datastore", dname
+                    )
+                oid = _text(t.get(row, "object_id"))
+                if oid is None:
+                    oid = f"datastore-{dname}"
+                    self.notes.add("datastores[*].id", "no 'Object ID' in vDatastore: id derived from the name", dname)
+                raw_type = t.get(row, "type")
+                dtype = c.datastore_type(raw_type)
+                if dtype is None:
+                    dtype = "VMFS"
+                    self.notes.add(
+                        "datastores[*].type",
+                        f"type {raw_type!r} is not one the engine models: treated as VMFS",
+                        dname,
+                    )
+                ds: dict[str, Any] = {"id": c.unique_id(oid, taken), "name": dname, "type": dtype}
+                address = _text(t.get(row, "address"))
+                if dtype == "NFS" and address is not None:
+                    ds["backing"] = address.split(":")[0]
+                self.locate[f"datastores[{len(out)}]"] = f"{t.label} row {rownum} '{dname}'"
+                out[dname] = ds
+                reach[dname] = hosts
+        for dname in used:
+            if dname in out:
+                continue
+            if t is not None and dname != _UNKNOWN_DS:
+                self.notes.add(
+                    "datastores", "datastore in a VM's path but not in vDatastore: assumed VMFS, reached by every host", dname
+                )
+            out[dname] = {"id": c.unique_id(f"datastore-{dname}", taken), "name": dname, "type": "VMFS"}
+            reach[dname] = cluster_hosts
+        host_ds: dict[str, list[str]] = {h: [] for h in host_ids}
+        for dname, hosts in reach.items():
+            for h in hosts:
+                host_ds[h].append(out[dname]["id"])
+        return out, host_ds
+
+    # ------------------------------------------------------------ cluster settings
+    def _cluster_row(self, name: str) -> tuple[_Table, Sequence[Any]] | None:
+        t = self.t.get("vCluster")
+        if t is None or not t.has("name"):
+            return None
+        rows = [row for _, row in t.rows if _text(t.get(row, "name")) == name]
+        if len(rows) > 1:
+            self.notes.add("cluster", f"vCluster lists '{name}' {len(rows)} times: the first row is used")
+        return (t, rows[0]) if rows else None
+
+    def _version(self, version: str | None, vm_rows: list[tuple[int, Sequence[Any]]]) -> str:
+        if version is not None:
+            v = c.version(version)
+            if v is None:
+                raise ArgumentError(f"version={version!r} is not a vSphere version")
+            return v
+        src = self.t.get("vSource")
+        if src is not None:
+            for _, row in src.rows:
+                v = c.version(src.get(row, "version")) or c.version(src.get(row, "api_version"))
+                if v is not None:
+                    return v
+        vinfo = self.t["vInfo"]
+        for _, row in vm_rows:
+            v = c.version(vinfo.get(row, "api_version"))
+            if v is not None:
+                return v
+        v = c.version(self.d.version) or "8.0"
+        self.notes.add("cluster.version", f"the export names no vCenter version: {v} assumed (Defaults.version)")
+        return v
+
+    def _cluster(
+        self,
+        name: str,
+        row: tuple[_Table, Sequence[Any]] | None,
+        admission_control: Mapping[str, Any] | None,
+        version: str | None,
+        vm_rows: list[tuple[int, Sequence[Any]]],
+    ) -> dict[str, Any]:
+        ver = self._version(version, vm_rows)
+        cfg: dict[str, Any] = {"name": name, "version": ver}
+
+        def get(key: str) -> Any:
+            return row[0].get(row[1], key) if row is not None else None
+
+        if row is None:
+            self.notes.add(
+                "cluster",
+                "no vCluster row for the cluster: HA settings from Defaults"
+                if "vCluster" in self.t
+                else "the export has no 'vCluster' tab: HA settings from Defaults",
+            )
+        elif _bool(get("ha_enabled")) is False:
+            self.notes.add("cluster", "vSphere HA is disabled on this cluster in the export: analysed as if enabled")
+
+        # admission control
+        level = _int(get("failover_level"))
+        if admission_control is not None:
+            cfg["admission_control"] = dict(admission_control)
+        elif _bool(get("ac_enabled")) is False:
+            cfg["admission_control"] = {"policy": "disabled"}
+        elif self.d.admission_control is not None:
+            cfg["admission_control"] = dict(self.d.admission_control)
+            self.notes.add(
+                "cluster.admission_control",
+                f"RVTools does not export the admission-control policy: {dict(self.d.admission_control)} "
+                "(Defaults.admission_control)",
+            )
+        else:
+            ac = c.default_admission(ver, level)
+            cfg["admission_control"] = ac
+            src = f"failover level {level} from vCluster" if level else "1 host failure"
+            self.notes.add(
+                "cluster.admission_control",
+                f"RVTools does not export the admission-control policy: assumed {ac} — the default "
+                f"policy of vSphere {ver} tolerating {src}; pass admission_control= to set it",
+            )
+
+        for key, parse, dflt, label in (
+            ("isolation_response", c.isolation_response, self.d.isolation_response, "Isolation Response"),
+            ("restart_priority", c.restart_priority, self.d.restart_priority, "Restart Priority"),
+        ):
+            value = parse(get(key))
+            if value is None or value.startswith("cluster"):
+                value = dflt
+                self.notes.add(f"cluster.{key}", f"no '{label}' in vCluster: {dflt!r} assumed (Defaults.{key})")
+            cfg[key] = value
+
+        hm = get("host_monitoring")
+        hm_b = _bool(hm)
+        if hm_b is None:
+            hm_b = self.d.host_monitoring
+            self.notes.add(
+                "cluster.host_monitoring", f"no 'Host monitoring' in vCluster: {hm_b} assumed (Defaults.host_monitoring)"
+            )
+        cfg["host_monitoring"] = hm_b
+
+        extra = dict(self.d.cluster)
+        policy = c.hb_policy(get("hb_policy"))
+        if "heartbeat_datastores" in extra:
+            cfg["heartbeat_datastores"] = extra.pop("heartbeat_datastores")
+        elif policy is not None:
+            if policy == "userSelectedDs":
+                policy = "allFeasibleDsWithUserPreference"
+                self.notes.add(
+                    "cluster.heartbeat_datastores",
+                    "policy 'userSelectedDs' but RVTools does not export the selected datastores: "
+                    "treated as 'allFeasibleDsWithUserPreference' with no preference",
+                )
+            cfg["heartbeat_datastores"] = {"policy": policy, "preferred": []}
+
+        mode = c.vm_monitoring_mode(get("vm_monitoring"))
+        vmm = c.vm_monitoring(
+            mode,
+            _int(get("failure_interval")),
+            _int(get("min_up_time")),
+            _int(get("max_failures")),
+            _int(get("max_failure_window")),
+        )
+        if vmm:
+            cfg["vm_monitoring"] = vmm
+        for key, what in (("advanced_options", "advanced options (das.*)"), ("vmcp", "VM Component Protection settings")):
+            if key not in extra:
+                self.notes.add(f"cluster.{key}", f"RVTools does not export {what}: engine defaults")
+        for key, value in extra.items():
+            cfg.setdefault(key, value)
+        return cfg
+
+
+_UNKNOWN_DS = "unknown-datastore"

@@ -1,0 +1,843 @@
+"""A live vCenter → :class:`~hapolicy.Inventory`, with pyVmomi (optional extra ``vsphere``).
+
+>>> from pyVim.connect import SmartConnect                               # doctest: +SKIP
+>>> si = SmartConnect(host="vc.example.com", user="ro@vsphere.local", pwd="…")  # doctest: +SKIP
+>>> inv, assumptions = hapolicy.io.read_vsphere(si, "prod-a")            # doctest: +SKIP
+
+A read-only role is enough. The adapter makes a handful of PropertyCollector calls whatever
+the cluster's size — one ``RetrievePropertiesEx`` (paged) over a ``ContainerView`` per object
+type (clusters, hosts, VMs) and one for the datastores — never one call per object.
+
+What it reads and how it maps (vSphere API names → JSON fields of API.md):
+
+- cluster ``configurationEx.dasConfig``: ``admissionControlEnabled`` /
+  ``admissionControlPolicy`` (``ClusterFailoverLevelAdmissionControlPolicy`` → ``slot``, with a
+  ``ClusterFixedSizeSlotPolicy`` as ``slot_cpu_mhz``/``slot_memory_mb``;
+  ``ClusterFailoverResourcesAdmissionControlPolicy`` → ``percentage``, auto-computed when
+  ``autoComputePercentages``; ``ClusterFailoverHostAdmissionControlPolicy`` →
+  ``failoverHosts``), ``hostMonitoring``, ``defaultVmSettings`` (restart priority, isolation
+  response, VM monitoring figures, VMCP), ``vmMonitoring``, ``vmComponentProtecting``,
+  ``option`` (advanced options, kept as typed), ``hBDatastoreCandidatePolicy`` and
+  ``heartbeatDatastore``; ``dasVmConfig`` (per-VM overrides); ``rule`` and ``group``
+  (VM-VM affinity and anti-affinity, VM-host must / should (not) rules over VM and host groups,
+  VM-VM dependency rules expanded to one ``vmDependsOn`` per VM of the dependent group).
+- hosts: ``summary.hardware`` (``cpuMhz`` × ``numCpuCores``, ``memorySize``),
+  ``runtime.connectionState``, ``runtime.inMaintenanceMode``, ``runtime.powerState``
+  (``standBy`` → standby), ``datastore``, ``network``; ``runtime.dasHostState`` (the FDM
+  state) is reported as an assumption note — the inventory has no field for it.
+- VMs: ``runtime.host``, ``runtime.powerState``, ``config.cpuAllocation.reservation``,
+  ``config.memoryAllocation.reservation`` (the configured memory when
+  ``memoryReservationLockedToMax``), overhead from ``runtime.memoryOverhead`` (bytes) else
+  ``summary.quickStats.consumedOverheadMemory`` (MB) else :class:`Defaults`, home datastore
+  from ``config.files.vmPathName`` ("[ds] path"), ``datastore``, ``network``, FT role from
+  ``config.ftInfo.role``, agent VMs from ``config.managedBy`` (ESX Agent Manager),
+  ``guest.toolsRunningStatus``, ``runtime.cleanPowerOff``. Templates are skipped.
+- version: ``content.about.version`` mapped to the nearest engine version at or below it.
+
+Ids are the managed-object ids (``host-42``, ``vm-1007``, ``datastore-12``). Faults from the
+server (authentication, permissions) propagate as pyVmomi exceptions.
+
+:func:`record_vsphere` saves what the collector returned as JSON and :func:`replay` serves such
+a recording as a stand-in ``ServiceInstance``, for offline analysis and tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import importlib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from ..errors import ArgumentError, InventoryError
+from ..inventory import Inventory
+from . import _common as c
+from ._common import Defaults, Loaded, Notes
+
+__all__ = ["from_vsphere", "read_vsphere", "record_vsphere", "replay"]
+
+CLUSTER_PROPS = ("name", "configurationEx", "host", "datastore")
+HOST_PROPS = (
+    "name",
+    "summary.hardware.cpuMhz",
+    "summary.hardware.numCpuCores",
+    "summary.hardware.memorySize",
+    "runtime.connectionState",
+    "runtime.inMaintenanceMode",
+    "runtime.powerState",
+    "runtime.dasHostState",
+    "datastore",
+    "network",
+)
+VM_PROPS = (
+    "name",
+    "config.template",
+    "runtime.host",
+    "runtime.powerState",
+    "runtime.memoryOverhead",
+    "runtime.cleanPowerOff",
+    "summary.quickStats.consumedOverheadMemory",
+    "config.cpuAllocation.reservation",
+    "config.memoryAllocation.reservation",
+    "config.memoryReservationLockedToMax",
+    "config.hardware.memoryMB",
+    "config.files.vmPathName",
+    "config.ftInfo",
+    "config.managedBy",
+    "guest.toolsRunningStatus",
+    "datastore",
+    "network",
+)
+DATASTORE_PROPS = ("name", "summary.type", "info")
+
+_EAM = "com.vmware.vim.eam"  # ESX Agent Manager: the extension owning agent VMs
+
+
+def _pyvmomi() -> tuple[Any, Any]:
+    try:
+        mod: ModuleType = importlib.import_module("pyVmomi")
+    except ImportError as exc:
+        raise ImportError(
+            "reading from vCenter needs pyVmomi, an optional dependency: pip install 'hapolicy[vsphere]'"
+        ) from exc
+    return mod.vim, mod.vmodl
+
+
+def read_vsphere(
+    service_instance: Any,
+    cluster: str,
+    *,
+    defaults: Defaults | Mapping[str, Any] | None = None,
+    page_size: int = 500,
+) -> Loaded:
+    """Reads cluster ``cluster`` (its name, or its managed-object id such as ``domain-c7``)
+    from a connected pyVmomi ``ServiceInstance``. Returns ``(inventory, assumptions)``.
+
+    ``defaults`` (:class:`~hapolicy.io.Defaults` or a mapping of its fields) supplies what the
+    server does not say (a VM's memory overhead when vCenter reports none, the HA settings of a
+    cluster where HA was never configured)."""
+    d = Defaults.coerce(defaults)
+    if not isinstance(cluster, str) or not cluster:
+        raise ArgumentError("cluster must be the cluster's name or managed-object id")
+    raw = _collect(service_instance, cluster, page_size)
+    return _Converter(raw, d).build()
+
+
+def from_vsphere(
+    service_instance: Any,
+    cluster: str,
+    *,
+    defaults: Defaults | Mapping[str, Any] | None = None,
+) -> Inventory:
+    """:func:`read_vsphere` without the assumptions (they are logged at INFO level on the
+    ``hapolicy.io`` logger)."""
+    return read_vsphere(service_instance, cluster, defaults=defaults).inventory
+
+
+# ---------------------------------------------------------------- collection
+
+
+@dataclass
+class _Raw:
+    version: str | None
+    cluster_id: str
+    cluster: dict[str, Any]
+    hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vms: dict[str, dict[str, Any]] = field(default_factory=dict)
+    datastores: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _moid(obj: Any) -> str:
+    return str(getattr(obj, "_moId", obj))
+
+
+def _retrieve(
+    pc: Any, vmodl: Any, object_specs: list[Any], obj_type: Any, paths: Sequence[str], page_size: int
+) -> dict[str, dict[str, Any]]:
+    """One ``RetrievePropertiesEx`` (then its pages) for ``paths`` of ``obj_type`` objects.
+    Paths the server does not know (older vCenters) are dropped and the call repeated."""
+    PC = vmodl.query.PropertyCollector
+    wanted = list(paths)
+    while True:
+        spec = PC.FilterSpec(objectSet=object_specs, propSet=[PC.PropertySpec(type=obj_type, pathSet=wanted, all=False)])
+        out: dict[str, dict[str, Any]] = {}
+        try:
+            result = pc.RetrievePropertiesEx(specSet=[spec], options=PC.RetrieveOptions(maxObjects=page_size))
+            while result is not None:
+                for oc in result.objects or ():
+                    props = out.setdefault(_moid(oc.obj), {})
+                    for dp in oc.propSet or ():
+                        props[dp.name] = dp.val
+                token = getattr(result, "token", None)
+                result = pc.ContinueRetrievePropertiesEx(token=token) if token else None
+        except vmodl.query.InvalidProperty as fault:
+            bad = getattr(fault, "name", None)
+            if bad in wanted and bad != "name":
+                wanted.remove(bad)
+                continue
+            raise
+        return out
+
+
+def _view_specs(vmodl: Any, vim: Any, view: Any) -> list[Any]:
+    PC = vmodl.query.PropertyCollector
+    traversal = PC.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)
+    return [PC.ObjectSpec(obj=view, skip=True, selectSet=[traversal])]
+
+
+def _over_view(
+    content: Any, vim: Any, vmodl: Any, container: Any, obj_type: Any, paths: Sequence[str], page_size: int
+) -> dict[str, dict[str, Any]]:
+    view = content.viewManager.CreateContainerView(container, [obj_type], True)
+    try:
+        return _retrieve(content.propertyCollector, vmodl, _view_specs(vmodl, vim, view), obj_type, paths, page_size)
+    finally:
+        try:
+            view.Destroy()
+        except Exception:  # pragma: no cover - best effort
+            pass
+
+
+def _collect(si: Any, cluster: str, page_size: int) -> _Raw:
+    vim, vmodl = _pyvmomi()
+    content = si.RetrieveContent()
+    PC = vmodl.query.PropertyCollector
+
+    clusters = _over_view(content, vim, vmodl, content.rootFolder, vim.ClusterComputeResource, ["name"], page_size)
+    matches = [m for m, p in clusters.items() if p.get("name") == cluster or m == cluster]
+    if not matches:
+        matches = [m for m, p in clusters.items() if str(p.get("name", "")).lower() == cluster.lower()]
+    if len(matches) != 1:
+        listing = ", ".join(f"'{p.get('name')}' ({m})" for m, p in sorted(clusters.items())) or "none"
+        what = "several clusters are named" if matches else "no cluster named"
+        hint = "; pass the managed-object id" if matches else ""
+        raise InventoryError([("cluster", f"{what} '{cluster}'{hint}; the vCenter has {listing}")])
+    cid = matches[0]
+    cref = vim.ClusterComputeResource(cid, stub=getattr(content.rootFolder, "_stub", None))
+    cprops = _retrieve(content.propertyCollector, vmodl, [PC.ObjectSpec(obj=cref, skip=False)], vim.ClusterComputeResource,
+                       CLUSTER_PROPS, page_size).get(cid, {})
+    about = getattr(content, "about", None)
+    raw = _Raw(version=getattr(about, "version", None), cluster_id=cid, cluster=cprops)
+    raw.hosts = _over_view(content, vim, vmodl, cref, vim.HostSystem, HOST_PROPS, page_size)
+    raw.vms = _over_view(content, vim, vmodl, cref, vim.VirtualMachine, VM_PROPS, page_size)
+
+    ds_refs: dict[str, Any] = {}
+    for props in [cprops, *raw.hosts.values(), *raw.vms.values()]:
+        for ref in props.get("datastore") or ():
+            ds_refs.setdefault(_moid(ref), ref)
+    if ds_refs:
+        specs = [PC.ObjectSpec(obj=ref, skip=False) for ref in ds_refs.values()]
+        raw.datastores = _retrieve(content.propertyCollector, vmodl, specs, vim.Datastore, DATASTORE_PROPS, page_size)
+    return raw
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def _wsdl(obj: Any) -> str:
+    return str(getattr(type(obj), "_wsdlName", type(obj).__name__))
+
+
+def _ids(refs: Iterable[Any] | None) -> list[str]:
+    return [_moid(r) for r in refs or ()]
+
+
+def _num(v: Any) -> int | None:
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+_DS_IN_PATH = re.compile(r"^\s*\[([^\]]+)\]")
+
+
+class _Converter:
+    def __init__(self, raw: _Raw, defaults: Defaults) -> None:
+        self.raw = raw
+        self.d = defaults
+        self.notes = Notes()
+        self.problems: list[tuple[str, str]] = []
+        self.locate: dict[str, str] = {}
+
+    def build(self) -> Loaded:
+        raw = self.raw
+        cfg_ex = raw.cluster.get("configurationEx")
+        das = getattr(cfg_ex, "dasConfig", None)
+        version = c.version(raw.version)
+        if version is None:
+            version = c.version(self.d.version) or "8.0"
+            self.notes.add("cluster.version", f"vCenter reports no version: {version} assumed (Defaults.version)")
+
+        datastores = self._datastores()
+        hosts = self._hosts(set(datastores))
+        host_ids = {h["id"] for h in hosts}
+        overrides = {_moid(o.key): o for o in getattr(cfg_ex, "dasVmConfig", None) or () if getattr(o, "key", None)}
+        vms = self._vms(host_ids, datastores, overrides)
+        vm_ids = {v["id"] for v in vms}
+        rules = self._rules(cfg_ex, vm_ids, host_ids)
+        cluster = self._cluster(das, version, host_ids, set(datastores))
+        doc = {"cluster": cluster, "hosts": hosts, "datastores": list(datastores.values()), "vms": vms, "rules": rules}
+        return c.finish(doc, self.notes, self.problems, self.locate)
+
+    # ------------------------------------------------------------ inventory objects
+    def _datastores(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for moid, p in sorted(self.raw.datastores.items()):
+            name = str(p.get("name") or moid)
+            raw_type = p.get("summary.type")
+            dtype = c.datastore_type(raw_type)
+            if dtype is None:
+                dtype = "VMFS"
+                self.notes.add("datastores[*].type", f"type {raw_type!r} is not one the engine models: treated as VMFS", name)
+            ds: dict[str, Any] = {"id": moid, "name": name, "type": dtype}
+            nas = getattr(p.get("info"), "nas", None)
+            remote = getattr(nas, "remoteHost", None)
+            if remote:
+                ds["backing"] = str(remote)
+            out[moid] = ds
+        return out
+
+    def _hosts(self, ds_ids: set[str]) -> list[dict[str, Any]]:
+        hosts: list[dict[str, Any]] = []
+        states: dict[str, list[str]] = {}
+        for moid, p in sorted(self.raw.hosts.items()):
+            name = str(p.get("name") or moid)
+            mhz, cores = _num(p.get("summary.hardware.cpuMhz")), _num(p.get("summary.hardware.numCpuCores"))
+            mem = _num(p.get("summary.hardware.memorySize"))
+            state = str(p.get("runtime.connectionState") or "connected")
+            if state not in ("connected", "disconnected", "notResponding"):
+                self.notes.add("hosts[*].state", f"unknown connection state {state!r}: treated as disconnected", name)
+                state = "disconnected"
+            if mhz is None or cores is None or mem is None:
+                self.notes.add("hosts[*].cpu_mhz", "vCenter reports no hardware figures: capacity 0", name)
+            power = str(p.get("runtime.powerState") or "poweredOn")
+            fdm = getattr(p.get("runtime.dasHostState"), "state", None)
+            if fdm is not None:
+                states.setdefault(str(fdm), []).append(name)
+            self.locate[f"hosts[{len(hosts)}]"] = f"host {moid} '{name}'"
+            hosts.append(
+                {
+                    "id": moid,
+                    "name": name,
+                    "cpu_mhz": (mhz or 0) * (cores or 0),
+                    "memory_mb": (mem or 0) // (1024 * 1024),
+                    "datastores": [d for d in _ids(p.get("datastore")) if d in ds_ids],
+                    "networks": _ids(p.get("network")),
+                    "state": state,
+                    "maintenance": bool(p.get("runtime.inMaintenanceMode")),
+                    "standby": power == "standBy",
+                }
+            )
+        if hosts:
+            self.notes.add(
+                "hosts[*].cpu_mhz",
+                "capacity is the physical capacity (cpuMhz × numCpuCores, memorySize); vSphere keeps "
+                "a little of it for the hypervisor",
+            )
+        for state, names in sorted(states.items()):
+            if state in ("master", "connectedToMaster"):
+                continue
+            for n in names:
+                self.notes.add(
+                    "hosts[*]",
+                    f"vSphere HA agent reports '{state}': the inventory has no field for it; the engine "
+                    "treats the host by its connection, maintenance and standby state",
+                    n,
+                )
+        if not states and hosts:
+            self.notes.add("hosts[*]", "vCenter reports no vSphere HA agent state (runtime.dasHostState) for the hosts")
+        return hosts
+
+    def _vms(
+        self, host_ids: set[str], datastores: Mapping[str, dict[str, Any]], overrides: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        by_name = {ds["name"]: ds_id for ds_id, ds in datastores.items()}
+        vms: list[dict[str, Any]] = []
+        for moid, p in sorted(self.raw.vms.items(), key=lambda kv: _sort_key(kv[0])):
+            name = str(p.get("name") or moid)
+            if p.get("config.template"):
+                self.notes.add("vms", "templates skipped (they never run)", name)
+                continue
+            ps = c.power_state(p.get("runtime.powerState"))
+            if ps is None:
+                self.problems.append((f"vm {moid} '{name}'", f"unknown power state {p.get('runtime.powerState')!r}"))
+                continue
+            host = _moid(p["runtime.host"]) if p.get("runtime.host") is not None else None
+            if host is not None and host not in host_ids:
+                if ps == "poweredOn":
+                    self.problems.append(
+                        (f"vm {moid} '{name}'", f"powered on on host {host}, which is not in the cluster")
+                    )
+                    continue
+                host = None
+            vm: dict[str, Any] = {"id": moid, "name": name, "host": host, "power_state": ps}
+
+            ds_list = [d for d in _ids(p.get("datastore")) if d in datastores]
+            m = _DS_IN_PATH.match(str(p.get("config.files.vmPathName") or ""))
+            home = by_name.get(m.group(1).strip()) if m else None
+            if home is None and ds_list:
+                home = ds_list[0]
+                self.notes.add("vms[*].home_datastore", "no datastore in config.files.vmPathName: the VM's first datastore used", name)
+            if home is None:
+                self.problems.append((f"vm {moid} '{name}'", "vCenter reports no datastore for the VM"))
+                continue
+            vm["home_datastore"] = home
+            vm["datastores"] = [home, *(d for d in ds_list if d != home)]
+            nets = _ids(p.get("network"))
+            if nets:
+                vm["networks"] = nets
+
+            vm["cpu_reservation_mhz"] = max(_num(p.get("config.cpuAllocation.reservation")) or 0, 0)
+            mem_res = max(_num(p.get("config.memoryAllocation.reservation")) or 0, 0)
+            if p.get("config.memoryReservationLockedToMax"):
+                mem_res = max(mem_res, _num(p.get("config.hardware.memoryMB")) or 0)
+            vm["memory_reservation_mb"] = mem_res
+            overhead_b = _num(p.get("runtime.memoryOverhead"))
+            consumed = _num(p.get("summary.quickStats.consumedOverheadMemory"))
+            if overhead_b is not None and overhead_b > 0:
+                vm["memory_overhead_mb"] = c.mb_from_bytes(overhead_b)
+            elif consumed is not None and consumed > 0:
+                vm["memory_overhead_mb"] = consumed
+                self.notes.add(
+                    "vms[*].memory_overhead_mb",
+                    "no runtime.memoryOverhead: the consumed overhead (summary.quickStats) used",
+                    name,
+                )
+            else:
+                vm["memory_overhead_mb"] = self.d.memory_overhead_mb
+                if ps == "poweredOn":
+                    self.notes.add(
+                        "vms[*].memory_overhead_mb",
+                        f"vCenter reports no memory overhead: {self.d.memory_overhead_mb} MB assumed "
+                        "(Defaults.memory_overhead_mb)",
+                        name,
+                    )
+
+            role = self._role(p)
+            if role is not None:
+                vm["role"] = role
+            tools = p.get("guest.toolsRunningStatus")
+            if tools is not None:
+                vm["tools_running"] = str(tools) == "guestToolsRunning"
+            if ps == "poweredOff" and p.get("runtime.cleanPowerOff") is True:
+                vm["clean_power_off"] = True
+            self._overrides(vm, overrides.get(moid), name)
+            self.locate[f"vms[{len(vms)}]"] = f"vm {moid} '{name}'"
+            vms.append(vm)
+        return vms
+
+    @staticmethod
+    def _role(p: Mapping[str, Any]) -> str | None:
+        ft = p.get("config.ftInfo")
+        role = _num(getattr(ft, "role", None))
+        if role is not None:
+            return "ftPrimary" if role == 1 else "ftSecondary"
+        if getattr(p.get("config.managedBy"), "extensionKey", None) == _EAM:
+            return "agent"
+        return None
+
+    def _overrides(self, vm: dict[str, Any], o: Any, name: str) -> None:
+        if o is None:
+            return
+        s = getattr(o, "dasSettings", None)
+        rp = c.restart_priority(getattr(s, "restartPriority", None)) or c.restart_priority(getattr(o, "restartPriority", None))
+        if rp is not None:
+            vm["restart_priority"] = rp
+        ir = c.isolation_response(getattr(s, "isolationResponse", None))
+        if ir is None and getattr(o, "powerOffOnIsolation", None) is not None:  # vSphere 2.x-4.x spelling
+            ir = "powerOff" if o.powerOffOnIsolation else "none"
+        if ir is not None:
+            vm["isolation_response"] = ir
+        tools = getattr(s, "vmToolsMonitoringSettings", None)
+        if tools is not None and getattr(tools, "clusterSettings", None) is False:
+            mon = c.vm_monitoring(
+                c.vm_monitoring_mode(getattr(tools, "vmMonitoring", None)),
+                _num(getattr(tools, "failureInterval", None)),
+                None,
+                None,
+                _num(getattr(tools, "maxFailureWindow", None)),
+            )
+            override = {k: v for k, v in mon.items() if k in ("mode", "sensitivity")}
+            if override.get("sensitivity") == "custom":
+                del override["sensitivity"]
+                self.notes.add(
+                    "vms[*].vm_monitoring",
+                    "custom per-VM monitoring figures have no field in the inventory: the cluster's sensitivity applies",
+                    name,
+                )
+            if override:
+                vm["vm_monitoring"] = override
+        vmcp = getattr(s, "vmComponentProtectionSettings", None)
+        if vmcp is not None:
+            out = {}
+            apd = c.storage_protection(getattr(vmcp, "vmStorageProtectionForAPD", None))
+            pdl = c.storage_protection(getattr(vmcp, "vmStorageProtectionForPDL", None))
+            if apd is not None:
+                out["apd"] = apd
+            if pdl is not None:
+                out["pdl"] = pdl
+            if out:
+                vm["vmcp"] = out
+
+    # ------------------------------------------------------------ rules
+    def _rules(self, cfg_ex: Any, vm_ids: set[str], host_ids: set[str]) -> list[dict[str, Any]]:
+        groups: dict[str, tuple[str, list[str]]] = {}
+        for g in getattr(cfg_ex, "group", None) or ():
+            kind = _wsdl(g)
+            if kind == "ClusterVmGroup":
+                groups[str(g.name)] = ("vm", [v for v in _ids(getattr(g, "vm", None)) if v in vm_ids])
+            elif kind == "ClusterHostGroup":
+                groups[str(g.name)] = ("host", [h for h in _ids(getattr(g, "host", None)) if h in host_ids])
+
+        def group(name: Any, kind: str) -> list[str]:
+            found = groups.get(str(name)) if name else None
+            return found[1] if found is not None and found[0] == kind else []
+
+        rules: list[dict[str, Any]] = []
+        for r in getattr(cfg_ex, "rule", None) or ():
+            kind = _wsdl(r)
+            name = str(getattr(r, "name", "") or "")
+            enabled = getattr(r, "enabled", None) is not False
+            base = {"name": name, "enabled": enabled}
+            if kind in ("ClusterAntiAffinityRuleSpec", "ClusterAffinityRuleSpec"):
+                vms = [v for v in _ids(getattr(r, "vm", None)) if v in vm_ids]
+                if len(set(vms)) < 2:
+                    self.notes.add("rules", "rule left out: fewer than two of its VMs are in the inventory", name)
+                    continue
+                rtype = "vmAntiAffinity" if kind == "ClusterAntiAffinityRuleSpec" else "vmAffinity"
+                rules.append({"type": rtype, **base, "vms": vms})
+            elif kind == "ClusterVmHostRuleInfo":
+                vms = group(getattr(r, "vmGroupName", None), "vm")
+                mandatory = bool(getattr(r, "mandatory", False))
+                if getattr(r, "affineHostGroupName", None):
+                    hosts = group(r.affineHostGroupName, "host")
+                    rtype = "vmHostMust" if mandatory else "vmHostShould"
+                else:
+                    hosts = group(getattr(r, "antiAffineHostGroupName", None), "host")
+                    rtype = "vmHostMustNot" if mandatory else "vmHostShouldNot"
+                if not vms or not hosts:
+                    self.notes.add("rules", "VM-host rule left out: its VM or host group is empty in the inventory", name)
+                    continue
+                rules.append({"type": rtype, **base, "vms": vms, "hosts": hosts})
+            elif kind == "ClusterDependencyRuleInfo":
+                dependents = group(getattr(r, "vmGroup", None), "vm")
+                needed = group(getattr(r, "dependsOnVmGroup", None), "vm")
+                if not dependents or not needed:
+                    self.notes.add("rules", "dependency rule left out: one of its VM groups is empty in the inventory", name)
+                    continue
+                for v in dependents:
+                    deps = [x for x in needed if x != v]
+                    if deps:
+                        rules.append({"type": "vmDependsOn", **base, "vm": v, "depends_on": deps})
+            else:
+                self.notes.add("rules", f"rule of type {kind} has no counterpart in the engine: left out", name)
+        return rules
+
+    # ------------------------------------------------------------ cluster settings
+    def _cluster(self, das: Any, version: str, host_ids: set[str], ds_ids: set[str]) -> dict[str, Any]:
+        name = str(self.raw.cluster.get("name") or self.raw.cluster_id)
+        cfg: dict[str, Any] = {"name": name, "version": version}
+        if das is None or getattr(das, "enabled", None) is None:
+            self.notes.add("cluster", "vCenter reports no vSphere HA configuration (dasConfig): settings from Defaults")
+        elif das.enabled is False:
+            self.notes.add("cluster", "vSphere HA is disabled on this cluster: analysed as if enabled")
+        defaults_vm = getattr(das, "defaultVmSettings", None)
+
+        # admission control
+        level = _num(getattr(das, "failoverLevel", None))
+        ac = self._admission(das, version, level, host_ids)
+        cfg["admission_control"] = ac
+
+        hm = getattr(das, "hostMonitoring", None)
+        if hm in ("enabled", "disabled"):
+            cfg["host_monitoring"] = hm == "enabled"
+        else:
+            cfg["host_monitoring"] = self.d.host_monitoring
+            self.notes.add("cluster.host_monitoring", f"not set in vCenter: {self.d.host_monitoring} assumed")
+
+        ir = c.isolation_response(getattr(defaults_vm, "isolationResponse", None))
+        if ir is None or ir == "clusterIsolationResponse":
+            ir = self.d.isolation_response
+            self.notes.add("cluster.isolation_response", f"not set in vCenter: {ir!r} assumed (Defaults.isolation_response)")
+        cfg["isolation_response"] = ir
+        rp = c.restart_priority(getattr(defaults_vm, "restartPriority", None))
+        if rp is None or rp == "clusterRestartPriority":
+            rp = self.d.restart_priority
+            self.notes.add("cluster.restart_priority", f"not set in vCenter: {rp!r} assumed (Defaults.restart_priority)")
+        cfg["restart_priority"] = rp
+
+        policy = c.hb_policy(getattr(das, "hBDatastoreCandidatePolicy", None))
+        preferred = [d for d in _ids(getattr(das, "heartbeatDatastore", None)) if d in ds_ids]
+        if policy is not None:
+            cfg["heartbeat_datastores"] = {"policy": policy, "preferred": preferred}
+
+        options = {}
+        for o in getattr(das, "option", None) or ():
+            key = getattr(o, "key", None)
+            if key:
+                v = getattr(o, "value", None)
+                options[str(key)] = "" if v is None else (str(v).lower() if isinstance(v, bool) else str(v))
+        if options:
+            cfg["advanced_options"] = options
+
+        tools = getattr(defaults_vm, "vmToolsMonitoringSettings", None)
+        mode = c.vm_monitoring_mode(getattr(das, "vmMonitoring", None)) or c.vm_monitoring_mode(getattr(tools, "vmMonitoring", None))
+        vmm = c.vm_monitoring(
+            mode,
+            _num(getattr(tools, "failureInterval", None)),
+            _num(getattr(tools, "minUpTime", None)),
+            _num(getattr(tools, "maxFailures", None)),
+            _num(getattr(tools, "maxFailureWindow", None)),
+        )
+        if vmm:
+            cfg["vm_monitoring"] = vmm
+
+        vmcp_on = getattr(das, "vmComponentProtecting", None)
+        settings = getattr(defaults_vm, "vmComponentProtectionSettings", None)
+        if vmcp_on == "disabled":
+            cfg["vmcp"] = {"apd": "disabled", "pdl": "disabled"}
+        elif vmcp_on == "enabled" and settings is not None:
+            vmcp: dict[str, Any] = {}
+            for key, attr in (("apd", "vmStorageProtectionForAPD"), ("pdl", "vmStorageProtectionForPDL")):
+                v = c.storage_protection(getattr(settings, attr, None))
+                if v is not None:
+                    vmcp[key] = v
+            delay = _num(getattr(settings, "vmTerminateDelayForAPDSec", None))
+            if delay is not None and delay >= 0:
+                vmcp["apd_delay_s"] = delay
+            cleared = getattr(settings, "vmReactionOnAPDCleared", None)
+            if cleared in ("none", "reset"):
+                vmcp["apd_cleared"] = cleared
+            cfg["vmcp"] = vmcp
+
+        for key, value in self.d.cluster.items():
+            cfg.setdefault(key, value)
+        return cfg
+
+    def _admission(self, das: Any, version: str, level: int | None, host_ids: set[str]) -> dict[str, Any]:
+        enabled = getattr(das, "admissionControlEnabled", None)
+        policy: Any = getattr(das, "admissionControlPolicy", None)
+        if enabled is False:
+            return {"policy": "disabled"}
+        kind = _wsdl(policy) if policy is not None else None
+        if kind == "ClusterFailoverLevelAdmissionControlPolicy":
+            out: dict[str, Any] = {"policy": "slot", "host_failures": _num(policy.failoverLevel) or 1}
+            slot = getattr(policy, "slotPolicy", None)
+            if slot is not None and _wsdl(slot) == "ClusterFixedSizeSlotPolicy":
+                out["slot_cpu_mhz"] = _num(slot.cpu)
+                out["slot_memory_mb"] = _num(slot.memory)
+            return out
+        if kind == "ClusterFailoverResourcesAdmissionControlPolicy":
+            if getattr(policy, "autoComputePercentages", None) and c.at_least(version, 6, 5):
+                return {"policy": "percentage", "host_failures": _num(getattr(policy, "failoverLevel", None)) or 1}
+            return {
+                "policy": "percentage",
+                "cpu_percent": _num(policy.cpuFailoverResourcesPercent) or 0,
+                "memory_percent": _num(policy.memoryFailoverResourcesPercent) or 0,
+            }
+        if kind == "ClusterFailoverHostAdmissionControlPolicy":
+            hosts = [h for h in _ids(getattr(policy, "failoverHosts", None)) if h in host_ids]
+            if hosts:
+                return {"policy": "failoverHosts", "hosts": hosts}
+            self.notes.add("cluster.admission_control", "dedicated failover hosts are not in the cluster")
+        elif kind is not None:
+            self.notes.add("cluster.admission_control", f"policy {kind} has no counterpart in the engine")
+        if self.d.admission_control is not None:
+            ac = dict(self.d.admission_control)
+            self.notes.add("cluster.admission_control", f"no usable policy in vCenter: {ac} (Defaults.admission_control)")
+            return ac
+        ac = c.default_admission(version, level)
+        self.notes.add(
+            "cluster.admission_control", f"no usable policy in vCenter: assumed {ac}, the default of vSphere {version}"
+        )
+        return ac
+
+
+def _sort_key(moid: str) -> tuple[str, int, str]:
+    m = re.match(r"^(.*?)(\d+)$", moid)
+    return (m.group(1), int(m.group(2)), moid) if m else (moid, 0, moid)
+
+
+# ---------------------------------------------------------------- recording and replay
+
+FORMAT = "hapolicy-vsphere-recording/1"
+
+
+def record_vsphere(service_instance: Any, cluster: str, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """What :func:`read_vsphere` collects for ``cluster``, as JSON-able data (written to
+    ``path`` when given). :func:`replay` serves it back — to analyse offline, or to attach to a
+    bug report."""
+    raw = _collect(service_instance, cluster, 500)
+    rec = {
+        "format": FORMAT,
+        "about": {"version": raw.version},
+        "cluster": {"id": raw.cluster_id, "props": _encode(raw.cluster)},
+        "hosts": {k: _encode(v) for k, v in raw.hosts.items()},
+        "vms": {k: _encode(v) for k, v in raw.vms.items()},
+        "datastores": {k: _encode(v) for k, v in raw.datastores.items()},
+    }
+    if path is not None:
+        Path(path).write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return rec
+
+
+def _encode(value: Any) -> Any:
+    """pyVmomi values → JSON: data objects as ``{"_type": vmodl name, field: …}`` (unset
+    fields left out), references as ``{"_moref": "vim.HostSystem:host-10"}``, typed arrays as
+    ``{"_array": "vim.HostSystem[]", "items": […]}``, dates as ``{"_datetime": ISO 8601}``."""
+    support = importlib.import_module("pyVmomi.VmomiSupport")
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, support.ManagedObject):
+        return {"_moref": f"{support.GetVmodlName(type(value))}:{value._moId}"}
+    if isinstance(value, support.DataObject):
+        out: dict[str, Any] = {"_type": support.GetVmodlName(type(value))}
+        for prop in value._GetPropertyList():
+            v = getattr(value, prop.name, None)
+            if prop.name in ("dynamicType", "dynamicProperty") or v is None or (isinstance(v, list) and not v):
+                continue
+            out[prop.name] = _encode(v)
+        return out
+    if isinstance(value, datetime.datetime):
+        return {"_datetime": value.isoformat()}
+    if isinstance(value, (list, tuple)):
+        items = [_encode(v) for v in value]
+        if getattr(type(value), "Item", None) is not None:
+            return {"_array": support.GetVmodlName(type(value)), "items": items}
+        return items
+    if isinstance(value, Mapping):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return {"_binary": base64.b64encode(value).decode("ascii")}
+    return str(value)
+
+
+def _decode(value: Any, stub: Any) -> Any:
+    support = importlib.import_module("pyVmomi.VmomiSupport")
+    if isinstance(value, list):
+        return [_decode(v, stub) for v in value]
+    if isinstance(value, dict):
+        if "_array" in value:
+            return support.GetVmodlType(value["_array"])([_decode(v, stub) for v in value.get("items", [])])
+        if "_moref" in value:
+            tname, _, moid = str(value["_moref"]).partition(":")
+            return support.GetVmodlType(tname)(moid, stub=stub)
+        if "_datetime" in value:
+            return datetime.datetime.fromisoformat(str(value["_datetime"]))
+        if "_binary" in value:
+            return base64.b64decode(str(value["_binary"]))
+        if "_type" in value:
+            cls = support.GetVmodlType(value["_type"])
+            return cls(**{k: _decode(v, stub) for k, v in value.items() if k != "_type"})
+        return {k: _decode(v, stub) for k, v in value.items()}
+    return value
+
+
+def replay(recording: Mapping[str, Any] | str | os.PathLike[str]) -> Any:
+    """A stand-in pyVmomi ``ServiceInstance`` serving a :func:`record_vsphere` recording (a
+    mapping, or the path of its JSON file) through pyVmomi's own method dispatch: its
+    PropertyCollector answers ``RetrievePropertiesEx`` from the recording."""
+    vim, _ = _pyvmomi()
+    if not isinstance(recording, Mapping):
+        try:
+            recording = json.loads(Path(recording).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InventoryError([(str(recording), f"not a readable recording: {exc}")]) from None
+    if not isinstance(recording, Mapping) or recording.get("format") != FORMAT:
+        raise InventoryError([("recording", f"not a {FORMAT} recording")])
+    stub = _ReplayStub(recording)
+    return vim.ServiceInstance("ServiceInstance", stub=stub)
+
+
+class _ReplayStub:
+    """The pyVmomi stub-adapter protocol (``InvokeMethod`` / ``InvokeAccessor``) over a
+    recording."""
+
+    def __init__(self, rec: Mapping[str, Any]) -> None:
+        self.rec = rec
+        self.views: dict[str, tuple[str, str]] = {}  # view id -> (container id, type name)
+        self.calls: list[str] = []  # method names, in order (tests count them)
+        self.pages: list[list[Any]] = []
+        self.objects: dict[str, dict[str, dict[str, Any]]] = {
+            "ClusterComputeResource": {str(rec["cluster"]["id"]): dict(rec["cluster"]["props"])},
+            "HostSystem": dict(rec.get("hosts", {})),
+            "VirtualMachine": dict(rec.get("vms", {})),
+            "Datastore": dict(rec.get("datastores", {})),
+        }
+
+    def _page(self) -> Any:
+        _, vmodl = _pyvmomi()
+        if not self.pages:
+            return None
+        page = self.pages.pop(0)
+        token = f"page-{len(self.pages)}" if self.pages else None
+        return vmodl.query.PropertyCollector.RetrieveResult(objects=page, token=token)
+
+    def InvokeAccessor(self, mo: Any, info: Any) -> Any:  # noqa: N802 - pyVmomi protocol
+        raise NotImplementedError(f"replay serves no property reads ({info.name}); use the PropertyCollector")
+
+    def InvokeMethod(self, mo: Any, info: Any, args: list[Any]) -> Any:  # noqa: N802 - pyVmomi protocol
+        vim, vmodl = _pyvmomi()
+        name = str(info.name)
+        self.calls.append(name)
+        if name == "RetrieveContent":
+            return vim.ServiceInstanceContent(
+                rootFolder=vim.Folder("group-d1", stub=self),
+                propertyCollector=vim.PropertyCollector("propertyCollector", stub=self),
+                viewManager=vim.view.ViewManager("ViewManager", stub=self),
+                about=vim.AboutInfo(
+                    name="VMware vCenter Server (recording)",
+                    fullName="recording",
+                    vendor="VMware, Inc.",
+                    version=str(self.rec.get("about", {}).get("version") or ""),
+                    build="0",
+                    osType="linux-x64",
+                    productLineId="vpx",
+                    apiType="VirtualCenter",
+                    apiVersion=str(self.rec.get("about", {}).get("version") or ""),
+                ),
+            )
+        if name == "CreateContainerView":
+            container, types, _recursive = args
+            vid = f"session[replay]view-{len(self.views) + 1}"
+            self.views[vid] = (_moid(container), str(types[0].__name__).rpartition(".")[2])
+            return vim.view.ContainerView(vid, stub=self)
+        if name == "Destroy" or name == "DestroyView":
+            self.views.pop(_moid(mo), None)
+            return None
+        if name == "RetrievePropertiesEx":
+            specs, options = args
+            objects = []
+            for spec in specs:
+                tname = str(spec.propSet[0].type.__name__).rpartition(".")[2]
+                paths = list(spec.propSet[0].pathSet or ())
+                known = self.objects.get(tname, {})
+                ids: list[str] = []
+                for ospec in spec.objectSet:
+                    oid = _moid(ospec.obj)
+                    if oid in self.views:
+                        ids += list(known) if self.views[oid][1] == tname else []
+                    elif oid in known:
+                        ids.append(oid)
+                cls = getattr(vim, tname)
+                for oid in ids:
+                    props = known[oid]
+                    prop_set = [vmodl.DynamicProperty(name=p, val=_decode(props[p], self)) for p in paths if p in props]
+                    objects.append(vmodl.query.PropertyCollector.ObjectContent(obj=cls(oid, stub=self), propSet=prop_set))
+            size = getattr(options, "maxObjects", None) or len(objects) or 1
+            self.pages = [objects[i : i + size] for i in range(0, len(objects), size)]
+            return self._page()
+        if name == "ContinueRetrievePropertiesEx":
+            return self._page()
+        raise NotImplementedError(f"replay does not serve {name}")
