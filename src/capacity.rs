@@ -21,6 +21,10 @@ impl Resources {
     pub fn add(self, other: Resources) -> Resources {
         Resources::new(self.cpu_mhz + other.cpu_mhz, self.memory_mb + other.memory_mb)
     }
+    /// Component-wise `self + other`, saturating at `u64::MAX` (sums over whole clusters).
+    pub fn saturating_add(self, other: Resources) -> Resources {
+        Resources::new(self.cpu_mhz.saturating_add(other.cpu_mhz), self.memory_mb.saturating_add(other.memory_mb))
+    }
     /// Both components at least those of `need`.
     pub fn covers(self, need: Resources) -> bool {
         self.cpu_mhz >= need.cpu_mhz && self.memory_mb >= need.memory_mb
@@ -36,6 +40,13 @@ pub fn host_capacity(h: &Host) -> Resources {
 /// (R-PLACE-2 "unreserved").
 pub fn vm_reservation(vm: &Vm) -> Resources {
     Resources::new(vm.cpu_reservation_mhz, vm.memory_demand_mb())
+}
+
+/// What admission control counts for a VM whose reservation (CPU, memory + overhead) is
+/// `reservation` (R-AC-SLOT, R-AC-PCT): the CPU reservation raised to `das.vmCpuMinMHz`; memory
+/// reservation plus overhead as is (`das.vmMemoryMinMB` only floors the slot, not the VM).
+pub fn admission_demand(reservation: Resources, vm_cpu_min_mhz: u64) -> Resources {
+    Resources::new(reservation.cpu_mhz.max(vm_cpu_min_mhz), reservation.memory_mb)
 }
 
 /// Counted by admission control (R-AC): connected, not in maintenance or standby, not failed.

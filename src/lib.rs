@@ -8,10 +8,13 @@ pub mod classify;
 pub mod election;
 pub mod error;
 pub mod generate;
+pub mod heartbeat;
 pub mod model;
 pub mod options;
 pub mod parse;
+pub mod placement;
 pub mod serialize;
+pub mod sim;
 
 #[cfg(feature = "python")]
 mod python;

@@ -27,9 +27,9 @@ pub struct Options {
     pub isolation_shutdown_timeout_s: f64,
     /// `das.maxFtVmsPerHost`.
     pub max_ft_vms_per_host: u32,
-    /// `das.respectVmVmAntiAffinityRules`.
+    /// `das.respectVmVmAntiAffinityRules` (default true from 6.5, false before).
     pub respect_vm_vm_anti_affinity: bool,
-    /// `das.respectVmHostSoftAffinityRules`.
+    /// `das.respectVmHostSoftAffinityRules` (default true from 6.5, false before).
     pub respect_vm_host_soft_affinity: bool,
     /// `das.maxvmrestartcount`: restart attempts in all.
     pub max_vm_restart_count: u32,
@@ -69,6 +69,7 @@ impl Options {
     /// Defaults of SPEC §1–§9 for a cluster version.
     pub fn defaults(version: Version) -> Options {
         let is_5_0 = version == Version::V5_0;
+        let at_least_6_5 = version.at_least(Version::V6_5);
         Options {
             vm_cpu_min_mhz: 32,
             vm_memory_min_mb: 0,
@@ -78,8 +79,10 @@ impl Options {
             ignore_insufficient_hb_datastore: false,
             isolation_shutdown_timeout_s: 300.0,
             max_ft_vms_per_host: 4,
-            respect_vm_vm_anti_affinity: false,
-            respect_vm_host_soft_affinity: false,
+            // vSphere 6.5 made HA respect these rules by default (Availability Guide 6.5,
+            // "vSphere HA Advanced Options": default "true"); before, they were opt-in.
+            respect_vm_vm_anti_affinity: at_least_6_5,
+            respect_vm_host_soft_affinity: at_least_6_5,
             max_vm_restart_count: 5,
             per_host_concurrent_failovers_limit: 32,
             mask_clean_shutdown: !is_5_0,

@@ -59,3 +59,26 @@ def test_console_script_entry_point(lab_path: Path) -> None:
     assert r.returncode == 0 and json.loads(r.stdout)["valid"] is True
     r = subprocess.run([sys.executable, "-m", "hapolicy", "validate", "/nonexistent.json"], capture_output=True, text=True)
     assert r.returncode == 2 and "cannot read file" in r.stderr
+
+
+def test_failover_table_and_json(capsys: pytest.CaptureFixture[str], lab_path: Path) -> None:
+    code, out, _ = run(capsys, "failover", str(lab_path), "--fail", "host-21", "--explain", "vm-100")
+    assert code == 0 and "restarted" in out and "vm-100 restarts on" in out
+    code, out, _ = run(capsys, "failover", str(lab_path), "--fail", "host-21", "--json")
+    data = json.loads(out)
+    # host-21 runs vm-100, 104, 108, 112 (protected) and vm-116 (restart priority disabled).
+    assert sorted(p["vm"] for p in data["placements"]) == ["vm-100", "vm-104", "vm-108", "vm-112"]
+    assert [n["vm"] for n in data["not_restarted"]] == ["vm-116"]
+    code, _, err = run(capsys, "failover", str(lab_path), "--fail", "host-404")
+    assert code == 2 and "unknown host 'host-404'" in err
+
+
+def test_simulate_scenario(capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = Path(__file__).resolve().parent.parent / "examples" / "scenarios" / "host_failure.json"
+    code, out, _ = run(capsys, "simulate", str(scenario))
+    assert code == 0
+    assert "t=+18.0s host-21 hostDown" in out
+    code, out, _ = run(capsys, "simulate", str(scenario), "--json")
+    data = json.loads(out)
+    assert data["host_states"]["host-21"] == "hostDown"
+    assert data["vm_states"]["vm-116"]["power_state"] == "poweredOff"  # restart priority disabled

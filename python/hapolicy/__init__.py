@@ -26,6 +26,8 @@ from .enums import (
     VmRole,
 )
 from .errors import ArgumentError, HaPolicyError, InternalError, InventoryError, UnknownIdError
+from .placement import FailoverPlan, NotRestarted, Placement, Unplaced, plan_failover
+from .simulation import Event, Simulation, Timeline
 from .inventory import (
     AdmissionControlConfig,
     ClusterConfig,
@@ -47,6 +49,8 @@ __all__ = [
     "Candidate",
     "ClusterConfig",
     "ConnectionState",
+    "Event",
+    "FailoverPlan",
     "Datastore",
     "DatastoreType",
     "Election",
@@ -60,11 +64,16 @@ __all__ = [
     "Inventory",
     "InventoryError",
     "IsolationResponse",
+    "NotRestarted",
+    "Placement",
     "PowerState",
     "RestartPriority",
     "Rule",
     "RuleKind",
+    "Simulation",
+    "Timeline",
     "UnknownIdError",
+    "Unplaced",
     "UnplacedReason",
     "Version",
     "Vm",
@@ -73,4 +82,5 @@ __all__ = [
     "classify_self",
     "elect",
     "generate_inventory",
+    "plan_failover",
 ]

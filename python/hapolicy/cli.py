@@ -16,6 +16,8 @@ from . import __version__
 from .election import elect
 from .errors import HaPolicyError, InventoryError
 from .inventory import Inventory
+from .placement import plan_failover
+from .simulation import Simulation
 
 __all__ = ["main"]
 
@@ -78,6 +80,28 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_failover(args: argparse.Namespace) -> int:
+    inv = _load(args.inventory)
+    plan = plan_failover(inv, args.fail, args.isolate or ())
+    text = plan.text()
+    if args.explain:
+        text += "\n\n" + "\n\n".join(plan.explain(v) for v in args.explain)
+    _emit(args, plan.to_dict(), text)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    sim = Simulation.from_scenario(args.scenario)
+    tl = sim.run(args.until)
+    states = {h: str(s) for h, s in sim.host_states().items()}
+    vms = {v: {"power_state": str(p), "host": h} for v, (p, h) in sim.vm_states().items()}
+    end = [f"\n== End state at t={sim.now:g}s (master: {sim.master})"]
+    end += [f"{h}: {s}" for h, s in states.items()]
+    _emit(args, {"events": tl.to_records(), "master": sim.master, "host_states": states, "vm_states": vms},
+          tl.text() + "\n".join(end))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hapolicy", description="Reproduce VMware vSphere HA (FDM) decisions for a cluster inventory."
@@ -97,6 +121,16 @@ def _parser() -> argparse.ArgumentParser:
     p = command("elect", cmd_elect, "which host becomes HA master, and why (R-ELECT)")
     p.add_argument("--hosts", nargs="+", metavar="HOST", help="only these hosts can talk to each other")
     p.add_argument("--unusable-datastore", action="append", metavar="DS", help="datastore in APD/PDL (repeatable)")
+    p = command("failover", cmd_failover, "where every VM restarts if these hosts fail (R-PLACE)")
+    p.add_argument("--fail", nargs="+", metavar="HOST", default=[], help="hosts that fail")
+    p.add_argument("--isolate", nargs="+", metavar="HOST", help="hosts isolated (their VMs powered off by the response)")
+    p.add_argument("--explain", nargs="+", metavar="VM", help="also explain these VMs' placement, host by host")
+    p = sub.add_parser("simulate", help="run a fault scenario on the virtual clock and print the timeline",
+                       description="run a fault scenario ({inventory, events, until}) and print the timeline")
+    p.add_argument("scenario", metavar="SCENARIO", help="scenario file (.json, .yaml, .yml)")
+    p.add_argument("--until", type=float, default=None, help="stop the clock here (default: the scenario's until)")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 

@@ -126,18 +126,26 @@ class UnplacedReason(StrEnum):
 
 
 class EventKind(StrEnum):
-    """Kinds of simulation events (API.md "Simulation")."""
+    """Kinds of simulation events (API.md "Simulation"), in the engine's phase order."""
 
+    FAULT = "fault"
     ELECTION_STARTED = "election_started"
     MASTER_ELECTED = "master_elected"
+    MASTER_ABDICATED = "master_abdicated"
     HOST_UNREACHABLE = "host_unreachable"
     HOST_STATE = "host_state"
     ISOLATION_DECLARED = "isolation_declared"
     ISOLATION_RESPONSE = "isolation_response"
+    VM_POWERED_OFF = "vm_powered_off"
     RESTART_ATTEMPT = "restart_attempt"
+    RESTART_FAILED = "restart_failed"
     VM_RESTARTED = "vm_restarted"
     VM_UNPLACED = "vm_unplaced"
     RESTART_GAVE_UP = "restart_gave_up"
+    VM_NOT_RESTARTED = "vm_not_restarted"
     APD_TIMEOUT = "apd_timeout"
     VM_TERMINATED = "vm_terminated"
+    VMCP_NO_ACTION = "vmcp_no_action"
     VM_RESET = "vm_reset"
+    VM_RESET_SKIPPED = "vm_reset_skipped"
+    SPLIT_BRAIN = "split_brain"

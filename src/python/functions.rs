@@ -69,6 +69,7 @@ pub fn enum_values() -> BTreeMap<&'static str, Vec<&'static str>> {
     m.insert("VmMonitoringMode", names(VmMonitoringMode::ALL, VmMonitoringMode::as_str));
     m.insert("VmMonitoringSensitivity", names(VmMonitoringSensitivity::ALL, VmMonitoringSensitivity::as_str));
     m.insert("StorageProtection", names(StorageProtection::ALL, StorageProtection::as_str));
+    m.insert("UnplacedReason", names(crate::placement::UnplacedReason::ALL, crate::placement::UnplacedReason::as_str));
     m
 }
 

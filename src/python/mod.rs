@@ -8,6 +8,8 @@ mod convert;
 mod errors;
 mod functions;
 mod inventory;
+mod placement;
+mod simulation;
 
 use pyo3::prelude::*;
 
@@ -15,6 +17,12 @@ use pyo3::prelude::*;
 mod _core {
     #[pymodule_export]
     use super::inventory::PyInventory;
+
+    #[pymodule_export]
+    use super::placement::{plan_failover, PyFailoverPlan};
+
+    #[pymodule_export]
+    use super::simulation::{event_kinds, PySimulation};
 
     #[pymodule_export]
     use super::functions::{

@@ -1,0 +1,255 @@
+"""FDM simulation on a virtual clock (R-TIME, R-ISO, R-PLACE-4, R-OUTAGE, R-VMCP, R-VMMON).
+
+>>> sim = Simulation(inv)                  # doctest: +SKIP
+>>> sim.fail_host("host-12", at=0.0)       # doctest: +SKIP
+>>> print(sim.run(until=600))              # doctest: +SKIP
+t=+0.0s host-12 fails
+t=+10.0s host-12 unreachable (no network heartbeat; pinging)
+t=+18.0s host-12 hostDown (no network or datastore heartbeat)
+...
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, overload
+
+from . import _core
+from ._tabular import html_table, records_to_pandas
+from .enums import EventKind, HostState, PowerState
+from .errors import InventoryError
+from .inventory import Inventory
+
+__all__ = ["Event", "Simulation", "Timeline"]
+
+_COLUMNS = ("time", "kind", "host", "vm", "detail", "text")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened: ``time`` (seconds on the virtual clock), ``kind``, the ``host``
+    and ``vm`` concerned (``None`` when not applicable), and ``detail`` (a dict)."""
+
+    time: float
+    kind: EventKind
+    host: str | None
+    vm: str | None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    text: str = field(default="", compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"time": self.time, "kind": str(self.kind), "host": self.host, "vm": self.vm,
+                "detail": dict(self.detail), "text": self.text}
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Timeline(Sequence[Event]):
+    """Events ordered by time (ties in the engine's documented phase order)."""
+
+    __slots__ = ("_events",)
+
+    def __init__(self, events: Iterable[Event]) -> None:
+        self._events = tuple(events)
+
+    @overload
+    def __getitem__(self, i: int) -> Event: ...
+    @overload
+    def __getitem__(self, i: slice) -> Timeline: ...
+    def __getitem__(self, i: int | slice) -> Event | Timeline:
+        if isinstance(i, slice):
+            return Timeline(self._events[i])
+        return self._events[i]
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __iter__(self) -> Iterator[Event]:
+        return iter(self._events)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Timeline):
+            return self._events == other._events
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._events)
+
+    def __reduce__(self) -> tuple[type[Timeline], tuple[tuple[Event, ...]]]:
+        return (Timeline, (self._events,))
+
+    def filter(self, kind: EventKind | str | None = None, host: str | None = None, vm: str | None = None) -> Timeline:
+        """The events matching every given criterion."""
+        return Timeline(
+            e for e in self._events
+            if (kind is None or e.kind == kind) and (host is None or e.host == host) and (vm is None or e.vm == vm)
+        )
+
+    def first(self, kind: EventKind | str, host: str | None = None, vm: str | None = None) -> Event | None:
+        """The earliest matching event, or ``None``."""
+        return next(iter(self.filter(kind, host, vm)), None)
+
+    def text(self) -> str:
+        """One line per event: ``t=+18.0s host-12 hostDown (no network or datastore heartbeat)``."""
+        return "\n".join(e.text for e in self._events)
+
+    def __str__(self) -> str:
+        return self.text()
+
+    def __repr__(self) -> str:
+        span = f", {self._events[0].time:g}s–{self._events[-1].time:g}s" if self._events else ""
+        return f"Timeline({len(self._events)} events{span})"
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in self._events]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"events": self.to_records()}
+
+    def to_pandas(self) -> Any:
+        return records_to_pandas(self.to_records(), _COLUMNS)
+
+    def _repr_html_(self) -> str:
+        rows = ((f"{e.time:.1f}", str(e.kind), e.host, e.vm, e.text) for e in self._events)
+        return html_table(("t (s)", "kind", "host", "vm", "what"), rows, title=repr(self))
+
+
+def _timeline(raw: list[tuple[float, str, str | None, str | None, dict[str, Any], str]]) -> Timeline:
+    return Timeline(Event(t, EventKind(k), h, v, d, text) for t, k, h, v, d, text in raw)
+
+
+class Simulation:
+    """vSphere HA on a virtual clock. The master is elected at t = 0 (R-ELECT); inject faults,
+    then :meth:`run`. Faults may be added between runs (at or after the current time)."""
+
+    __slots__ = ("_core", "_inventory")
+
+    def __init__(self, inv: Inventory) -> None:
+        self._core = _core.Simulation(inv._core)
+        self._inventory = inv
+
+    @classmethod
+    def from_scenario(cls, scenario: str | os.PathLike[str] | Mapping[str, Any]) -> Simulation:
+        """From a scenario file (.json/.yaml/.yml) or dict:
+        ``{"inventory": {...} or "path/to/inventory.json", "events": [...], "until": 600}``.
+        A relative inventory path is resolved against the scenario file's folder."""
+        self = cls.__new__(cls)
+        if isinstance(scenario, Mapping):
+            core = _core.Simulation.from_scenario(scenario, None)
+        else:
+            p = Path(scenario)
+            if not p.is_file():
+                raise InventoryError([(str(p), "cannot read file: no such file")])
+            core = _core.Simulation.from_scenario_file(p)
+        self._core = core
+        self._inventory = Inventory(core.inventory())
+        return self
+
+    @property
+    def inventory(self) -> Inventory:
+        return self._inventory
+
+    # ---------------------------------------------------------------- faults
+    def fail_host(self, host: str, at: float = 0.0) -> None:
+        """The host fails (power loss, PSOD): its VMs stop."""
+        self._core.fail_host(host, float(at))
+
+    def recover_host(self, host: str, at: float = 0.0) -> None:
+        self._core.recover_host(host, float(at))
+
+    def fail_agent(self, host: str, at: float = 0.0, until: float | None = None) -> None:
+        """The FDM agent stops while the host and its VMs keep running (``fdmUnreachable``)."""
+        self._core.fail_agent(host, float(at), until)
+
+    def isolate_host(self, host: str, at: float = 0.0, until: float | None = None) -> None:
+        """The host loses its management network (storage still reachable)."""
+        self._core.isolate_host(host, float(at), until)
+
+    def partition(self, groups: Sequence[Sequence[str]], at: float = 0.0, until: float | None = None) -> None:
+        """The management network splits into ``groups`` (hosts named nowhere form one more group)."""
+        self._core.partition([list(g) for g in groups], float(at), until)
+
+    def power_outage(self, at: float = 0.0, restore_at: float | None = 300.0) -> None:
+        """Every host loses power at ``at``; all come back at ``restore_at`` (``None``: never)."""
+        self._core.power_outage(float(at), restore_at)
+
+    def datastore_apd(self, datastore: str, at: float = 0.0, until: float | None = None,
+                      hosts: Iterable[str] | None = None) -> None:
+        """All paths down on ``datastore`` for ``hosts`` (``None``: every host)."""
+        self._core.datastore_apd(datastore, float(at), until, None if hosts is None else list(hosts))
+
+    def datastore_pdl(self, datastore: str, at: float = 0.0, hosts: Iterable[str] | None = None) -> None:
+        """Permanent device loss of ``datastore`` for ``hosts`` (``None``: every host)."""
+        self._core.datastore_pdl(datastore, float(at), None if hosts is None else list(hosts))
+
+    def guest_heartbeat_loss(self, vm: str, at: float = 0.0) -> None:
+        """The VM's guest stops sending VMware Tools heartbeats (VM monitoring)."""
+        self._core.guest_heartbeat_loss(vm, float(at))
+
+    def power_on_failure(self, vm: str, attempts: int = 1) -> None:
+        """The next ``attempts`` power-ons of ``vm`` fail (to exercise retries)."""
+        self._core.vm_power_on_failure(vm, int(attempts))
+
+    def vcenter_unavailable(self, at: float = 0.0, until: float | None = None) -> None:
+        """vCenter goes away: HA keeps working, configuration cannot change."""
+        self._core.vcenter_unavailable(float(at), until)
+
+    def apply(self, events: Iterable[Mapping[str, Any]]) -> None:
+        """The same faults as dicts, e.g. ``{"at": 0, "type": "host_failure", "host": "host-12"}``.
+        Types: host_failure, host_recovery, agent_failure, isolation, partition, power_outage,
+        datastore_apd, datastore_pdl, guest_heartbeat_loss, power_on_failure, vcenter_unavailable.
+        The list is checked whole: a bad entry raises ``InventoryError`` and applies nothing."""
+        self._core.apply(list(events))
+
+    # ---------------------------------------------------------------- running
+    def run(self, until: float | None = None) -> Timeline:
+        """Advances the clock to ``until`` (default: the scenario's ``until``, else 3600 s) and
+        returns the events of this run."""
+        if until is None:
+            until = self._core.scenario_until if self._core.scenario_until is not None else 3600.0
+        return _timeline(self._core.run(float(until)))
+
+    def run_to_quiescence(self, limit: float = 86_400.0) -> Timeline:
+        """Runs until nothing is pending (at most ``limit`` seconds of virtual time)."""
+        return _timeline(self._core.run_to_quiescence(float(limit)))
+
+    @property
+    def timeline(self) -> Timeline:
+        """Every event so far."""
+        return _timeline(self._core.events())
+
+    @property
+    def now(self) -> float:
+        return self._core.now()
+
+    @property
+    def master(self) -> str | None:
+        """The master of the main partition (``None`` while electing)."""
+        return self._core.master()
+
+    @property
+    def masters(self) -> list[str]:
+        """Every acting master (one per partition)."""
+        return self._core.masters()
+
+    def host_states(self) -> dict[str, HostState]:
+        """Each host's state as the master(s) report it."""
+        return {h: HostState(s) for h, s in self._core.host_states().items()}
+
+    def vm_states(self) -> dict[str, tuple[PowerState, str | None]]:
+        """Each VM's power state and host."""
+        return {v: (PowerState(p), h) for v, (p, h) in self._core.vm_states().items()}
+
+    def fork(self) -> Simulation:
+        """An independent copy in the current state: try two futures from one past."""
+        other = Simulation.__new__(Simulation)
+        other._core = self._core.fork()
+        other._inventory = self._inventory
+        return other
+
+    def __repr__(self) -> str:
+        return f"Simulation(t={self.now:g}s, master={self.master!r}, events={len(self._core.events())})"

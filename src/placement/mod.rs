@@ -1,0 +1,85 @@
+//! Failover placement (SPEC §6, R-PLACE-1..3): which VMs HA restarts, in what order, on which
+//! host — and, for those it cannot restart, why not, host by host.
+//!
+//! Two layers:
+//!
+//! * the **engine** ([`PlacementIndex`], [`PlacementState`], [`restart_order`], [`place`],
+//!   [`place_vm`]) works on indices and an explicit cluster state, for callers that place many
+//!   times over one inventory (the simulation's virtual clock, what-if sweeps). The index is
+//!   built once per inventory; a state is built once, cloned per scenario and updated as VMs
+//!   move, so one scenario costs O(VMs moved × hosts);
+//! * the **plan** ([`plan_failover`] → [`FailoverPlan`]) answers "if these hosts fail (or are
+//!   isolated), which VMs come back, where, in what order — and which do not, and why?" with ids,
+//!   per-host verdicts and [`FailoverPlan::explain`].
+//!
+//! # Rules as implemented
+//!
+//! **Which VMs** (SPEC §6): on a failed host, the protected powered-on VMs; on an isolated host,
+//! the VMs the isolation response powers off — protected, powered on, effective isolation
+//! response `powerOff` or `shutdown` (not `none`) (R-ISO). Only with cluster host monitoring on:
+//! it is what makes HA restart VMs after host failures (vSphere `ClusterDasConfigInfo.
+//! hostMonitoring`), and the simulation follows the same rule. Never
+//! restart priority `disabled`; never cleanly powered-off VMs. Everything else on those hosts is
+//! listed in [`FailoverPlan::not_restarted`] with the reason.
+//!
+//! **Order** (R-PLACE-1): agent VMs, then FT secondaries, then restart priority highest, high,
+//! medium, low, lowest; within a class larger memory (reservation + overhead) first, then larger
+//! CPU reservation, then smaller VM id (bytewise). `vmDependsOn` rules (cluster version 6.5 and
+//! later) put a VM after every VM it depends on that is restarted in the same plan.
+//!
+//! **Feasible hosts** (R-PLACE-2), checked in this order — a host's refusal is the first check it
+//! fails: usable (alive, in the master's partition, connected, not in maintenance or standby) →
+//! every datastore of the VM connected and accessible → every network of the VM, when the host
+//! lists networks → `vmHostMust` / `vmHostMustNot` → VM-VM anti-affinity (only with
+//! `das.respectVmVmAntiAffinityRules=true`; VMs already running and VMs already placed count) →
+//! `das.maxFtVmsPerHost` (FT VMs only) → unreserved CPU ≥ CPU reservation and unreserved memory
+//! ≥ memory reservation + overhead.
+//!
+//! **Choice** (R-PLACE-3), among feasible hosts: a dedicated failover host when that admission
+//! policy is active; then fewer violated soft rules (`vmHostShould` / `vmHostShouldNot`, only with
+//! `das.respectVmHostSoftAffinityRules=true`); then most unreserved memory after placement; then
+//! most unreserved CPU after placement; then smaller host id (bytewise).
+//!
+//! # Ambiguities resolved (engine rules)
+//!
+//! * **Unplaced reason** (R-PLACE-2): the checks above are stages; the reason is the one of the
+//!   *deepest* stage any host reached, i.e. the last obstacle on the host(s) that came closest to
+//!   taking the VM: datastore → `datastoreInaccessible`; network → `noCompatibleHost`; VM-host
+//!   rules → `vmHostRule`; anti-affinity → `antiAffinity`; FT limit and capacity →
+//!   `insufficientResources`. With no usable host at all: `noCompatibleHost`.
+//! * **`das.maxFtVmsPerHost = 0`** disables the limit, as in vSphere (Availability guide, "Fault
+//!   Tolerance and DRS": "if you set this option to 0, DRS ignores this restriction").
+//! * **Several `vmHostMust` rules** for one VM must all hold (the host must be in every rule's
+//!   host list), as DRS applies required rules equally.
+//! * **Soft rules** (R-PLACE-3): hosts are ranked by how many of the VM's soft rules they violate
+//!   (a `vmHostShould` whose hosts exclude the host, a `vmHostShouldNot` whose hosts include it).
+//! * **`vmAffinity`** ("keep VMs together") is ignored: HA applies only VM anti-affinity and
+//!   VM-host rules during failover (vSphere Availability guide, "vSphere HA and DRS Affinity
+//!   Rules"); DRS brings the VMs back together after the restart.
+//! * **`vmDependsOn` before 6.5**: ignored (the feature does not exist). From 6.5 on, only
+//!   dependencies on VMs restarted in the same plan order anything (a running dependency is
+//!   already "ready"). When a dependency is in a lower class than its dependent (vCenter refuses
+//!   to save such a rule; the engine accepts it), the dependency wins: the dependent is restarted
+//!   right after it. A dependency that cannot be placed does not hold its dependents back: the
+//!   plan is static and vSphere proceeds once its readiness timeout expires.
+//! * **Failed and isolated at once**: a host named in both lists is treated as failed.
+//! * **Isolated hosts**: the master is assumed to hold every datastore of the VMs (the isolated
+//!   host has released its locks), so the isolation response applies to each of its VMs (R-ISO).
+//! * **`agent_vms_ready`** is not a placement condition: R-PLACE-2 does not list it. Callers that
+//!   model agent readiness mark such hosts unusable in the [`PlacementState`].
+//! * **Determinism**: hosts are scanned in host id order (bytewise), which is also the last
+//!   tie-break; no hash-map iteration reaches a result. Shuffling hosts or VMs in the input gives
+//!   the same plan.
+
+mod engine;
+mod index;
+mod plan;
+mod state;
+
+pub use engine::{place, place_vm, restart_order, Outcome, RestartClass, UnplacedReason};
+pub use index::{PlacementIndex, RuleIndex};
+pub use plan::{
+    plan_failover, plan_failover_indexed, restart_exclusion, Candidate, FailoverPlan, HostRefusal, HostVerdict,
+    NotRestarted, NotRestartedReason, Placement, Unplaced,
+};
+pub use state::{HostAvailability, PlacementState};

@@ -1,0 +1,722 @@
+//! The public failover plan: [`plan_failover`] → [`FailoverPlan`] with ids, per-host verdicts
+//! and explanations.
+
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use serde_json::{json, Map, Value};
+
+use crate::capacity::Resources;
+use crate::error::{Error, Result};
+use crate::model::{Inventory, IsolationResponse, PowerState, RestartPriority, Vm};
+
+use super::engine::{evaluate, restart_order, Evaluation, Outcome, Refusal, RestartClass, Score, UnplacedReason};
+use super::index::{FastMap, PlacementIndex};
+use super::state::{HostAvailability, PlacementState};
+
+/// One VM restarted on one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub vm: String,
+    pub host: String,
+    /// 1-based position in the restart order. The order counts every VM HA attempts, so the
+    /// gaps are the unplaced VMs.
+    pub order: usize,
+    pub class: RestartClass,
+    /// The effective restart priority (`clusterRestartPriority` resolved).
+    pub priority: RestartPriority,
+}
+
+/// One VM HA cannot restart anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unplaced {
+    pub vm: String,
+    pub reason: UnplacedReason,
+    /// 1-based position in the restart order (when it was attempted).
+    pub order: usize,
+    pub class: RestartClass,
+    pub priority: RestartPriority,
+    /// Every host, in host id order (bytewise), with why it refused the VM.
+    pub hosts: Vec<(String, HostRefusal)>,
+}
+
+/// Why a VM of a failed or isolated host is not restarted at all (SPEC §6 "which VMs", R-ISO).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotRestartedReason {
+    /// Powered off by a user: never restarted.
+    CleanPowerOff,
+    /// Not powered on when the host went down.
+    NotPoweredOn(PowerState),
+    /// Not protected by HA.
+    Unprotected,
+    /// Restart priority `disabled`.
+    RestartDisabled,
+    /// Cluster host monitoring off: HA reacts to no host failure and applies no isolation
+    /// response (R-ISO).
+    HostMonitoringDisabled,
+    /// Isolated host and isolation response `none`: the VM keeps running there.
+    IsolationResponseNone,
+}
+
+impl NotRestartedReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotRestartedReason::CleanPowerOff => "cleanPowerOff",
+            NotRestartedReason::NotPoweredOn(_) => "notPoweredOn",
+            NotRestartedReason::Unprotected => "unprotected",
+            NotRestartedReason::RestartDisabled => "restartDisabled",
+            NotRestartedReason::HostMonitoringDisabled => "hostMonitoringDisabled",
+            NotRestartedReason::IsolationResponseNone => "isolationResponseNone",
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            NotRestartedReason::CleanPowerOff => "it was cleanly powered off by a user".to_string(),
+            NotRestartedReason::NotPoweredOn(state) => format!("it was not powered on ({state})"),
+            NotRestartedReason::Unprotected => "it is not protected by HA".to_string(),
+            NotRestartedReason::RestartDisabled => "its restart priority is disabled".to_string(),
+            NotRestartedReason::HostMonitoringDisabled => {
+                "host monitoring is off: HA restarts nothing after host failures and applies no isolation response"
+                    .to_string()
+            }
+            NotRestartedReason::IsolationResponseNone => {
+                "its isolation response is 'none' (leave powered on): it keeps running on the isolated host".to_string()
+            }
+        }
+    }
+}
+
+/// A VM of a failed or isolated host that HA leaves alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotRestarted {
+    pub vm: String,
+    pub host: String,
+    pub reason: NotRestartedReason,
+}
+
+/// Why one host refused one VM (R-PLACE-2), with ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostRefusal {
+    /// Failed, isolated, partitioned, disconnected, not responding, maintenance or standby.
+    Unavailable(HostAvailability),
+    DatastoreNotConnected { datastore: String },
+    /// Connected, but lost (APD/PDL) in the state the plan was made for.
+    DatastoreInaccessible { datastore: String },
+    NetworkMissing { network: String },
+    /// The host is not among the hosts of this `vmHostMust` rule.
+    VmHostMust { rule: String },
+    /// The host is among the hosts of this `vmHostMustNot` rule.
+    VmHostMustNot { rule: String },
+    /// `vm` (of rule `rule`) already runs or was already placed there.
+    AntiAffinity { rule: String, vm: Option<String> },
+    FtLimit { ft_vms: u32, limit: u32 },
+    /// Unreserved CPU or memory below what the VM reserves.
+    InsufficientResources { needed: Resources, unreserved: Resources },
+}
+
+impl HostRefusal {
+    /// Stable camelCase code (`failed`, `maintenance`, …, `datastoreNotConnected`,
+    /// `insufficientResources`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            HostRefusal::Unavailable(a) => a.as_str(),
+            HostRefusal::DatastoreNotConnected { .. } => "datastoreNotConnected",
+            HostRefusal::DatastoreInaccessible { .. } => "datastoreInaccessible",
+            HostRefusal::NetworkMissing { .. } => "networkMissing",
+            HostRefusal::VmHostMust { .. } => "vmHostMust",
+            HostRefusal::VmHostMustNot { .. } => "vmHostMustNot",
+            HostRefusal::AntiAffinity { .. } => "antiAffinity",
+            HostRefusal::FtLimit { .. } => "ftLimit",
+            HostRefusal::InsufficientResources { .. } => "insufficientResources",
+        }
+    }
+}
+
+impl std::fmt::Display for HostRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostRefusal::Unavailable(a) => f.write_str(a.describe()),
+            HostRefusal::DatastoreNotConnected { datastore } => write!(f, "not connected to datastore {datastore}"),
+            HostRefusal::DatastoreInaccessible { datastore } => write!(f, "datastore {datastore} is inaccessible (APD/PDL)"),
+            HostRefusal::NetworkMissing { network } => write!(f, "does not offer network '{network}'"),
+            HostRefusal::VmHostMust { rule } => write!(f, "not a host of vmHostMust rule '{rule}'"),
+            HostRefusal::VmHostMustNot { rule } => write!(f, "a host of vmHostMustNot rule '{rule}'"),
+            HostRefusal::AntiAffinity { rule, vm: Some(vm) } => write!(f, "{vm} of anti-affinity rule '{rule}' is there"),
+            HostRefusal::AntiAffinity { rule, vm: None } => write!(f, "a VM of anti-affinity rule '{rule}' is there"),
+            HostRefusal::FtLimit { ft_vms, limit } => {
+                write!(f, "already has {ft_vms} FT VMs (das.maxFtVmsPerHost = {limit})")
+            }
+            HostRefusal::InsufficientResources { needed, unreserved } => {
+                let mut parts = Vec::new();
+                if unreserved.cpu_mhz < needed.cpu_mhz {
+                    parts.push(format!("needs {} MHz CPU, {} MHz unreserved", needed.cpu_mhz, unreserved.cpu_mhz));
+                }
+                if unreserved.memory_mb < needed.memory_mb {
+                    parts.push(format!("needs {} MB memory, {} MB unreserved", needed.memory_mb, unreserved.memory_mb));
+                }
+                f.write_str(&parts.join("; "))
+            }
+        }
+    }
+}
+
+/// How a feasible host ranked for one VM (R-PLACE-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    /// A dedicated failover host of an active failover-hosts policy.
+    pub failover_host: bool,
+    /// Soft VM-host rules of the VM this host violates (0 unless they are respected).
+    pub soft_rule_violations: u32,
+    /// Unreserved CPU and memory left on the host after placing the VM.
+    pub unreserved_after: Resources,
+}
+
+impl From<Score> for Candidate {
+    fn from(s: Score) -> Self {
+        Candidate {
+            failover_host: s.failover_host,
+            soft_rule_violations: s.soft_rule_violations,
+            unreserved_after: s.unreserved_after,
+        }
+    }
+}
+
+/// One host's verdict for one VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostVerdict {
+    Chosen(Candidate),
+    Feasible(Candidate),
+    Refused(HostRefusal),
+}
+
+/// A host's verdict as stored in the plan: `Copy`, names interned in `FailoverPlan::names`,
+/// so recording one per host per VM costs no allocation. Resolved to [`HostVerdict`] on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoredVerdict {
+    Chosen(Candidate),
+    Feasible(Candidate),
+    Refused(StoredRefusal),
+}
+
+/// [`HostRefusal`] with names as indices into `FailoverPlan::names`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoredRefusal {
+    Unavailable(HostAvailability),
+    DatastoreNotConnected(u32),
+    DatastoreInaccessible(u32),
+    NetworkMissing(u32),
+    VmHostMust(u32),
+    VmHostMustNot(u32),
+    AntiAffinity { rule: u32, vm: Option<u32> },
+    FtLimit { ft_vms: u32, limit: u32 },
+    InsufficientResources { needed: Resources, unreserved: Resources },
+}
+
+/// Everything recorded about one attempted VM, for [`FailoverPlan::explain`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Trace {
+    vm: String,
+    order: usize,
+    class: RestartClass,
+    host: Option<String>,
+    reason: Option<UnplacedReason>,
+    /// Its verdicts in `FailoverPlan::verdicts`, one per host in host id order.
+    verdicts: Range<usize>,
+    /// VMs restarted earlier in this plan that this VM depends on.
+    waited_for: Vec<String>,
+}
+
+/// The answer to "if these hosts fail (or are isolated), which VMs come back, where, in what
+/// order — and which do not, and why?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverPlan {
+    /// Failed hosts, sorted by id (bytewise), without duplicates.
+    pub failed_hosts: Vec<String>,
+    /// Isolated hosts (not also failed), sorted by id.
+    pub isolated_hosts: Vec<String>,
+    /// Placements in restart order.
+    pub placements: Vec<Placement>,
+    /// VMs that cannot be placed, in restart order.
+    pub unplaced: Vec<Unplaced>,
+    /// VMs of the failed and isolated hosts that HA does not restart, sorted by VM id.
+    pub not_restarted: Vec<NotRestarted>,
+    /// Host ids in host id order (bytewise): the order of every verdict list.
+    host_ids: Vec<String>,
+    traces: Vec<Trace>,
+    verdicts: Vec<StoredVerdict>,
+    /// Names (datastores, networks, rules, VMs) the stored refusals refer to.
+    names: Vec<String>,
+}
+
+/// Plans the restarts after `failed_hosts` fail and `isolated_hosts` are isolated (SPEC §6).
+/// Unknown host ids are an [`Error::UnknownId`]. A host named in both lists counts as failed.
+pub fn plan_failover<S: AsRef<str>>(inv: &Inventory, failed_hosts: &[S], isolated_hosts: &[S]) -> Result<FailoverPlan> {
+    plan_failover_indexed(inv, &PlacementIndex::new(inv), failed_hosts, isolated_hosts)
+}
+
+/// Where a host stands in the scenario.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Affected {
+    No,
+    Failed,
+    Isolated,
+}
+
+/// [`plan_failover`] with an index built beforehand (for callers that plan repeatedly).
+pub fn plan_failover_indexed<S: AsRef<str>>(
+    inv: &Inventory,
+    index: &PlacementIndex,
+    failed_hosts: &[S],
+    isolated_hosts: &[S],
+) -> Result<FailoverPlan> {
+    if !index.fits(inv) {
+        return Err(Error::Argument("the placement index was built for another inventory".to_string()));
+    }
+    let mut affected = vec![Affected::No; inv.hosts.len()];
+    for (ids, mark) in [(isolated_hosts, Affected::Isolated), (failed_hosts, Affected::Failed)] {
+        // Failed last: a host named in both lists counts as failed.
+        for id in ids {
+            let id = id.as_ref();
+            let h = inv.host_idx(id).ok_or_else(|| Error::UnknownId { kind: "host", id: id.to_string() })?;
+            affected[h] = mark;
+        }
+    }
+
+    let mut state = PlacementState::new(inv, index);
+    for (h, mark) in affected.iter().enumerate() {
+        match mark {
+            Affected::Failed => state.set_availability(h, HostAvailability::Failed),
+            Affected::Isolated => state.set_availability(h, HostAvailability::Isolated),
+            Affected::No => {}
+        }
+    }
+
+    // Which VMs (SPEC §6): only the VMs of the affected hosts are looked at.
+    let mut to_restart = Vec::new();
+    let mut not_restarted = Vec::new();
+    for (h, &mark) in affected.iter().enumerate() {
+        if mark == Affected::No {
+            continue;
+        }
+        for v in index.vms_on_host(h).iter().map(|&v| v as usize) {
+            let vm = &inv.vms[v];
+            match restart_exclusion(inv, vm, mark == Affected::Failed) {
+                Some(reason) => {
+                    not_restarted.push(NotRestarted { vm: vm.id.clone(), host: inv.hosts[h].id.clone(), reason })
+                }
+                None => {
+                    // Its old host is gone or powers it off: it holds nothing there any more.
+                    state.remove_vm(inv, index, v, h);
+                    to_restart.push(v);
+                }
+            }
+        }
+    }
+    not_restarted.sort_by(|a, b| a.vm.as_bytes().cmp(b.vm.as_bytes()));
+
+    let order = restart_order(inv, index, &to_restart);
+    let mut restarting = vec![false; inv.vms.len()];
+    for &v in &order {
+        restarting[v] = true;
+    }
+    let mut placed_on: Vec<Option<usize>> = vec![None; inv.vms.len()];
+    let mut names = NameTable::default();
+    let mut placements = Vec::new();
+    let mut unplaced = Vec::new();
+    let mut traces = Vec::with_capacity(order.len());
+    let mut verdicts = Vec::with_capacity(order.len() * index.host_count());
+    let mut evaluations = Vec::with_capacity(index.host_count());
+
+    for (position, &v) in order.iter().enumerate() {
+        let vm = &inv.vms[v];
+        evaluations.clear();
+        let outcome = evaluate(inv, index, &state, v, Some(&mut evaluations));
+        let chosen = outcome.host();
+        let first = verdicts.len();
+        for &(h, evaluation) in &evaluations {
+            verdicts.push(match evaluation {
+                Evaluation::Feasible(score) if Some(h) == chosen => StoredVerdict::Chosen(score.into()),
+                Evaluation::Feasible(score) => StoredVerdict::Feasible(score.into()),
+                Evaluation::Refused(refusal) => {
+                    StoredVerdict::Refused(store_refusal(inv, index, v, h, refusal, &placed_on, &restarting, &mut names))
+                }
+            });
+        }
+        let class = RestartClass::of(inv, vm);
+        let priority = inv.effective_restart_priority(vm);
+        let waited_for = index
+            .rules
+            .depends_on(v)
+            .iter()
+            .map(|&d| d as usize)
+            .filter(|&d| restarting[d])
+            .map(|d| inv.vms[d].id.clone())
+            .collect();
+        let mut trace = Trace {
+            vm: vm.id.clone(),
+            order: position + 1,
+            class,
+            host: None,
+            reason: None,
+            verdicts: first..verdicts.len(),
+            waited_for,
+        };
+        match outcome {
+            Outcome::Placed { host, .. } => {
+                state.add_vm(inv, index, v, host);
+                placed_on[v] = Some(host);
+                trace.host = Some(inv.hosts[host].id.clone());
+                placements.push(Placement {
+                    vm: vm.id.clone(),
+                    host: inv.hosts[host].id.clone(),
+                    order: position + 1,
+                    class,
+                    priority,
+                });
+            }
+            Outcome::Unplaced { reason, .. } => {
+                trace.reason = Some(reason);
+                let hosts = evaluations
+                    .iter()
+                    .zip(&verdicts[trace.verdicts.clone()])
+                    .filter_map(|(&(h, _), verdict)| match verdict {
+                        StoredVerdict::Refused(r) => Some((inv.hosts[h].id.clone(), resolve(r, &names.list))),
+                        _ => None,
+                    })
+                    .collect();
+                unplaced.push(Unplaced { vm: vm.id.clone(), reason, order: position + 1, class, priority, hosts });
+            }
+        }
+        traces.push(trace);
+    }
+
+    let ids_marked = |mark: Affected| {
+        let mut ids: Vec<String> =
+            affected.iter().enumerate().filter(|(_, m)| **m == mark).map(|(h, _)| inv.hosts[h].id.clone()).collect();
+        ids.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        ids
+    };
+    Ok(FailoverPlan {
+        failed_hosts: ids_marked(Affected::Failed),
+        isolated_hosts: ids_marked(Affected::Isolated),
+        placements,
+        unplaced,
+        not_restarted,
+        host_ids: index.host_order().iter().map(|&h| inv.hosts[h].id.clone()).collect(),
+        traces,
+        verdicts,
+        names: names.list,
+    })
+}
+
+/// Interns the names stored refusals refer to.
+#[derive(Default)]
+struct NameTable {
+    list: Vec<String>,
+    ids: FastMap<String, u32>,
+}
+
+impl NameTable {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.list.len() as u32;
+        self.list.push(name.to_string());
+        self.ids.insert(name.to_string(), id);
+        id
+    }
+}
+
+/// The stored form of one host's refusal of VM `vm`.
+#[allow(clippy::too_many_arguments)]
+fn store_refusal(
+    inv: &Inventory,
+    index: &PlacementIndex,
+    vm: usize,
+    host: usize,
+    refusal: Refusal,
+    placed_on: &[Option<usize>],
+    restarting: &[bool],
+    names: &mut NameTable,
+) -> StoredRefusal {
+    let v = &inv.vms[vm];
+    let rule_name = |rule: usize| inv.rules.get(rule).map_or("", |r| r.name.as_str());
+    match refusal {
+        Refusal::Unavailable(a) => StoredRefusal::Unavailable(a),
+        Refusal::DatastoreNotConnected { datastore } => {
+            StoredRefusal::DatastoreNotConnected(names.id(nth(&v.datastores, datastore)))
+        }
+        Refusal::DatastoreLost { datastore } => StoredRefusal::DatastoreInaccessible(names.id(nth(&v.datastores, datastore))),
+        Refusal::NetworkMissing { network } => StoredRefusal::NetworkMissing(names.id(nth(&v.networks, network))),
+        Refusal::VmHostMust { rule } => StoredRefusal::VmHostMust(names.id(rule_name(rule))),
+        Refusal::VmHostMustNot { rule } => StoredRefusal::VmHostMustNot(names.id(rule_name(rule))),
+        Refusal::AntiAffinity { rule, group } => {
+            let partner = anti_affinity_partner(inv, index, group, vm, host, placed_on, restarting);
+            StoredRefusal::AntiAffinity { rule: names.id(rule_name(rule)), vm: partner.map(|p| names.id(&inv.vms[p].id)) }
+        }
+        Refusal::FtLimit { ft_vms, limit } => StoredRefusal::FtLimit { ft_vms, limit },
+        Refusal::Insufficient { needed, unreserved } => StoredRefusal::InsufficientResources { needed, unreserved },
+    }
+}
+
+fn nth(list: &[String], pos: usize) -> &str {
+    list.get(pos).map_or("", String::as_str)
+}
+
+fn resolve(refusal: &StoredRefusal, names: &[String]) -> HostRefusal {
+    let name = |id: u32| names.get(id as usize).cloned().unwrap_or_default();
+    match *refusal {
+        StoredRefusal::Unavailable(a) => HostRefusal::Unavailable(a),
+        StoredRefusal::DatastoreNotConnected(d) => HostRefusal::DatastoreNotConnected { datastore: name(d) },
+        StoredRefusal::DatastoreInaccessible(d) => HostRefusal::DatastoreInaccessible { datastore: name(d) },
+        StoredRefusal::NetworkMissing(n) => HostRefusal::NetworkMissing { network: name(n) },
+        StoredRefusal::VmHostMust(r) => HostRefusal::VmHostMust { rule: name(r) },
+        StoredRefusal::VmHostMustNot(r) => HostRefusal::VmHostMustNot { rule: name(r) },
+        StoredRefusal::AntiAffinity { rule, vm } => HostRefusal::AntiAffinity { rule: name(rule), vm: vm.map(name) },
+        StoredRefusal::FtLimit { ft_vms, limit } => HostRefusal::FtLimit { ft_vms, limit },
+        StoredRefusal::InsufficientResources { needed, unreserved } => {
+            HostRefusal::InsufficientResources { needed, unreserved }
+        }
+    }
+}
+
+/// Which VMs (SPEC §6, R-ISO): `None` when HA restarts `vm`, a VM of a failed host
+/// (`host_failed`) or of an isolated one; otherwise why not. The one selection shared by
+/// [`plan_failover`] and the what-if sweeps (`crate::sweep`).
+pub fn restart_exclusion(inv: &Inventory, vm: &Vm, host_failed: bool) -> Option<NotRestartedReason> {
+    if vm.clean_power_off {
+        return Some(NotRestartedReason::CleanPowerOff);
+    }
+    if !vm.is_powered_on() {
+        return Some(NotRestartedReason::NotPoweredOn(vm.power_state));
+    }
+    if !vm.protected {
+        return Some(NotRestartedReason::Unprotected);
+    }
+    if inv.effective_restart_priority(vm) == RestartPriority::Disabled {
+        return Some(NotRestartedReason::RestartDisabled);
+    }
+    // Host monitoring is what makes HA react to host failures at all (vSphere
+    // `ClusterDasConfigInfo.hostMonitoring`: "whether HA restarts virtual machines after a host
+    // fails"), and R-ISO suspends the isolation response without it.
+    if !inv.cluster.host_monitoring {
+        return Some(NotRestartedReason::HostMonitoringDisabled);
+    }
+    if !host_failed {
+        // Isolated host: only VMs the isolation response powers off come back (R-ISO).
+        if inv.effective_isolation_response(vm) == IsolationResponse::None {
+            return Some(NotRestartedReason::IsolationResponseNone);
+        }
+    }
+    None
+}
+
+/// The member of anti-affinity `group` that was on `host` when `vm` was evaluated: placed
+/// earlier in this plan, or running there and not being restarted. First in rule order.
+fn anti_affinity_partner(
+    inv: &Inventory,
+    index: &PlacementIndex,
+    group: usize,
+    vm: usize,
+    host: usize,
+    placed_on: &[Option<usize>],
+    restarting: &[bool],
+) -> Option<usize> {
+    index.rules.anti_affinity_members(group).iter().copied().filter(|&m| m != vm).find(|&m| {
+        let location = match placed_on[m] {
+            Some(h) => Some(h),
+            None if !restarting[m] && inv.vms[m].is_powered_on() => index.current_host(m),
+            None => None,
+        };
+        location == Some(host)
+    })
+}
+
+impl FailoverPlan {
+    /// The placement of a VM, if it is placed.
+    pub fn placement(&self, vm: &str) -> Option<&Placement> {
+        self.placements.iter().find(|p| p.vm == vm)
+    }
+
+    /// The unplaced entry of a VM, if it could not be placed.
+    pub fn unplaced_vm(&self, vm: &str) -> Option<&Unplaced> {
+        self.unplaced.iter().find(|u| u.vm == vm)
+    }
+
+    /// Every host's verdict for an attempted VM, in host id order; `None` for VMs not attempted.
+    pub fn host_verdicts(&self, vm: &str) -> Option<Vec<(&str, HostVerdict)>> {
+        let trace = self.traces.iter().find(|t| t.vm == vm)?;
+        Some(self.host_ids.iter().map(String::as_str).zip(self.resolved_verdicts(trace)).collect())
+    }
+
+    fn resolved_verdicts(&self, trace: &Trace) -> Vec<HostVerdict> {
+        self.verdicts
+            .get(trace.verdicts.clone())
+            .unwrap_or(&[])
+            .iter()
+            .map(|v| match v {
+                StoredVerdict::Chosen(c) => HostVerdict::Chosen(*c),
+                StoredVerdict::Feasible(c) => HostVerdict::Feasible(*c),
+                StoredVerdict::Refused(r) => HostVerdict::Refused(resolve(r, &self.names)),
+            })
+            .collect()
+    }
+
+    /// VMs attempted, restarted or not.
+    pub fn attempted(&self) -> usize {
+        self.traces.len()
+    }
+
+    /// Why the VM went where it went, why it could not go anywhere, or why it is not restarted.
+    pub fn explain(&self, vm: &str) -> String {
+        let mut out = String::new();
+        if let Some(trace) = self.traces.iter().find(|t| t.vm == vm) {
+            self.explain_attempt(trace, &mut out);
+        } else if let Some(n) = self.not_restarted.iter().find(|n| n.vm == vm) {
+            let how = if self.failed_hosts.contains(&n.host) { "failed" } else { "isolated" };
+            let _ = write!(out, "{vm} (on {how} host {}) is not restarted: {}.", n.host, n.reason.describe());
+        } else {
+            let _ = write!(out, "{vm} is not on a failed or isolated host of this plan: HA does not restart it.");
+        }
+        out
+    }
+
+    fn explain_attempt(&self, trace: &Trace, out: &mut String) {
+        let vm = &trace.vm;
+        let position = format!("#{} in restart order, class {}", trace.order, trace.class);
+        match (&trace.host, trace.reason) {
+            (Some(host), _) => {
+                let _ = writeln!(out, "{vm} restarts on {host} ({position}).");
+            }
+            (None, reason) => {
+                let reason = reason.map_or("noCompatibleHost", UnplacedReason::as_str);
+                let _ = writeln!(out, "{vm} cannot be restarted: {reason} ({position}).");
+            }
+        }
+        if !trace.waited_for.is_empty() {
+            let _ = writeln!(out, "It is restarted after {} (vmDependsOn).", trace.waited_for.join(", "));
+        }
+        let verdicts = self.resolved_verdicts(trace);
+        if trace.host.is_some() {
+            let _ = writeln!(out, "Why this host: {}.", self.choice_rationale(&verdicts));
+        } else {
+            let _ = writeln!(out, "No host can take it.");
+        }
+        let _ = writeln!(out, "Hosts (by id):");
+        for (id, verdict) in self.host_ids.iter().zip(&verdicts) {
+            let line = match verdict {
+                HostVerdict::Chosen(c) => format!("chosen — {}", describe_candidate(c)),
+                HostVerdict::Feasible(c) => format!("feasible — {}", describe_candidate(c)),
+                HostVerdict::Refused(r) => format!("refused — {r}"),
+            };
+            let _ = writeln!(out, "  {id}: {line}");
+        }
+        let trimmed = out.trim_end().len();
+        out.truncate(trimmed);
+    }
+
+    /// The first R-PLACE-3 criterion on which the chosen host beat the runner-up.
+    fn choice_rationale(&self, verdicts: &[HostVerdict]) -> String {
+        let mut chosen = None;
+        let mut runner_up: Option<(&str, &Candidate)> = None;
+        for (id, verdict) in self.host_ids.iter().zip(verdicts) {
+            match verdict {
+                HostVerdict::Chosen(c) => chosen = Some(c),
+                // Hosts are in id order, so the first best candidate is the runner-up.
+                HostVerdict::Feasible(c) => {
+                    if runner_up.is_none_or(|(_, r)| candidate_rank(c, r) == std::cmp::Ordering::Less) {
+                        runner_up = Some((id, c));
+                    }
+                }
+                HostVerdict::Refused(_) => {}
+            }
+        }
+        let Some(chosen) = chosen else { return "not placed".to_string() };
+        let Some((other, second)) = runner_up else { return "the only feasible host".to_string() };
+        if chosen.failover_host != second.failover_host {
+            return format!("a dedicated failover host, preferred over any other (R-AC-FH); next best {other} is not one");
+        }
+        if chosen.soft_rule_violations != second.soft_rule_violations {
+            return format!(
+                "violates {} soft VM-host rule(s), {other} (next best) violates {}",
+                chosen.soft_rule_violations, second.soft_rule_violations
+            );
+        }
+        let (a, b) = (chosen.unreserved_after, second.unreserved_after);
+        if a.memory_mb != b.memory_mb {
+            return format!(
+                "most unreserved memory after placement ({} MB; next best {other}: {} MB)",
+                a.memory_mb, b.memory_mb
+            );
+        }
+        if a.cpu_mhz != b.cpu_mhz {
+            return format!(
+                "same unreserved memory after placement as {other} ({} MB), more unreserved CPU ({} MHz vs {} MHz)",
+                a.memory_mb, a.cpu_mhz, b.cpu_mhz
+            );
+        }
+        format!("ties with {other} on every criterion; the smaller host id wins")
+    }
+
+    /// Plain JSON-able data (for `--json` output and the Python `to_dict`).
+    pub fn to_value(&self) -> Value {
+        let placements: Vec<Value> = self
+            .placements
+            .iter()
+            .map(|p| {
+                json!({"vm": p.vm, "host": p.host, "order": p.order, "class": p.class.as_str(),
+                       "priority": p.priority.as_str()})
+            })
+            .collect();
+        let unplaced: Vec<Value> = self
+            .unplaced
+            .iter()
+            .map(|u| {
+                let hosts: Map<String, Value> = u
+                    .hosts
+                    .iter()
+                    .map(|(h, r)| (h.clone(), json!({"code": r.code(), "detail": r.to_string()})))
+                    .collect();
+                json!({"vm": u.vm, "reason": u.reason.as_str(), "order": u.order, "class": u.class.as_str(),
+                       "priority": u.priority.as_str(), "hosts": hosts})
+            })
+            .collect();
+        let not_restarted: Vec<Value> = self
+            .not_restarted
+            .iter()
+            .map(|n| json!({"vm": n.vm, "host": n.host, "reason": n.reason.as_str()}))
+            .collect();
+        json!({
+            "failed_hosts": self.failed_hosts,
+            "isolated_hosts": self.isolated_hosts,
+            "placements": placements,
+            "unplaced": unplaced,
+            "not_restarted": not_restarted,
+        })
+    }
+}
+
+fn candidate_rank(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
+    let score = |c: &Candidate| Score {
+        failover_host: c.failover_host,
+        soft_rule_violations: c.soft_rule_violations,
+        unreserved_after: c.unreserved_after,
+    };
+    score(a).rank(&score(b))
+}
+
+fn describe_candidate(c: &Candidate) -> String {
+    let mut text = format!(
+        "{} MB memory, {} MHz CPU unreserved after placement",
+        c.unreserved_after.memory_mb, c.unreserved_after.cpu_mhz
+    );
+    if c.failover_host {
+        text.push_str("; dedicated failover host");
+    }
+    if c.soft_rule_violations > 0 {
+        text.push_str(&format!("; violates {} soft rule(s)", c.soft_rule_violations));
+    }
+    text
+}

@@ -1,0 +1,226 @@
+//! `hapolicy._core.Simulation`: the FDM simulation on a virtual clock (`crate::sim`).
+//!
+//! The simulation is mutable (faults are injected, the clock advances), so it sits behind a
+//! mutex: calls from several Python threads serialize instead of racing.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use super::convert;
+use super::errors::{guard, guard_detached};
+use super::inventory::PyInventory;
+use crate::error::Error;
+use crate::sim::{Event, Scenario, Simulation};
+
+#[pyclass(frozen, module = "hapolicy._core", name = "Simulation")]
+pub struct PySimulation {
+    inner: Mutex<Simulation>,
+    /// `until` of the scenario it was built from, if any.
+    until: Option<f64>,
+}
+
+/// One event as `(time, kind, host, vm, detail, text)`.
+type EventTuple<'py> = (f64, &'static str, Option<String>, Option<String>, Bound<'py, PyAny>, String);
+
+fn events_to_py<'py>(py: Python<'py>, events: &[Event]) -> PyResult<Bound<'py, PyList>> {
+    let items = events
+        .iter()
+        .map(|e| -> PyResult<EventTuple<'py>> {
+            Ok((e.time, e.kind.as_str(), e.host.clone(), e.vm.clone(), convert::to_py(py, &e.detail)?, e.text()))
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
+}
+
+impl PySimulation {
+    fn lock(&self) -> MutexGuard<'_, Simulation> {
+        // A panic inside the engine is caught by `guard`; the state it left is still the
+        // best we have, so a poisoned lock is recovered rather than propagated.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn with<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Simulation) -> crate::Result<T> + Send) -> PyResult<T> {
+        guard_detached(py, || f(&mut self.lock()))
+    }
+}
+
+#[pymethods]
+impl PySimulation {
+    #[new]
+    fn new(py: Python<'_>, inventory: &PyInventory) -> PyResult<Self> {
+        let inv = Arc::clone(&inventory.inner);
+        let sim = guard_detached(py, move || Simulation::new(inv))?;
+        Ok(PySimulation { inner: Mutex::new(sim), until: None })
+    }
+
+    /// From a scenario document (`{"inventory": ..., "events": [...], "until": ...}`); a relative
+    /// inventory path is resolved against `base` (the scenario file's folder).
+    #[staticmethod]
+    #[pyo3(signature = (doc, base=None))]
+    fn from_scenario(py: Python<'_>, doc: &Bound<'_, PyAny>, base: Option<PathBuf>) -> PyResult<Self> {
+        let mut problems = Vec::new();
+        let value = convert::to_value(doc, "", &mut problems);
+        if !problems.is_empty() {
+            return guard(py, || Err(Error::Invalid(problems)));
+        }
+        let (sim, until) = guard_detached(py, move || {
+            let scenario = Scenario::from_value_in(&value, base.as_deref())?;
+            Ok((scenario.simulation()?, scenario.until))
+        })?;
+        Ok(PySimulation { inner: Mutex::new(sim), until: Some(until) })
+    }
+
+    /// From a scenario file (.json, .yaml, .yml); its inventory may be a path relative to it.
+    #[staticmethod]
+    fn from_scenario_file(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let (sim, until) = guard_detached(py, move || {
+            let scenario = Scenario::load(&path)?;
+            Ok((scenario.simulation()?, scenario.until))
+        })?;
+        Ok(PySimulation { inner: Mutex::new(sim), until: Some(until) })
+    }
+
+    /// The scenario's `until`, when built from a scenario.
+    #[getter]
+    fn scenario_until(&self) -> Option<f64> {
+        self.until
+    }
+
+    fn fail_host(&self, py: Python<'_>, host: &str, at: f64) -> PyResult<()> {
+        self.with(py, |s| s.fail_host(host, at))
+    }
+
+    fn recover_host(&self, py: Python<'_>, host: &str, at: f64) -> PyResult<()> {
+        self.with(py, |s| s.recover_host(host, at))
+    }
+
+    #[pyo3(signature = (host, at, until=None))]
+    fn fail_agent(&self, py: Python<'_>, host: &str, at: f64, until: Option<f64>) -> PyResult<()> {
+        self.with(py, |s| s.fail_agent(host, at, until))
+    }
+
+    #[pyo3(signature = (host, at, until=None))]
+    fn isolate_host(&self, py: Python<'_>, host: &str, at: f64, until: Option<f64>) -> PyResult<()> {
+        self.with(py, |s| s.isolate_host(host, at, until))
+    }
+
+    #[pyo3(signature = (groups, at, until=None))]
+    fn partition(&self, py: Python<'_>, groups: Vec<Vec<String>>, at: f64, until: Option<f64>) -> PyResult<()> {
+        self.with(py, |s| s.partition(groups, at, until))
+    }
+
+    #[pyo3(signature = (at, restore_at=None))]
+    fn power_outage(&self, py: Python<'_>, at: f64, restore_at: Option<f64>) -> PyResult<()> {
+        self.with(py, |s| s.power_outage(at, restore_at))
+    }
+
+    #[pyo3(signature = (datastore, at, until=None, hosts=None))]
+    fn datastore_apd(
+        &self,
+        py: Python<'_>,
+        datastore: &str,
+        at: f64,
+        until: Option<f64>,
+        hosts: Option<Vec<String>>,
+    ) -> PyResult<()> {
+        self.with(py, |s| s.datastore_apd(datastore, at, until, hosts))
+    }
+
+    #[pyo3(signature = (datastore, at, hosts=None))]
+    fn datastore_pdl(&self, py: Python<'_>, datastore: &str, at: f64, hosts: Option<Vec<String>>) -> PyResult<()> {
+        self.with(py, |s| s.datastore_pdl(datastore, at, hosts))
+    }
+
+    fn guest_heartbeat_loss(&self, py: Python<'_>, vm: &str, at: f64) -> PyResult<()> {
+        self.with(py, |s| s.guest_heartbeat_loss(vm, at))
+    }
+
+    fn vm_power_on_failure(&self, py: Python<'_>, vm: &str, attempts: u32) -> PyResult<()> {
+        self.with(py, |s| s.vm_power_on_failure(vm, attempts))
+    }
+
+    #[pyo3(signature = (at, until=None))]
+    fn vcenter_unavailable(&self, py: Python<'_>, at: f64, until: Option<f64>) -> PyResult<()> {
+        self.with(py, |s| s.vcenter_unavailable(at, until))
+    }
+
+    /// Faults as plain dicts (`{"at": 0, "type": "host_failure", "host": "host-12"}`).
+    fn apply(&self, py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<()> {
+        let mut problems = Vec::new();
+        let value = convert::to_value(events, "events", &mut problems);
+        if !problems.is_empty() {
+            return guard(py, || Err(Error::Invalid(problems)));
+        }
+        self.with(py, |s| s.apply(&value))
+    }
+
+    /// Advances the clock to `until`; returns the events of this call.
+    fn run<'py>(&self, py: Python<'py>, until: f64) -> PyResult<Bound<'py, PyList>> {
+        let events = self.with(py, |s| s.run(until))?;
+        events_to_py(py, &events)
+    }
+
+    /// Runs until nothing is pending (at most `limit` seconds of virtual time).
+    fn run_to_quiescence<'py>(&self, py: Python<'py>, limit: f64) -> PyResult<Bound<'py, PyList>> {
+        let events = self.with(py, |s| s.run_to_quiescence(limit))?;
+        events_to_py(py, &events)
+    }
+
+    /// Every event so far.
+    fn events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let sim = self.lock();
+        events_to_py(py, sim.events())
+    }
+
+    fn timeline(&self) -> String {
+        self.lock().timeline()
+    }
+
+    fn now(&self) -> f64 {
+        self.lock().now()
+    }
+
+    fn master(&self) -> Option<String> {
+        self.lock().master()
+    }
+
+    fn masters(&self) -> Vec<String> {
+        self.lock().masters()
+    }
+
+    fn host_states(&self) -> BTreeMap<String, &'static str> {
+        self.lock().host_states().into_iter().map(|(h, s)| (h, s.as_str())).collect()
+    }
+
+    fn vm_states(&self) -> BTreeMap<String, (&'static str, Option<String>)> {
+        self.lock().vm_states().into_iter().map(|(v, (p, h))| (v, (p.as_str(), h))).collect()
+    }
+
+    fn vm_hosts(&self) -> BTreeMap<String, Vec<String>> {
+        self.lock().vm_hosts()
+    }
+
+    /// Internal consistency of the engine's bookkeeping (for tests); `None` when consistent.
+    fn check_consistency(&self) -> Option<String> {
+        self.lock().check_consistency().err()
+    }
+
+    fn inventory(&self) -> PyInventory {
+        PyInventory { inner: Arc::clone(self.lock().inventory()) }
+    }
+
+    /// An independent copy of the simulation in its current state (fork a run).
+    fn fork(&self) -> PySimulation {
+        PySimulation { inner: Mutex::new(self.lock().clone()), until: self.until }
+    }
+}
+
+/// Every event kind the engine emits, in phase order.
+#[pyfunction]
+pub fn event_kinds() -> Vec<&'static str> {
+    crate::sim::EventKind::ALL.iter().map(|k| k.as_str()).collect()
+}

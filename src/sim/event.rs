@@ -1,0 +1,302 @@
+//! Simulation events (API.md "Simulation"): what happened, when, where, and the timeline text.
+
+use serde_json::{json, Value};
+
+/// What an [`Event`] records. The spelling ([`EventKind::as_str`]) is the API contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    /// A fault injected by the scenario (detail `{"type": "host_failure", ...}`).
+    Fault,
+    /// Hosts without a master start an election (detail `{"hosts": [...]}`).
+    ElectionStarted,
+    /// A host wins an election (host = the master; detail `{"hosts": [...]}`).
+    MasterElected,
+    /// A master gives way to a better-ranked master when partitions heal (detail `{"to": id}`).
+    MasterAbdicated,
+    /// A master stops hearing a slave's network heartbeats and starts pinging it.
+    HostUnreachable,
+    /// A master reports a host's state (detail `{"state": HostState, "master": id}`).
+    HostState,
+    /// A host declares itself isolated (poweron isolation flag set).
+    IsolationDeclared,
+    /// The isolation response for one VM (detail `{"action": ..., "reason": ...}`).
+    IsolationResponse,
+    /// A VM powered off after a guest shutdown (isolation response `shutdown`).
+    VmPoweredOff,
+    /// A restart attempt issued (host = target; detail `{"attempt": n}`).
+    RestartAttempt,
+    /// A restart attempt that did not power the VM on (detail `{"attempt": n, "reason": ...}`).
+    RestartFailed,
+    /// A restart attempt that powered the VM on (host = where).
+    VmRestarted,
+    /// No host can take the VM (detail `{"reason": UnplacedReason, "attempt": n}`).
+    VmUnplaced,
+    /// The last attempt failed (detail `{"attempts": n, "reason": "maxRestartCountReached"}`).
+    RestartGaveUp,
+    /// HA will not restart this VM (detail `{"reason": ...}`).
+    VmNotRestarted,
+    /// A host declares the APD timeout of a datastore (detail `{"datastore": id}`).
+    ApdTimeout,
+    /// VMCP terminated a VM (detail `{"datastore", "condition", "policy"}`).
+    VmTerminated,
+    /// VMCP decided not to terminate a VM (detail `{"reason": ...}`).
+    VmcpNoAction,
+    /// A VM reset (VM monitoring, or VMCP when APD clears).
+    VmReset,
+    /// VM monitoring would reset the VM but its reset budget is spent.
+    VmResetSkipped,
+    /// A VM runs on two hosts at once (isolation response `none` and the lock was lost).
+    SplitBrain,
+}
+
+impl EventKind {
+    pub const ALL: &'static [EventKind] = &[
+        EventKind::Fault,
+        EventKind::ElectionStarted,
+        EventKind::MasterElected,
+        EventKind::MasterAbdicated,
+        EventKind::HostUnreachable,
+        EventKind::HostState,
+        EventKind::IsolationDeclared,
+        EventKind::IsolationResponse,
+        EventKind::VmPoweredOff,
+        EventKind::RestartAttempt,
+        EventKind::RestartFailed,
+        EventKind::VmRestarted,
+        EventKind::VmUnplaced,
+        EventKind::RestartGaveUp,
+        EventKind::VmNotRestarted,
+        EventKind::ApdTimeout,
+        EventKind::VmTerminated,
+        EventKind::VmcpNoAction,
+        EventKind::VmReset,
+        EventKind::VmResetSkipped,
+        EventKind::SplitBrain,
+    ];
+
+    /// The API spelling (`master_elected`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Fault => "fault",
+            EventKind::ElectionStarted => "election_started",
+            EventKind::MasterElected => "master_elected",
+            EventKind::MasterAbdicated => "master_abdicated",
+            EventKind::HostUnreachable => "host_unreachable",
+            EventKind::HostState => "host_state",
+            EventKind::IsolationDeclared => "isolation_declared",
+            EventKind::IsolationResponse => "isolation_response",
+            EventKind::VmPoweredOff => "vm_powered_off",
+            EventKind::RestartAttempt => "restart_attempt",
+            EventKind::RestartFailed => "restart_failed",
+            EventKind::VmRestarted => "vm_restarted",
+            EventKind::VmUnplaced => "vm_unplaced",
+            EventKind::RestartGaveUp => "restart_gave_up",
+            EventKind::VmNotRestarted => "vm_not_restarted",
+            EventKind::ApdTimeout => "apd_timeout",
+            EventKind::VmTerminated => "vm_terminated",
+            EventKind::VmcpNoAction => "vmcp_no_action",
+            EventKind::VmReset => "vm_reset",
+            EventKind::VmResetSkipped => "vm_reset_skipped",
+            EventKind::SplitBrain => "split_brain",
+        }
+    }
+
+    /// Tie order at one instant (lower first; equal phases keep emission order): faults; elections;
+    /// host states; actions on running VMs; completions of restart attempts; new restart
+    /// attempts and their outcomes.
+    pub fn phase(self) -> u8 {
+        match self {
+            EventKind::Fault => 0,
+            EventKind::ElectionStarted | EventKind::MasterElected | EventKind::MasterAbdicated => 1,
+            EventKind::HostUnreachable | EventKind::HostState | EventKind::IsolationDeclared => 2,
+            EventKind::IsolationResponse
+            | EventKind::VmPoweredOff
+            | EventKind::ApdTimeout
+            | EventKind::VmTerminated
+            | EventKind::VmcpNoAction
+            | EventKind::VmReset
+            | EventKind::VmResetSkipped
+            | EventKind::VmNotRestarted => 3,
+            EventKind::RestartFailed | EventKind::SplitBrain | EventKind::VmRestarted => 4,
+            EventKind::RestartAttempt | EventKind::VmUnplaced | EventKind::RestartGaveUp => 5,
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<EventKind> {
+        EventKind::ALL.iter().copied().find(|k| k.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing that happened on the virtual clock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Seconds on the virtual clock.
+    pub time: f64,
+    pub kind: EventKind,
+    pub host: Option<String>,
+    pub vm: Option<String>,
+    /// Always a JSON object (possibly empty).
+    pub detail: Value,
+}
+
+fn s<'a>(detail: &'a Value, key: &str) -> &'a str {
+    detail.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+fn n(detail: &Value, key: &str) -> String {
+    detail.get(key).map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn list(detail: &Value, key: &str) -> String {
+    match detail.get(key).and_then(Value::as_array) {
+        Some(items) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        None => String::new(),
+    }
+}
+
+impl Event {
+    /// Plain JSON data: `{"time", "kind", "host", "vm", "detail"}`.
+    pub fn to_value(&self) -> Value {
+        json!({"time": self.time, "kind": self.kind.as_str(), "host": self.host, "vm": self.vm, "detail": self.detail})
+    }
+
+    /// The timeline line, e.g. `t=+18.0s host-12 hostDown (no network or datastore heartbeat)`.
+    pub fn text(&self) -> String {
+        let d = &self.detail;
+        let host = self.host.as_deref().unwrap_or("-");
+        let vm = self.vm.as_deref().unwrap_or("-");
+        let body = match self.kind {
+            EventKind::Fault => fault_text(self),
+            EventKind::ElectionStarted => format!("election started among {}", list(d, "hosts")),
+            EventKind::MasterElected => format!("{host} elected master of {}", list(d, "hosts")),
+            EventKind::MasterAbdicated => format!("{host} abdicates as master to {}", s(d, "to")),
+            EventKind::HostUnreachable => format!("{host} unreachable (no network heartbeat; pinging)"),
+            EventKind::HostState => {
+                let state = s(d, "state");
+                let why = match state {
+                    "hostDown" => "no network or datastore heartbeat",
+                    "networkPartitionedFromMaster" => "datastore heartbeat, no isolation flag",
+                    "networkIsolated" => "datastore heartbeat, isolation flag set",
+                    "connectedToMaster" => "network heartbeat",
+                    "fdmUnreachable" => "answers ping, agent silent",
+                    _ => "",
+                };
+                if why.is_empty() {
+                    format!("{host} {state}")
+                } else {
+                    format!("{host} {state} ({why})")
+                }
+            }
+            EventKind::IsolationDeclared => format!("{host} declares itself isolated (no isolation address answers)"),
+            EventKind::IsolationResponse => {
+                let reason = s(d, "reason");
+                if reason.is_empty() {
+                    format!("{vm} on {host} isolation response {}", s(d, "action"))
+                } else {
+                    format!("{vm} on {host} isolation response {} ({reason})", s(d, "action"))
+                }
+            }
+            EventKind::VmPoweredOff => format!("{vm} on {host} powered off ({})", s(d, "reason")),
+            EventKind::RestartAttempt => format!("{vm} restart attempt {} on {host}", n(d, "attempt")),
+            EventKind::RestartFailed => {
+                format!("{vm} restart attempt {} on {host} failed ({})", n(d, "attempt"), s(d, "reason"))
+            }
+            EventKind::VmRestarted => format!("{vm} restarted on {host}"),
+            EventKind::VmUnplaced => format!("{vm} unplaced ({}), attempt {}", s(d, "reason"), n(d, "attempt")),
+            EventKind::RestartGaveUp => {
+                format!("{vm} restart gave up after {} attempts ({})", n(d, "attempts"), s(d, "reason"))
+            }
+            EventKind::VmNotRestarted => format!("{vm} not restarted ({})", s(d, "reason")),
+            EventKind::ApdTimeout => format!("{host} APD timeout on {}", s(d, "datastore")),
+            EventKind::VmTerminated => {
+                format!(
+                    "{vm} on {host} terminated ({} on {}, {})",
+                    s(d, "condition"),
+                    s(d, "datastore"),
+                    s(d, "policy")
+                )
+            }
+            EventKind::VmcpNoAction => format!("{vm} on {host} not terminated ({})", s(d, "reason")),
+            EventKind::VmReset => format!("{vm} on {host} reset ({})", s(d, "reason")),
+            EventKind::VmResetSkipped => format!("{vm} on {host} reset skipped ({})", s(d, "reason")),
+            EventKind::SplitBrain => format!("{vm} split brain: running on {} and {host}", s(d, "other_host")),
+        };
+        format!("t=+{:.1}s {body}", self.time)
+    }
+}
+
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+fn fault_text(e: &Event) -> String {
+    let d = &e.detail;
+    let kind = s(d, "type");
+    let mut out = String::from("fault ");
+    out.push_str(kind);
+    match kind {
+        "partition" => {
+            if let Some(groups) = d.get("groups").and_then(Value::as_array) {
+                let parts: Vec<String> = groups
+                    .iter()
+                    .map(|g| {
+                        let ids: Vec<&str> =
+                            g.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+                        format!("[{}]", ids.join(", "))
+                    })
+                    .collect();
+                out.push(' ');
+                out.push_str(&parts.join(" "));
+            }
+        }
+        "partition_end" | "power_outage" | "power_restore" | "vcenter_unavailable" | "vcenter_available" => {}
+        _ => {
+            for key in ["host", "vm", "datastore"] {
+                let v = match key {
+                    "host" => e.host.as_deref(),
+                    "vm" => e.vm.as_deref(),
+                    _ => d.get("datastore").and_then(Value::as_str),
+                };
+                if let Some(v) = v {
+                    out.push(' ');
+                    out.push_str(v);
+                }
+            }
+            if let Some(hosts) = d.get("hosts").and_then(Value::as_array) {
+                let ids: Vec<&str> = hosts.iter().filter_map(Value::as_str).collect();
+                out.push_str(&format!(" on [{}]", ids.join(", ")));
+            }
+            if let Some(a) = d.get("attempts") {
+                out.push_str(&format!(" x{a}"));
+            }
+        }
+    }
+    out
+}
+
+/// Timeline text of a list of events, one line each.
+pub fn timeline_text(events: &[Event]) -> String {
+    let mut out = String::new();
+    for e in events {
+        out.push_str(&e.text());
+        out.push('\n');
+    }
+    out
+}
+
+/// Plain JSON data of a list of events (a list of [`Event::to_value`]).
+pub fn events_to_value(events: &[Event]) -> Value {
+    Value::Array(events.iter().map(Event::to_value).collect())
+}

@@ -1,0 +1,464 @@
+//! Fault lists and scenario documents: `{"inventory": {...}, "events": [...], "until": 600}`.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::{Inventory, Problem};
+
+use super::engine::Simulation;
+use super::event::Event;
+
+/// One fault of a fault list, validated against an inventory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    HostFailure { host: String, at: f64 },
+    HostRecovery { host: String, at: f64 },
+    Isolation { host: String, at: f64, until: Option<f64> },
+    AgentFailure { host: String, at: f64, until: Option<f64> },
+    Partition { groups: Vec<Vec<String>>, at: f64, until: Option<f64> },
+    PowerOutage { at: f64, restore_at: Option<f64> },
+    DatastoreApd { datastore: String, at: f64, until: Option<f64>, hosts: Option<Vec<String>> },
+    DatastorePdl { datastore: String, at: f64, hosts: Option<Vec<String>> },
+    GuestHeartbeatLoss { vm: String, at: f64 },
+    PowerOnFailure { vm: String, attempts: u32 },
+    VcenterUnavailable { at: f64, until: Option<f64> },
+}
+
+/// The fault types `apply` accepts, with the fields each takes (besides `type`).
+pub const FAULT_TYPES: &[(&str, &[&str])] = &[
+    ("host_failure", &["at", "host"]),
+    ("host_recovery", &["at", "host"]),
+    ("isolation", &["at", "host", "until"]),
+    ("agent_failure", &["at", "host", "until"]),
+    ("partition", &["at", "groups", "until"]),
+    ("power_outage", &["at", "restore_at", "until"]),
+    ("datastore_apd", &["at", "datastore", "until", "hosts"]),
+    ("datastore_pdl", &["at", "datastore", "hosts"]),
+    ("guest_heartbeat_loss", &["at", "vm"]),
+    ("power_on_failure", &["at", "vm", "attempts"]),
+    ("vcenter_unavailable", &["at", "until"]),
+];
+
+impl Fault {
+    /// Injects the fault into a simulation.
+    pub fn apply_to(&self, sim: &mut Simulation) -> Result<()> {
+        match self {
+            Fault::HostFailure { host, at } => sim.fail_host(host, *at),
+            Fault::HostRecovery { host, at } => sim.recover_host(host, *at),
+            Fault::Isolation { host, at, until } => sim.isolate_host(host, *at, *until),
+            Fault::AgentFailure { host, at, until } => sim.fail_agent(host, *at, *until),
+            Fault::Partition { groups, at, until } => sim.partition(groups.clone(), *at, *until),
+            Fault::PowerOutage { at, restore_at } => sim.power_outage(*at, *restore_at),
+            Fault::DatastoreApd { datastore, at, until, hosts } => {
+                sim.datastore_apd(datastore, *at, *until, hosts.clone())
+            }
+            Fault::DatastorePdl { datastore, at, hosts } => sim.datastore_pdl(datastore, *at, hosts.clone()),
+            Fault::GuestHeartbeatLoss { vm, at } => sim.guest_heartbeat_loss(vm, *at),
+            Fault::PowerOnFailure { vm, attempts } => sim.vm_power_on_failure(vm, *attempts),
+            Fault::VcenterUnavailable { at, until } => sim.vcenter_unavailable(*at, *until),
+        }
+    }
+}
+
+struct Reader<'a> {
+    inv: &'a Inventory,
+    problems: Vec<Problem>,
+    now: f64,
+}
+
+impl Reader<'_> {
+    fn err(&mut self, path: String, msg: impl Into<String>) {
+        self.problems.push(Problem::new(path, msg));
+    }
+
+    fn time(&mut self, o: &serde_json::Map<String, Value>, path: &str, key: &str, required: bool) -> Option<f64> {
+        let p = format!("{path}.{key}");
+        match o.get(key) {
+            None | Some(Value::Null) => {
+                if required {
+                    self.err(p, "missing required field");
+                }
+                None
+            }
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(t) if t.is_finite() && t >= 0.0 => {
+                    if key == "at" && t < self.now {
+                        self.err(p, format!("{t} is before the simulation clock ({})", self.now));
+                        None
+                    } else {
+                        Some(t)
+                    }
+                }
+                _ => {
+                    self.err(p, format!("expected a finite number of seconds >= 0, got {n}"));
+                    None
+                }
+            },
+            Some(other) => {
+                self.err(p, format!("expected a number of seconds, got {}", kind(other)));
+                None
+            }
+        }
+    }
+
+    fn id(&mut self, o: &serde_json::Map<String, Value>, path: &str, key: &str, what: &'static str) -> Option<String> {
+        let p = format!("{path}.{key}");
+        match o.get(key) {
+            None | Some(Value::Null) => {
+                self.err(p, "missing required field");
+                None
+            }
+            Some(Value::String(s)) => {
+                if self.known(what, s) {
+                    Some(s.clone())
+                } else {
+                    self.err(p, format!("unknown {what} '{s}'"));
+                    None
+                }
+            }
+            Some(other) => {
+                self.err(p, format!("expected a string, got {}", kind(other)));
+                None
+            }
+        }
+    }
+
+    fn known(&self, what: &str, id: &str) -> bool {
+        match what {
+            "host" => self.inv.host_idx(id).is_some(),
+            "vm" => self.inv.vm_idx(id).is_some(),
+            _ => self.inv.datastore_idx(id).is_some(),
+        }
+    }
+
+    fn host_list(&mut self, v: &Value, path: &str) -> Option<Vec<String>> {
+        let Value::Array(items) = v else {
+            self.err(path.to_string(), format!("expected a list of host ids, got {}", kind(v)));
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                Value::String(s) if self.known("host", s) => out.push(s.clone()),
+                Value::String(s) => {
+                    self.err(format!("{path}[{i}]"), format!("unknown host '{s}'"));
+                    ok = false;
+                }
+                other => {
+                    self.err(format!("{path}[{i}]"), format!("expected a string, got {}", kind(other)));
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn fault(&mut self, v: &Value, path: &str) -> Option<Fault> {
+        let Value::Object(o) = v else {
+            self.err(path.to_string(), format!("expected an object, got {}", kind(v)));
+            return None;
+        };
+        let ty = match o.get("type") {
+            Some(Value::String(s)) => s.clone(),
+            None | Some(Value::Null) => {
+                self.err(format!("{path}.type"), "missing required field");
+                return None;
+            }
+            Some(other) => {
+                self.err(format!("{path}.type"), format!("expected a string, got {}", kind(other)));
+                return None;
+            }
+        };
+        let Some((_, fields)) = FAULT_TYPES.iter().find(|(t, _)| *t == ty) else {
+            let allowed: Vec<String> = FAULT_TYPES.iter().map(|(t, _)| format!("'{t}'")).collect();
+            self.err(format!("{path}.type"), format!("unknown fault type '{ty}'; allowed: {}", allowed.join(", ")));
+            return None;
+        };
+        for key in o.keys() {
+            if key != "type" && !fields.contains(&key.as_str()) {
+                self.err(format!("{path}.{key}"), format!("unknown field for a '{ty}' fault"));
+            }
+        }
+        let before = self.problems.len();
+        let at = if ty == "power_on_failure" {
+            // Takes effect on the next attempts whenever given; `at` is accepted and checked.
+            self.time(o, path, "at", false).map(|_| 0.0).or(Some(0.0))
+        } else {
+            self.time(o, path, "at", true)
+        };
+        let until_key = if ty == "power_outage" { "restore_at" } else { "until" };
+        let mut until = if fields.contains(&"until") || fields.contains(&"restore_at") {
+            self.time(o, path, until_key, false)
+        } else {
+            None
+        };
+        if ty == "power_outage" && until.is_none() && o.contains_key("until") {
+            until = self.time(o, path, "until", false);
+        }
+        if let (Some(a), Some(u)) = (at, until) {
+            if u < a {
+                self.err(format!("{path}.{until_key}"), format!("{u} is before at = {a}"));
+            }
+        }
+        let fault = match ty.as_str() {
+            "host_failure" => {
+                self.id(o, path, "host", "host").map(|host| Fault::HostFailure { host, at: at.unwrap_or(0.0) })
+            }
+            "host_recovery" => {
+                self.id(o, path, "host", "host").map(|host| Fault::HostRecovery { host, at: at.unwrap_or(0.0) })
+            }
+            "isolation" => {
+                self.id(o, path, "host", "host").map(|host| Fault::Isolation { host, at: at.unwrap_or(0.0), until })
+            }
+            "agent_failure" => {
+                self.id(o, path, "host", "host").map(|host| Fault::AgentFailure { host, at: at.unwrap_or(0.0), until })
+            }
+            "partition" => {
+                let p = format!("{path}.groups");
+                match o.get("groups") {
+                    Some(Value::Array(groups)) => {
+                        let mut out = Vec::new();
+                        let mut seen = std::collections::BTreeSet::new();
+                        for (i, g) in groups.iter().enumerate() {
+                            if let Some(list) = self.host_list(g, &format!("{p}[{i}]")) {
+                                for (j, h) in list.iter().enumerate() {
+                                    if !seen.insert(h.clone()) {
+                                        self.err(format!("{p}[{i}][{j}]"), format!("host '{h}' is in two groups"));
+                                    }
+                                }
+                                out.push(list);
+                            }
+                        }
+                        Some(Fault::Partition { groups: out, at: at.unwrap_or(0.0), until })
+                    }
+                    None | Some(Value::Null) => {
+                        self.err(p, "missing required field");
+                        None
+                    }
+                    Some(other) => {
+                        self.err(p, format!("expected a list of host-id lists, got {}", kind(other)));
+                        None
+                    }
+                }
+            }
+            "power_outage" => Some(Fault::PowerOutage { at: at.unwrap_or(0.0), restore_at: until }),
+            "datastore_apd" | "datastore_pdl" => {
+                let ds = self.id(o, path, "datastore", "datastore");
+                let hosts = match o.get("hosts") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => self.host_list(v, &format!("{path}.hosts")),
+                };
+                ds.map(|datastore| {
+                    if ty == "datastore_apd" {
+                        Fault::DatastoreApd { datastore, at: at.unwrap_or(0.0), until, hosts }
+                    } else {
+                        Fault::DatastorePdl { datastore, at: at.unwrap_or(0.0), hosts }
+                    }
+                })
+            }
+            "guest_heartbeat_loss" => {
+                self.id(o, path, "vm", "vm").map(|vm| Fault::GuestHeartbeatLoss { vm, at: at.unwrap_or(0.0) })
+            }
+            "power_on_failure" => {
+                let vm = self.id(o, path, "vm", "vm");
+                let attempts = match o.get("attempts") {
+                    None | Some(Value::Null) => Some(1),
+                    Some(Value::Number(n)) if n.as_u64().is_some_and(|a| a <= u32::MAX as u64) => {
+                        n.as_u64().map(|a| a as u32)
+                    }
+                    Some(other) => {
+                        self.err(format!("{path}.attempts"), format!("expected a whole number, got {other}"));
+                        None
+                    }
+                };
+                match (vm, attempts) {
+                    (Some(vm), Some(attempts)) => Some(Fault::PowerOnFailure { vm, attempts }),
+                    _ => None,
+                }
+            }
+            "vcenter_unavailable" => Some(Fault::VcenterUnavailable { at: at.unwrap_or(0.0), until }),
+            _ => None,
+        };
+        if self.problems.len() > before {
+            None
+        } else {
+            fault
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn is_yaml(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+}
+
+/// Validates a fault list against an inventory; `path` roots the problem paths (`events`).
+/// Faults may not start before `now`.
+pub fn parse_events(inv: &Inventory, events: &Value, path: &str, now: f64) -> Result<Vec<Fault>> {
+    let mut r = Reader { inv, problems: Vec::new(), now };
+    let mut out = Vec::new();
+    match events {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if let Some(f) = r.fault(item, &format!("{path}[{i}]")) {
+                    out.push(f);
+                }
+            }
+        }
+        Value::Null => {}
+        other => r.err(path.to_string(), format!("expected a list of faults, got {}", kind(other))),
+    }
+    if r.problems.is_empty() {
+        Ok(out)
+    } else {
+        r.problems.sort();
+        Err(Error::Invalid(r.problems))
+    }
+}
+
+/// A scenario document: an inventory, a fault list and how long to run.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub inventory: Arc<Inventory>,
+    pub faults: Vec<Fault>,
+    /// Seconds to simulate (default 3600).
+    pub until: f64,
+}
+
+impl Scenario {
+    /// Reads `{"inventory": {...}, "events": [...], "until": 600}`. Inventory problems are
+    /// reported under `inventory.` (`inventory.vms[3].host`), fault problems under `events[i]`.
+    pub fn from_value(doc: &Value) -> Result<Scenario> {
+        Scenario::from_value_in(doc, None)
+    }
+
+    /// Reads a scenario file (`.json`, `.yaml` / `.yml`). Its `inventory` may be the inventory
+    /// itself or a path to an inventory file, relative to the scenario file's directory.
+    pub fn load(path: &std::path::Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::invalid(path.display().to_string(), format!("cannot read: {e}")))?;
+        let doc =
+            if is_yaml(path) { crate::parse::parse_yaml_text(&text)? } else { crate::parse::parse_json_text(&text)? };
+        Scenario::from_value_in(&doc, Some(path.parent().unwrap_or(std::path::Path::new("."))))
+    }
+
+    /// [`Scenario::from_value`], resolving an inventory given as a path against `base`
+    /// (the current directory when `None`).
+    pub fn from_value_in(doc: &Value, base: Option<&std::path::Path>) -> Result<Scenario> {
+        let Value::Object(o) = doc else {
+            return Err(Error::invalid("<scenario>", format!("expected an object, got {}", kind(doc))));
+        };
+        let mut problems = Vec::new();
+        for key in o.keys() {
+            if !["inventory", "events", "until", "description"].contains(&key.as_str()) {
+                problems.push(Problem::new(key.clone(), "unknown field of a scenario"));
+            }
+        }
+        let until = match o.get("until") {
+            None | Some(Value::Null) => 3600.0,
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(t) if t.is_finite() && t >= 0.0 => t,
+                _ => {
+                    problems.push(Problem::new("until", format!("expected a finite number of seconds >= 0, got {n}")));
+                    0.0
+                }
+            },
+            Some(other) => {
+                problems.push(Problem::new("until", format!("expected a number of seconds, got {}", kind(other))));
+                0.0
+            }
+        };
+        let loaded;
+        let inventory_doc = match o.get("inventory") {
+            Some(Value::String(p)) => {
+                let path = base.map_or_else(|| std::path::PathBuf::from(p), |b| b.join(p));
+                let read = std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|text| {
+                    if is_yaml(&path) {
+                        crate::parse::parse_yaml_text(&text).map_err(|e| e.to_string())
+                    } else {
+                        crate::parse::parse_json_text(&text).map_err(|e| e.to_string())
+                    }
+                });
+                match read {
+                    Ok(v) => {
+                        loaded = v;
+                        Some(&loaded)
+                    }
+                    Err(e) => {
+                        problems.push(Problem::new("inventory", format!("cannot read '{}': {e}", path.display())));
+                        return Err(Error::Invalid(problems));
+                    }
+                }
+            }
+            other => other,
+        };
+        let inventory = match inventory_doc {
+            None | Some(Value::Null) => {
+                problems.push(Problem::new("inventory", "missing required field"));
+                None
+            }
+            Some(v) => match crate::parse::from_value(v) {
+                Ok(inv) => Some(inv),
+                Err(Error::Invalid(ps)) => {
+                    problems.extend(ps.into_iter().map(|p| Problem::new(format!("inventory.{}", p.path), p.message)));
+                    None
+                }
+                Err(e) => {
+                    problems.push(Problem::new("inventory", e.to_string()));
+                    None
+                }
+            },
+        };
+        let mut faults = Vec::new();
+        if let Some(inv) = &inventory {
+            match parse_events(inv, o.get("events").unwrap_or(&Value::Null), "events", 0.0) {
+                Ok(f) => faults = f,
+                Err(Error::Invalid(ps)) => problems.extend(ps),
+                Err(e) => problems.push(Problem::new("events", e.to_string())),
+            }
+        }
+        match inventory {
+            Some(inv) if problems.is_empty() => Ok(Scenario { inventory: Arc::new(inv), faults, until }),
+            _ => {
+                problems.sort();
+                Err(Error::Invalid(problems))
+            }
+        }
+    }
+
+    /// Reads a scenario from JSON text.
+    pub fn from_json_str(text: &str) -> Result<Scenario> {
+        let doc = crate::parse::parse_json_text(text)?;
+        Scenario::from_value(&doc)
+    }
+
+    /// A simulation with every fault injected, not yet run.
+    pub fn simulation(&self) -> Result<Simulation> {
+        let mut sim = Simulation::new(self.inventory.clone())?;
+        for f in &self.faults {
+            f.apply_to(&mut sim)?;
+        }
+        Ok(sim)
+    }
+
+    /// Runs the scenario to `until`: the simulation (for its end state) and every event.
+    pub fn run(&self) -> Result<(Simulation, Vec<Event>)> {
+        let mut sim = self.simulation()?;
+        sim.run(self.until)?;
+        let events = sim.events().to_vec();
+        Ok((sim, events))
+    }
+}
