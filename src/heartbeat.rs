@@ -199,7 +199,12 @@ impl<'a> HeartbeatSelector<'a> {
             let rank = |d: usize| {
                 let ds = &self.inv.datastores[d];
                 let repeats_backing = ds.backing.as_deref().is_some_and(|b| backings.contains(&b));
-                (Reverse(self.hosts_with_access[d]), ds.ds_type != DatastoreType::Vmfs, repeats_backing, ds.id.as_bytes())
+                (
+                    Reverse(self.hosts_with_access[d]),
+                    ds.ds_type != DatastoreType::Vmfs,
+                    repeats_backing,
+                    ds.id.as_bytes(),
+                )
             };
             let Some(best) = (0..pool.len()).min_by(|&a, &b| rank(pool[a]).cmp(&rank(pool[b]))) else { break };
             let d = pool.swap_remove(best);

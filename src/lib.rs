@@ -3,6 +3,7 @@
 //! The core is pure Rust (no Python); the `python` feature adds the bindings in
 //! [`python`]. Behaviour is specified rule by rule in `SPEC.md` (`R-…` ids cited in the code).
 
+pub mod admission;
 pub mod capacity;
 pub mod classify;
 pub mod election;

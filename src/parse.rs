@@ -264,6 +264,32 @@ struct VmContext<'a> {
     max_capacity: Option<(u64, u64)>,
 }
 
+/// Reads one VM (the JSON vm shape) against an existing inventory: its host and datastores
+/// must exist there, and the same checks apply as inside a whole document. Used by what-if
+/// calls (`check_power_on`, …) so they need not re-read the whole inventory. Problems are
+/// rooted at `path` (e.g. `vm`).
+pub fn vm_from_value(inv: &Inventory, v: &Value, path: &str) -> Result<Vm> {
+    let host_ids: HashSet<String> = inv.hosts.iter().map(|h| h.id.clone()).collect();
+    let ds_ids: HashSet<String> = inv.datastores.iter().map(|d| d.id.clone()).collect();
+    let hosts: HashMap<&str, &Host> = inv.hosts.iter().map(|h| (h.id.as_str(), h)).collect();
+    let capacities: Vec<(u64, u64)> = inv.hosts.iter().map(|h| (h.cpu_mhz, h.memory_mb)).collect();
+    let max_capacity = capacities.iter().copied().reduce(|a, b| (a.0.max(b.0), a.1.max(b.1)));
+    let ctx = VmContext { host_ids: &host_ids, hosts: &hosts, ds_ids: &ds_ids, capacities, max_capacity };
+    let mut r = Reader::default();
+    let vm = r.vm(v, path, &ctx);
+    match vm {
+        Some(vm) if r.errors.is_empty() => Ok(vm),
+        _ => {
+            r.errors.sort();
+            r.errors.dedup();
+            if r.errors.is_empty() {
+                r.errors.push(Problem::new(path, "not a VM"));
+            }
+            Err(Error::Invalid(r.errors))
+        }
+    }
+}
+
 /// Collects problems while reading.
 #[derive(Default)]
 struct Reader {

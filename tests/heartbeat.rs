@@ -102,7 +102,9 @@ fn three_per_host_and_the_insufficient_warning() {
     assert_eq!(chosen(&s, "host-3"), vec!["ds-a", "ds-b"]);
     assert_eq!(
         warning_messages(&s),
-        vec!["host-3: the number of vSphere HA heartbeat datastores for this host is 2, which is less than required: 3"]
+        vec![
+            "host-3: the number of vSphere HA heartbeat datastores for this host is 2, which is less than required: 3"
+        ]
     );
     assert_eq!(s.warnings[0].kind, HeartbeatWarningKind::InsufficientDatastores);
     assert_eq!(s.warnings[0].host.as_deref(), Some("host-3"));
@@ -119,8 +121,11 @@ fn three_per_host_and_the_insufficient_warning() {
 fn a_new_backing_wins_ties() {
     // ds-1, ds-2 on array A, ds-3 on array B, all VMFS on both hosts: first ds-1 (smallest id),
     // then ds-3 (new backing) over ds-2 (array A again); a third pick takes ds-2.
-    let dss: &[DsSpec] =
-        &[("ds-1", "VMFS", Some("arr-A"), H12), ("ds-2", "VMFS", Some("arr-A"), H12), ("ds-3", "VMFS", Some("arr-B"), H12)];
+    let dss: &[DsSpec] = &[
+        ("ds-1", "VMFS", Some("arr-A"), H12),
+        ("ds-2", "VMFS", Some("arr-A"), H12),
+        ("ds-3", "VMFS", Some("arr-B"), H12),
+    ];
     let s = heartbeat::select(&inventory(2, &[], dss, AUTO, &[]), &none());
     assert_eq!(chosen(&s, "host-1"), vec!["ds-1", "ds-3"]);
     let s = heartbeat::select(&inventory(2, &[], dss, AUTO, &[("das.heartbeatDsPerHost", "3")]), &none());
@@ -130,8 +135,11 @@ fn a_new_backing_wins_ties() {
 #[test]
 fn vmfs_beats_a_new_backing() {
     // ds-1, ds-2 VMFS on array A, ds-3 NFS on nas-B: type ranks before backing → ds-1, ds-2.
-    let dss: &[DsSpec] =
-        &[("ds-1", "VMFS", Some("arr-A"), H12), ("ds-2", "VMFS", Some("arr-A"), H12), ("ds-3", "NFS", Some("nas-B"), H12)];
+    let dss: &[DsSpec] = &[
+        ("ds-1", "VMFS", Some("arr-A"), H12),
+        ("ds-2", "VMFS", Some("arr-A"), H12),
+        ("ds-3", "NFS", Some("nas-B"), H12),
+    ];
     let s = heartbeat::select(&inventory(2, &[], dss, AUTO, &[]), &none());
     assert_eq!(chosen(&s, "host-1"), vec!["ds-1", "ds-2"]);
 }
@@ -149,12 +157,14 @@ fn lexically_smaller_id_is_bytewise() {
 fn user_preference_first_then_automatic() {
     // Default policy with ds-c preferred: host-1 → ds-c, then the automatic best ds-a (3 hosts,
     // VMFS; its repeated backing arr-1 only breaks ties after type). host-3 cannot see ds-c.
-    let s = heartbeat::select(&mixed(r#"{"policy":"allFeasibleDsWithUserPreference","preferred":["ds-c"]}"#, &[]), &none());
+    let s =
+        heartbeat::select(&mixed(r#"{"policy":"allFeasibleDsWithUserPreference","preferred":["ds-c"]}"#, &[]), &none());
     assert_eq!(chosen(&s, "host-1"), vec!["ds-c", "ds-a"]);
     assert_eq!(chosen(&s, "host-3"), vec!["ds-a", "ds-b"]);
     // A preferred datastore only host-1 sees is still used for host-1 (engine rule: the
     // "another host" condition is for the automatic choice only).
-    let s = heartbeat::select(&mixed(r#"{"policy":"allFeasibleDsWithUserPreference","preferred":["ds-d"]}"#, &[]), &none());
+    let s =
+        heartbeat::select(&mixed(r#"{"policy":"allFeasibleDsWithUserPreference","preferred":["ds-d"]}"#, &[]), &none());
     assert_eq!(chosen(&s, "host-1"), vec!["ds-d", "ds-a"]);
     // allFeasibleDs ignores the list.
     let s = heartbeat::select(&mixed(r#"{"policy":"allFeasibleDs","preferred":["ds-c"]}"#, &[]), &none());
@@ -178,7 +188,8 @@ fn user_selected_only() {
     );
     // More listed than needed: the automatic ranking picks among them (list order is irrelevant):
     // ds-a (3, VMFS), ds-b (3, NFS) before ds-c (2).
-    let s = heartbeat::select(&mixed(r#"{"policy":"userSelectedDs","preferred":["ds-c","ds-b","ds-a"]}"#, &[]), &none());
+    let s =
+        heartbeat::select(&mixed(r#"{"policy":"userSelectedDs","preferred":["ds-c","ds-b","ds-a"]}"#, &[]), &none());
     assert_eq!(chosen(&s, "host-1"), vec!["ds-a", "ds-b"]);
     // An empty list disables datastore heartbeating.
     let s = heartbeat::select(&mixed(r#"{"policy":"userSelectedDs","preferred":[]}"#, &[]), &none());
@@ -206,14 +217,17 @@ fn unusable_datastores_are_skipped() {
     assert_eq!(chosen(&s, "host-3"), vec!["ds-b"]);
     assert_eq!(
         warning_messages(&s),
-        vec!["host-3: the number of vSphere HA heartbeat datastores for this host is 1, which is less than required: 2"]
+        vec![
+            "host-3: the number of vSphere HA heartbeat datastores for this host is 1, which is less than required: 2"
+        ]
     );
 }
 
 #[test]
 fn hosts_without_the_agent_raise_no_warning() {
     // host-3 (only ds-x, shared with nobody usable → 0 datastores) is in maintenance: no warning.
-    let dss: &[DsSpec] = &[("ds-1", "VMFS", None, H12), ("ds-2", "NFS", None, H12), ("ds-x", "VMFS", None, &["host-3"])];
+    let dss: &[DsSpec] =
+        &[("ds-1", "VMFS", None, H12), ("ds-2", "NFS", None, H12), ("ds-x", "VMFS", None, &["host-3"])];
     let s = heartbeat::select(&inventory(3, &["", "", r#","maintenance":true"#], dss, AUTO, &[]), &none());
     assert!(chosen(&s, "host-3").is_empty());
     assert!(s.warnings.is_empty(), "{:?}", s.warnings);

@@ -82,3 +82,19 @@ def test_simulate_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(out)
     assert data["host_states"]["host-21"] == "hostDown"
     assert data["vm_states"]["vm-116"]["power_state"] == "poweredOff"  # restart priority disabled
+
+
+def test_admission_and_check(capsys: pytest.CaptureFixture[str]) -> None:
+    guide = str(Path(__file__).resolve().parent.parent / "examples" / "availability_guide.json")
+    code, out, _ = run(capsys, "admission", guide, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["current_failover_level"] == 1 and data["slot_memory_mb"] == 2048
+    vm = '{"id": "vm-9", "host": "host-1", "cpu_reservation_mhz": 2000, "memory_reservation_mb": 1024, "home_datastore": "datastore-1"}'
+    code, out, _ = run(capsys, "check", guide, "--vm-json", vm)
+    assert code == 0 and out.startswith("allowed")
+    code, out, _ = run(capsys, "check", guide, "--reservation", "vm-5", "--cpu", "4000")
+    assert code == 1 and out.startswith("refused")
+    code, _, err = run(capsys, "check", guide, "--vm-json", "{not json")
+    assert code == 2 and "--vm-json" in err
+    code, out, _ = run(capsys, "heartbeat", guide)
+    assert code == 0 and "host-1" in out

@@ -9,6 +9,18 @@
 from __future__ import annotations
 
 from . import _core
+from .admission import (
+    AdmissionDecision,
+    AdmissionReport,
+    FailoverHostStatus,
+    HeartbeatSelection,
+    HeartbeatWarning,
+    admission_control,
+    check_migrate_in,
+    check_power_on,
+    check_reservation_change,
+    heartbeat_datastores,
+)
 from .election import Candidate, Election, classify_host, classify_self, elect
 from .enums import (
     AdmissionPolicy,
@@ -43,6 +55,16 @@ from .inventory import (
 __version__: str = _core.__version__
 
 __all__ = [
+    "AdmissionDecision",
+    "AdmissionReport",
+    "FailoverHostStatus",
+    "HeartbeatSelection",
+    "HeartbeatWarning",
+    "admission_control",
+    "check_migrate_in",
+    "check_power_on",
+    "check_reservation_change",
+    "heartbeat_datastores",
     "AdmissionControlConfig",
     "AdmissionPolicy",
     "ArgumentError",

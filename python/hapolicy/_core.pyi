@@ -5,6 +5,9 @@ from typing import Any, final
 
 __version__: str
 __all__ = [
+    "admission_control",
+    "check_operation",
+    "heartbeat_datastores",
     "FailoverPlan",
     "Inventory",
     "_error_for_tests",
@@ -90,6 +93,16 @@ class Simulation:
     def inventory(self) -> Inventory: ...
     def fork(self) -> Simulation: ...
 
+def admission_control(inventory: Inventory, failed_hosts: list[str] | None = None) -> dict[str, Any]: ...
+def check_operation(
+    inventory: Inventory,
+    operation: str,
+    vm: Any = None,
+    vm_id: str | None = None,
+    cpu_reservation_mhz: int | None = None,
+    memory_reservation_mb: int | None = None,
+) -> dict[str, Any]: ...
+def heartbeat_datastores(inventory: Inventory, unusable_datastores: list[str] | None = None) -> dict[str, Any]: ...
 def event_kinds() -> list[str]: ...
 def elect(
     inventory: Inventory, hosts: list[str] | None = None, unusable_datastores: list[str] | None = None

@@ -13,6 +13,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import __version__
+from .admission import (
+    admission_control,
+    check_migrate_in,
+    check_power_on,
+    check_reservation_change,
+    heartbeat_datastores,
+)
 from .election import elect
 from .errors import HaPolicyError, InventoryError
 from .inventory import Inventory
@@ -71,12 +78,46 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"isolation response: {c.isolation_response}; default restart priority: {c.restart_priority}",
         ),
         ("Master election (R-ELECT)", e.explain().rstrip()),
+        ("Admission control (R-AC)", str(admission_control(inv)).rstrip()),
+        ("Heartbeat datastores (R-HBDS)", str(heartbeat_datastores(inv)).rstrip()),
     ]
     if inv.warnings:
         sections.append(("Warnings", "\n".join(f"{p}: {m}" for p, m in inv.warnings)))
     text = "\n\n".join(f"== {title}\n{body}" for title, body in sections)
-    data = {"summary": s, "config": c.to_dict(), "election": e.to_dict(), "warnings": [list(w) for w in inv.warnings]}
+    data = {"summary": s, "config": c.to_dict(), "election": e.to_dict(),
+            "admission_control": admission_control(inv).to_dict(), "heartbeat_datastores": heartbeat_datastores(inv).to_dict(),
+            "warnings": [list(w) for w in inv.warnings]}
     _emit(args, data, text)
+    return 0
+
+
+def cmd_admission(args: argparse.Namespace) -> int:
+    inv = _load(args.inventory)
+    r = admission_control(inv, args.fail)
+    _emit(args, r.to_dict(), str(r))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    inv = _load(args.inventory)
+    if args.vm_json is not None:
+        try:
+            vm = json.loads(args.vm_json)
+        except json.JSONDecodeError as exc:
+            raise InventoryError([("--vm-json", f"line {exc.lineno}, column {exc.colno}: {exc.msg}")]) from exc
+        if not isinstance(vm, dict):
+            raise InventoryError([("--vm-json", "expected a JSON object (the vm shape)")])
+        d = check_migrate_in(inv, vm) if args.migrate else check_power_on(inv, vm)
+    else:
+        d = check_reservation_change(inv, args.reservation, args.cpu, args.memory)
+    _emit(args, d.to_dict(), str(d))
+    return 0 if d.allowed else 1
+
+
+def cmd_heartbeat(args: argparse.Namespace) -> int:
+    inv = _load(args.inventory)
+    s = heartbeat_datastores(inv, args.unusable_datastore or ())
+    _emit(args, s.to_dict(), str(s))
     return 0
 
 
@@ -120,6 +161,17 @@ def _parser() -> argparse.ArgumentParser:
     command("validate", cmd_validate, "check an inventory and list every problem")
     p = command("elect", cmd_elect, "which host becomes HA master, and why (R-ELECT)")
     p.add_argument("--hosts", nargs="+", metavar="HOST", help="only these hosts can talk to each other")
+    p.add_argument("--unusable-datastore", action="append", metavar="DS", help="datastore in APD/PDL (repeatable)")
+    p = command("admission", cmd_admission, "admission control figures as vCenter shows them (R-AC)")
+    p.add_argument("--fail", nargs="+", metavar="HOST", help="treat these hosts as failed")
+    p = command("check", cmd_check, "may this VM power on / migrate in / change reservation? (exit 1 when refused)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--vm-json", metavar="JSON", help='the VM in the JSON vm shape, e.g. \'{"id": "vm-9", "host": "host-1", ...}\'')
+    what.add_argument("--reservation", metavar="VM", help="check a reservation change of this VM")
+    p.add_argument("--migrate", action="store_true", help="with --vm-json: a migration into the cluster")
+    p.add_argument("--cpu", type=int, metavar="MHZ", help="with --reservation: new CPU reservation")
+    p.add_argument("--memory", type=int, metavar="MB", help="with --reservation: new memory reservation")
+    p = command("heartbeat", cmd_heartbeat, "heartbeat datastores per host and the warnings (R-HBDS)")
     p.add_argument("--unusable-datastore", action="append", metavar="DS", help="datastore in APD/PDL (repeatable)")
     p = command("failover", cmd_failover, "where every VM restarts if these hosts fail (R-PLACE)")
     p.add_argument("--fail", nargs="+", metavar="HOST", default=[], help="hosts that fail")

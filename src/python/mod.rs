@@ -4,6 +4,7 @@
 //! plain Python data. User-facing classes (enums, result objects, pandas/HTML) live in the
 //! pure-Python package `hapolicy`.
 
+mod admission;
 mod convert;
 mod errors;
 mod functions;
@@ -15,6 +16,9 @@ use pyo3::prelude::*;
 
 #[pymodule]
 mod _core {
+    #[pymodule_export]
+    use super::admission::{admission_control, check_operation, heartbeat_datastores};
+
     #[pymodule_export]
     use super::inventory::PyInventory;
 

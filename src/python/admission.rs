@@ -1,0 +1,147 @@
+//! Admission control (R-AC) and heartbeat datastores (R-HBDS) for Python.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use serde_json::{json, Value};
+
+use super::convert;
+use super::errors::{guard, guard_detached};
+use super::inventory::PyInventory;
+use crate::admission::{self, AdmissionFigures, AdmissionReport, Decision, Operation};
+use crate::error::Error;
+use crate::heartbeat;
+use crate::parse;
+
+fn figures_value(f: &AdmissionFigures) -> Value {
+    json!({
+        "satisfied": f.satisfied, "overcommitted": f.overcommitted,
+        "slot_cpu_mhz": f.slot_cpu_mhz, "slot_memory_mb": f.slot_memory_mb,
+        "total_slots": f.total_slots, "used_slots": f.used_slots, "available_slots": f.available_slots,
+        "current_failover_level": f.current_failover_level,
+        "cpu_failover_percent": f.cpu_failover_percent, "memory_failover_percent": f.memory_failover_percent,
+        "required_cpu_mhz": f.required_cpu_mhz, "required_memory_mb": f.required_memory_mb,
+        "counted_vms": f.counted_vms,
+    })
+}
+
+fn report_value(r: &AdmissionReport) -> Value {
+    json!({
+        "policy": r.policy.as_str(), "satisfied": r.satisfied, "overcommitted": r.overcommitted,
+        "configured_host_failures": r.configured_host_failures,
+        "configured_cpu_percent": r.configured_cpu_percent, "configured_memory_percent": r.configured_memory_percent,
+        "slot_cpu_mhz": r.slot_cpu_mhz, "slot_memory_mb": r.slot_memory_mb,
+        "host_slots": r.host_slots.iter().map(|h| json!([h.host, h.slots])).collect::<Vec<_>>(),
+        "total_slots": r.total_slots, "used_slots": r.used_slots, "available_slots": r.available_slots,
+        "current_failover_level": r.current_failover_level,
+        "cpu_failover_percent": r.cpu_failover_percent, "memory_failover_percent": r.memory_failover_percent,
+        "counted_hosts": r.counted_hosts,
+        "excluded_hosts": r.excluded_hosts.iter().map(|e| json!([e.host, e.reason])).collect::<Vec<_>>(),
+        "counted_vms": r.counted_vms,
+        "total_cpu_mhz": r.total_cpu_mhz, "total_memory_mb": r.total_memory_mb,
+        "required_cpu_mhz": r.required_cpu_mhz, "required_memory_mb": r.required_memory_mb,
+        "failover_hosts": r.failover_hosts.iter().map(|f| json!({
+            "host": f.host, "state": f.state.as_str(), "running_vms": f.running_vms, "reason": f.reason,
+        })).collect::<Vec<_>>(),
+        "messages": r.messages,
+        "text": r.to_text(),
+    })
+}
+
+fn decision_value(d: &Decision) -> Value {
+    json!({"allowed": d.allowed, "reason": d.reason, "before": figures_value(&d.before), "after": figures_value(&d.after)})
+}
+
+/// The admission-control report for the configured policy (`failed_hosts`: treat these as failed).
+#[pyfunction]
+#[pyo3(signature = (inventory, failed_hosts=None))]
+pub fn admission_control<'py>(
+    py: Python<'py>,
+    inventory: &PyInventory,
+    failed_hosts: Option<Vec<String>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let inv = Arc::clone(&inventory.inner);
+    let value = guard_detached(py, move || {
+        let report = match failed_hosts {
+            None => admission::evaluate(&inv),
+            Some(hosts) => admission::evaluate_with_failed(&inv, &hosts.into_iter().collect::<HashSet<_>>())?,
+        };
+        Ok(report_value(&report))
+    })?;
+    convert::to_py(py, &value)
+}
+
+/// What-if check of one operation: `"power_on"` or `"migrate_in"` (with `vm` in the JSON vm
+/// shape) or `"reservation"` (with `vm_id` and the new reservations).
+#[pyfunction]
+#[pyo3(signature = (inventory, operation, vm=None, vm_id=None, cpu_reservation_mhz=None, memory_reservation_mb=None))]
+pub fn check_operation<'py>(
+    py: Python<'py>,
+    inventory: &PyInventory,
+    operation: &str,
+    vm: Option<&Bound<'py, PyAny>>,
+    vm_id: Option<String>,
+    cpu_reservation_mhz: Option<u64>,
+    memory_reservation_mb: Option<u64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let inv = Arc::clone(&inventory.inner);
+    let vm_doc = match vm {
+        Some(obj) => {
+            let mut problems = Vec::new();
+            let doc = convert::to_value(obj, "vm", &mut problems);
+            if !problems.is_empty() {
+                return guard(py, || Err(Error::Invalid(problems)));
+            }
+            Some(doc)
+        }
+        None => None,
+    };
+    let op_name = operation.to_string();
+    let value = guard_detached(py, move || {
+        let read_vm = |doc: Option<Value>| -> crate::Result<_> {
+            let doc = doc.ok_or_else(|| Error::Argument(format!("'{op_name}' needs a vm")))?;
+            parse::vm_from_value(&inv, &doc, "vm")
+        };
+        let op = match op_name.as_str() {
+            "power_on" => Operation::PowerOn(read_vm(vm_doc)?),
+            "migrate_in" => Operation::MigrateIn(read_vm(vm_doc)?),
+            "reservation" => {
+                let vm = vm_id.ok_or_else(|| Error::Argument("'reservation' needs vm_id".into()))?;
+                let current = inv.vm(&vm).ok_or_else(|| Error::UnknownId { kind: "vm", id: vm.clone() })?;
+                Operation::ChangeReservation {
+                    cpu_reservation_mhz: cpu_reservation_mhz.unwrap_or(current.cpu_reservation_mhz),
+                    memory_reservation_mb: memory_reservation_mb.unwrap_or(current.memory_reservation_mb),
+                    vm,
+                }
+            }
+            other => return Err(Error::Argument(format!("unknown operation '{other}'"))),
+        };
+        Ok(decision_value(&admission::check(&inv, &op)?))
+    })?;
+    convert::to_py(py, &value)
+}
+
+/// Heartbeat datastores per host (R-HBDS) and the warnings vCenter would raise.
+#[pyfunction]
+#[pyo3(signature = (inventory, unusable_datastores=None))]
+pub fn heartbeat_datastores<'py>(
+    py: Python<'py>,
+    inventory: &PyInventory,
+    unusable_datastores: Option<Vec<String>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let inv = Arc::clone(&inventory.inner);
+    let value = guard_detached(py, move || {
+        let unusable: HashSet<String> = unusable_datastores.unwrap_or_default().into_iter().collect();
+        let s = heartbeat::select(&inv, &unusable);
+        Ok(json!({
+            "policy": s.policy.as_str(), "required": s.required, "disabled": s.disabled,
+            "hosts": s.hosts.iter().map(|h| json!([h.host, h.datastores])).collect::<Vec<_>>(),
+            "warnings": s.warnings.iter().map(|w| json!({
+                "kind": w.kind.as_str(), "host": w.host, "datastore": w.datastore, "message": w.message,
+            })).collect::<Vec<_>>(),
+            "text": s.to_text(),
+        }))
+    })?;
+    convert::to_py(py, &value)
+}
