@@ -297,7 +297,8 @@ struct Reader {
     warnings: Vec<Problem>,
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// How a value's type reads in messages ("a number", "a list", …).
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

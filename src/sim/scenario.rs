@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::model::{Inventory, Problem};
+use crate::parse::type_name;
 
 use super::engine::Simulation;
 use super::event::Event;
@@ -97,7 +98,7 @@ impl Reader<'_> {
                 }
             },
             Some(other) => {
-                self.err(p, format!("expected a number of seconds, got {}", kind(other)));
+                self.err(p, format!("expected a number of seconds, got {}", type_name(other)));
                 None
             }
         }
@@ -119,7 +120,7 @@ impl Reader<'_> {
                 }
             }
             Some(other) => {
-                self.err(p, format!("expected a string, got {}", kind(other)));
+                self.err(p, format!("expected a string, got {}", type_name(other)));
                 None
             }
         }
@@ -135,7 +136,7 @@ impl Reader<'_> {
 
     fn host_list(&mut self, v: &Value, path: &str) -> Option<Vec<String>> {
         let Value::Array(items) = v else {
-            self.err(path.to_string(), format!("expected a list of host ids, got {}", kind(v)));
+            self.err(path.to_string(), format!("expected a list of host ids, got {}", type_name(v)));
             return None;
         };
         let mut out = Vec::new();
@@ -148,7 +149,7 @@ impl Reader<'_> {
                     ok = false;
                 }
                 other => {
-                    self.err(format!("{path}[{i}]"), format!("expected a string, got {}", kind(other)));
+                    self.err(format!("{path}[{i}]"), format!("expected a string, got {}", type_name(other)));
                     ok = false;
                 }
             }
@@ -158,7 +159,7 @@ impl Reader<'_> {
 
     fn fault(&mut self, v: &Value, path: &str) -> Option<Fault> {
         let Value::Object(o) = v else {
-            self.err(path.to_string(), format!("expected an object, got {}", kind(v)));
+            self.err(path.to_string(), format!("expected an object, got {}", type_name(v)));
             return None;
         };
         let ty = match o.get("type") {
@@ -168,7 +169,7 @@ impl Reader<'_> {
                 return None;
             }
             Some(other) => {
-                self.err(format!("{path}.type"), format!("expected a string, got {}", kind(other)));
+                self.err(format!("{path}.type"), format!("expected a string, got {}", type_name(other)));
                 return None;
             }
         };
@@ -239,7 +240,7 @@ impl Reader<'_> {
                         None
                     }
                     Some(other) => {
-                        self.err(p, format!("expected a list of host-id lists, got {}", kind(other)));
+                        self.err(p, format!("expected a list of host-id lists, got {}", type_name(other)));
                         None
                     }
                 }
@@ -290,16 +291,6 @@ impl Reader<'_> {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
 
 fn is_yaml(path: &std::path::Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
@@ -319,7 +310,7 @@ pub fn parse_events(inv: &Inventory, events: &Value, path: &str, now: f64) -> Re
             }
         }
         Value::Null => {}
-        other => r.err(path.to_string(), format!("expected a list of faults, got {}", kind(other))),
+        other => r.err(path.to_string(), format!("expected a list of faults, got {}", type_name(other))),
     }
     if r.problems.is_empty() {
         Ok(out)
@@ -359,7 +350,7 @@ impl Scenario {
     /// (the current directory when `None`).
     pub fn from_value_in(doc: &Value, base: Option<&std::path::Path>) -> Result<Scenario> {
         let Value::Object(o) = doc else {
-            return Err(Error::invalid("<scenario>", format!("expected an object, got {}", kind(doc))));
+            return Err(Error::invalid("<scenario>", format!("expected an object, got {}", type_name(doc))));
         };
         let mut problems = Vec::new();
         for key in o.keys() {
@@ -377,7 +368,7 @@ impl Scenario {
                 }
             },
             Some(other) => {
-                problems.push(Problem::new("until", format!("expected a number of seconds, got {}", kind(other))));
+                problems.push(Problem::new("until", format!("expected a number of seconds, got {}", type_name(other))));
                 0.0
             }
         };
