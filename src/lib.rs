@@ -16,6 +16,7 @@ pub mod parse;
 pub mod placement;
 pub mod serialize;
 pub mod sim;
+pub mod sweep;
 
 #[cfg(feature = "python")]
 mod python;

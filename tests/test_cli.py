@@ -98,3 +98,15 @@ def test_admission_and_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "--vm-json" in err
     code, out, _ = run(capsys, "heartbeat", guide)
     assert code == 0 and "host-1" in out
+
+
+def test_sweep_command(capsys: pytest.CaptureFixture[str], lab_path: Path, tmp_path: Path) -> None:
+    csv_path = tmp_path / "s.csv"
+    code, out, _ = run(capsys, "sweep", str(lab_path), "--max-failures", "2", "--csv", str(csv_path))
+    # 4 hosts: 4 single and 6 double failures.
+    assert code == 0 and "scenarios=10" in out
+    assert len(csv_path.read_text().splitlines()) == 1 + 10
+    code, out, _ = run(capsys, "sweep", str(lab_path), "--max-failures", "1", "--json")
+    assert json.loads(out)["scenarios"] == 4
+    code, _, err = run(capsys, "sweep", str(lab_path), "--max-failures", "9")
+    assert code == 2 and "max_failures" in err

@@ -40,6 +40,7 @@ from .enums import (
 from .errors import ArgumentError, HaPolicyError, InternalError, InventoryError, UnknownIdError
 from .placement import FailoverPlan, NotRestarted, Placement, Unplaced, plan_failover
 from .simulation import Event, Simulation, Timeline
+from .sweep import LevelSummary, ScenarioResult, SweepResult, sweep
 from .inventory import (
     AdmissionControlConfig,
     ClusterConfig,
@@ -85,14 +86,17 @@ __all__ = [
     "InternalError",
     "Inventory",
     "InventoryError",
+    "LevelSummary",
     "IsolationResponse",
     "NotRestarted",
     "Placement",
     "PowerState",
     "RestartPriority",
     "Rule",
+    "ScenarioResult",
     "RuleKind",
     "Simulation",
+    "SweepResult",
     "Timeline",
     "UnknownIdError",
     "Unplaced",
@@ -105,4 +109,5 @@ __all__ = [
     "elect",
     "generate_inventory",
     "plan_failover",
+    "sweep",
 ]

@@ -25,6 +25,7 @@ from .errors import HaPolicyError, InventoryError
 from .inventory import Inventory
 from .placement import plan_failover
 from .simulation import Simulation
+from .sweep import sweep
 
 __all__ = ["main"]
 
@@ -131,6 +132,32 @@ def cmd_failover(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    inv = _load(args.inventory)
+    show_progress = not args.no_progress and sys.stderr.isatty()
+    result = sweep(inv, args.max_failures, args.hosts, args.threads, progress=show_progress or None,
+                   sample=args.sample, seed=args.seed)
+    if args.csv:
+        import csv
+
+        with open(args.csv, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["failed_hosts", "restarted", "unplaced", "unplaced_vms", "cpu_left_mhz", "memory_left_mb"])
+            for r in result.results:
+                writer.writerow([" ".join(r.failed_hosts), r.restarted, r.unplaced, " ".join(r.unplaced_vms),
+                                 r.cpu_left_mhz, r.memory_left_mb])
+    worst = [r for r in result.worst(args.worst) if r.unplaced]
+    lines = [result.summary()]
+    if worst:
+        lines.append(f"Worst {len(worst)} combinations:")
+        lines += [f"  {', '.join(r.failed_hosts)}: {r.unplaced} unplaced ({', '.join(r.unplaced_vms[:8])}"
+                  f"{' …' if len(r.unplaced_vms) > 8 else ''})" for r in worst]
+    data = {k: v for k, v in result.to_dict().items() if k != "results"}
+    data["worst"] = [r.to_dict() for r in worst]
+    _emit(args, data, "\n".join(lines))
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     sim = Simulation.from_scenario(args.scenario)
     tl = sim.run(args.until)
@@ -177,6 +204,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fail", nargs="+", metavar="HOST", default=[], help="hosts that fail")
     p.add_argument("--isolate", nargs="+", metavar="HOST", help="hosts isolated (their VMs powered off by the response)")
     p.add_argument("--explain", nargs="+", metavar="VM", help="also explain these VMs' placement, host by host")
+    p = command("sweep", cmd_sweep, "every combination of up to K failed hosts: what still restarts?")
+    p.add_argument("--max-failures", type=int, default=1, metavar="K", help="largest number of hosts failed at once")
+    p.add_argument("--hosts", nargs="+", metavar="HOST", help="only these hosts may fail")
+    p.add_argument("--threads", type=int, help="worker threads (default: one per core)")
+    p.add_argument("--sample", type=int, metavar="N", help="evaluate N random combinations instead of all")
+    p.add_argument("--seed", type=int, default=0, help="seed for --sample")
+    p.add_argument("--worst", type=int, default=10, metavar="N", help="list the N worst combinations")
+    p.add_argument("--csv", metavar="FILE", help="write every combination's figures to FILE")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
     p = sub.add_parser("simulate", help="run a fault scenario on the virtual clock and print the timeline",
                        description="run a fault scenario ({inventory, events, until}) and print the timeline")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file (.json, .yaml, .yml)")

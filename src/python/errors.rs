@@ -42,7 +42,7 @@ pub fn guard<T>(py: Python<'_>, work: impl FnOnce() -> crate::Result<T>) -> PyRe
     match catch_unwind(AssertUnwindSafe(work)) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(to_py_err(py, e)),
-        Err(payload) => Err(internal(py, &payload)),
+        Err(payload) => Err(internal_error(py, &payload)),
     }
 }
 
@@ -51,11 +51,12 @@ pub fn guard_detached<T: Send>(py: Python<'_>, work: impl FnOnce() -> crate::Res
     match py.detach(|| catch_unwind(AssertUnwindSafe(work))) {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(to_py_err(py, e)),
-        Err(payload) => Err(internal(py, &payload)),
+        Err(payload) => Err(internal_error(py, &payload)),
     }
 }
 
-fn internal(py: Python<'_>, payload: &Box<dyn std::any::Any + Send>) -> PyErr {
+/// A caught panic as `hapolicy.errors.InternalError`.
+pub fn internal_error(py: Python<'_>, payload: &Box<dyn std::any::Any + Send>) -> PyErr {
     let what = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())

@@ -11,6 +11,7 @@ mod functions;
 mod inventory;
 mod placement;
 mod simulation;
+mod sweep;
 
 use pyo3::prelude::*;
 
@@ -24,6 +25,9 @@ mod _core {
 
     #[pymodule_export]
     use super::placement::{plan_failover, PyFailoverPlan};
+
+    #[pymodule_export]
+    use super::sweep::{sweep, PySweepResult};
 
     #[pymodule_export]
     use super::simulation::{event_kinds, PySimulation};

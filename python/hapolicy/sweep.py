@@ -1,0 +1,294 @@
+"""What-if sweeps: every combination of up to k failed hosts, planned in parallel (R-PLACE).
+
+>>> s = ha.sweep(inv, max_failures=2)                       # doctest: +SKIP
+>>> s.scenarios, s.max_failures_tolerated                   # doctest: +SKIP
+(4656, 1)
+>>> s.worst(3)                                              # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _core
+from ._tabular import html_table, records_to_pandas
+from .enums import UnplacedReason
+from .errors import ArgumentError
+from .inventory import Inventory
+
+__all__ = ["LevelSummary", "ScenarioResult", "SweepResult", "sweep"]
+
+ProgressCallback = Callable[[int, int], object]
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioResult:
+    """One failure combination: how many VMs restart, which do not (and why), and the
+    unreserved capacity left on the surviving hosts."""
+
+    failed_hosts: tuple[str, ...]
+    restarted: int
+    unplaced: int
+    unplaced_vms: tuple[str, ...] = ()
+    reasons: tuple[UnplacedReason, ...] = ()
+    cpu_left_mhz: int = 0
+    memory_left_mb: int = 0
+
+    @property
+    def fully_restarted(self) -> bool:
+        return self.unplaced == 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "failed_hosts": list(self.failed_hosts), "failures": len(self.failed_hosts), "restarted": self.restarted,
+            "unplaced": self.unplaced, "unplaced_vms": list(self.unplaced_vms), "reasons": [str(r) for r in self.reasons],
+            "cpu_left_mhz": self.cpu_left_mhz, "memory_left_mb": self.memory_left_mb,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LevelSummary:
+    """Figures for one failure count ``failures``."""
+
+    failures: int
+    combinations: int
+    evaluated: int
+    fully_restarted: int
+    worst_unplaced: int
+    unplaced_total: int
+
+
+def _scenario(t: tuple[list[str], int, int, list[tuple[str, str]], tuple[int, int]]) -> ScenarioResult:
+    hosts, restarted, unplaced, vms, (cpu, mem) = t
+    return ScenarioResult(tuple(hosts), restarted, unplaced, tuple(v for v, _ in vms),
+                          tuple(UnplacedReason(r) for _, r in vms), cpu, mem)
+
+
+_COLUMNS = ("failed_hosts", "failures", "restarted", "unplaced", "unplaced_vms", "reasons", "cpu_left_mhz", "memory_left_mb")
+
+
+class SweepResult(Sequence[ScenarioResult]):
+    """The outcome of a sweep: a sequence of :class:`ScenarioResult` in enumeration order (by
+    failure count, then host order), plus per-count summaries. Picklable; shards merge."""
+
+    __slots__ = ("_core", "_inventory", "_results")
+
+    def __init__(self, core: _core.SweepResult, inventory: Inventory) -> None:
+        self._core = core
+        self._inventory = inventory
+        self._results: tuple[ScenarioResult, ...] | None = None
+
+    # ---------------------------------------------------------------- figures
+    @property
+    def scenarios(self) -> int:
+        """How many host-failure combinations were evaluated."""
+        return self._core.scenarios()
+
+    @property
+    def max_failures_tolerated(self) -> int | None:
+        """The largest k such that every k-host failure restarts every VM HA attempts (0: some
+        single failure already leaves a VM behind). ``None`` when the evaluated scenarios cannot
+        tell (a shard, a sample, an interrupted sweep); ``max_failures`` means "at least that"."""
+        return self._core.max_failures_tolerated()
+
+    @property
+    def max_failures(self) -> int:
+        return self._core.max_failures()
+
+    @property
+    def complete(self) -> bool:
+        """False when the sweep was stopped early (Ctrl-C, or the progress callback returned False)."""
+        return self._core.complete()
+
+    @property
+    def sweep_size(self) -> int:
+        """How many scenarios the whole sweep (all shards) has."""
+        return self._core.sweep_size()
+
+    @property
+    def candidate_hosts(self) -> list[str]:
+        return self._core.candidate_hosts()
+
+    @property
+    def per_k(self) -> list[LevelSummary]:
+        return [LevelSummary(*row) for row in self._core.per_k()]
+
+    @property
+    def results(self) -> tuple[ScenarioResult, ...]:
+        """Every kept scenario result (all of them unless ``worst_only`` was given)."""
+        if self._results is None:
+            self._results = tuple(_scenario(t) for t in self._core.results(0, None))
+        return self._results
+
+    def worst(self, n: int = 10) -> list[ScenarioResult]:
+        """The ``n`` scenarios leaving the most VMs unplaced (ties: fewer failures, host order)."""
+        return [_scenario(t) for t in self._core.worst(n)]
+
+    # ---------------------------------------------------------------- sequence
+    def __len__(self) -> int:
+        return self._core.results_len()
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.results[i]
+
+    def __iter__(self) -> Iterator[ScenarioResult]:
+        return iter(self.results)
+
+    # ---------------------------------------------------------------- combining and export
+    def merge(self, *others: SweepResult) -> SweepResult:
+        """Combines disjoint shards of one sweep, in any order: ``SweepResult.merge(a, b, c)`` or
+        ``a.merge(b)``. Merging every shard gives exactly the unsharded result."""
+        core = self._core
+        for other in others:
+            core = core.merge(other._core)
+        return SweepResult(core, self._inventory)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [r.to_dict() for r in self.results]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenarios": self.scenarios, "max_failures": self.max_failures,
+            "max_failures_tolerated": self.max_failures_tolerated, "complete": self.complete,
+            "per_k": [vars_of(l) for l in self.per_k], "results": self.to_records(),
+        }
+
+    def to_pandas(self) -> Any:
+        return records_to_pandas(self.to_records(), _COLUMNS)
+
+    def to_arrow(self) -> Any:
+        """A ``pyarrow.Table`` (pyarrow is an optional dependency)."""
+        return _arrow_table(self.to_records())
+
+    def to_parquet(self, path: str) -> None:
+        _parquet().write_table(self.to_arrow(), path)
+
+    def __reduce__(self) -> tuple[Any, tuple[Inventory, str]]:
+        return (_restore, (self._inventory, self._core.to_json()))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SweepResult):
+            return NotImplemented
+        return self._core.to_json() == other._core.to_json()
+
+    def __hash__(self) -> int:
+        return hash(self._core.to_json())
+
+    def __repr__(self) -> str:
+        done = "" if self.complete else ", interrupted"
+        return (f"SweepResult(scenarios={self.scenarios}, max_failures={self.max_failures}, "
+                f"max_failures_tolerated={self.max_failures_tolerated}{done})")
+
+    def summary(self) -> str:
+        lines = [repr(self)]
+        for lv in self.per_k:
+            lines.append(f"  {lv.failures} failed: {lv.evaluated}/{lv.combinations} combinations evaluated, "
+                         f"{lv.fully_restarted} restart every VM, worst leaves {lv.worst_unplaced} unplaced")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        rows = ((", ".join(r.failed_hosts), r.restarted, r.unplaced, ", ".join(r.unplaced_vms[:5])) for r in self.worst(20))
+        return html_table(("failed hosts", "restarted", "unplaced", "unplaced VMs (first 5)"), rows, title=repr(self))
+
+
+def vars_of(level: LevelSummary) -> dict[str, int]:
+    return {"failures": level.failures, "combinations": level.combinations, "evaluated": level.evaluated,
+            "fully_restarted": level.fully_restarted, "worst_unplaced": level.worst_unplaced,
+            "unplaced_total": level.unplaced_total}
+
+
+def _restore(inventory: Inventory, text: str) -> SweepResult:
+    return SweepResult(_core.SweepResult.from_json(inventory._core, text), inventory)
+
+
+def _arrow_table(records: list[dict[str, Any]]) -> Any:
+    try:
+        pa = importlib.import_module("pyarrow")
+    except ImportError as exc:
+        raise ImportError("Arrow export needs pyarrow, an optional dependency: pip install 'hapolicy[arrow]'") from exc
+    return pa.Table.from_pylist(records)
+
+
+def _parquet() -> Any:
+    try:
+        return importlib.import_module("pyarrow.parquet")
+    except ImportError as exc:
+        raise ImportError("Parquet export needs pyarrow, an optional dependency: pip install 'hapolicy[arrow]'") from exc
+
+
+class _TextProgress:
+    """A plain progress line on stderr, when tqdm is not installed."""
+
+    def __init__(self) -> None:
+        self._last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        pct = 100 * done // total if total else 100
+        if pct != self._last:
+            self._last = pct
+            end = "\n" if done >= total else ""
+            print(f"\rsweep: {done}/{total} scenarios ({pct}%)", end=end, file=sys.stderr, flush=True)
+
+
+def _progress(progress: bool | ProgressCallback | None) -> tuple[ProgressCallback | None, Callable[[], None]]:
+    if progress is None or progress is False:
+        return None, lambda: None
+    if callable(progress):
+        return progress, lambda: None
+    try:
+        tqdm = importlib.import_module("tqdm.auto").tqdm
+    except ImportError:
+        return _TextProgress(), lambda: None
+    bar = tqdm(total=0, unit="scenario", desc="sweep")
+
+    def update(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    return update, bar.close
+
+
+def sweep(
+    inv: Inventory,
+    max_failures: int = 1,
+    hosts: Iterable[str] | None = None,
+    threads: int | None = None,
+    progress: bool | ProgressCallback | None = None,
+    *,
+    shard: tuple[int, int] | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+    worst_only: int | None = None,
+    unplaced_vms_limit: int | None = None,
+) -> SweepResult:
+    """Plans every combination of 1..``max_failures`` failed hosts (optionally only among
+    ``hosts``) and aggregates what restarts. Runs on ``threads`` worker threads (default: one
+    per core) with the GIL released; the same inputs give the same result whatever ``threads``.
+
+    ``progress``: ``True`` for a progress bar (tqdm when installed, in notebooks too; else a line
+    on stderr) or a callable ``f(done, total)``; returning ``False`` from it stops the sweep early
+    (the result then has ``complete == False``). Ctrl-C stops it promptly (KeyboardInterrupt). ``shard=(i, n)`` evaluates the i-th of n disjoint
+    slices (merge them with :meth:`SweepResult.merge`); ``sample=N`` evaluates N random
+    scenarios (``seed``) for k beyond exhaustive reach; ``worst_only=N`` keeps only the N worst
+    scenario records (figures still count every scenario) to bound memory.
+    """
+    if isinstance(max_failures, bool) or not isinstance(max_failures, int):
+        raise ArgumentError(f"max_failures must be a whole number, got {max_failures!r}")
+    host_list = None if hosts is None else [hosts] if isinstance(hosts, str) else list(hosts)
+    callback, close = _progress(progress)
+    try:
+        core = _core.sweep(
+            inv._core, max_failures, host_list, threads, shard,
+            None if sample is None else (sample, seed), worst_only, unplaced_vms_limit, callback,
+        )
+    finally:
+        close()
+    return SweepResult(core, inv)

@@ -1,0 +1,210 @@
+//! `hapolicy._core.sweep` / `SweepResult`: what-if sweeps with the GIL released, progress
+//! reported on the calling thread, and Ctrl-C honoured.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use super::convert;
+use super::errors::{guard, internal_error};
+use super::inventory::PyInventory;
+use crate::error::Error;
+use crate::model::Inventory;
+use crate::sweep::{sweep as run_sweep, Retain, ScenarioResult, SweepOptions, SweepResult};
+
+#[pyclass(frozen, module = "hapolicy._core", name = "SweepResult")]
+pub struct PySweepResult {
+    inner: SweepResult,
+    inventory: Arc<Inventory>,
+}
+
+/// `(failed_hosts, restarted, unplaced, [(vm, reason), ...], (cpu_left, memory_left))`.
+type ScenarioTuple = (Vec<String>, u32, u32, Vec<(String, &'static str)>, (u64, u64));
+
+fn scenario_tuple(inv: &Inventory, r: &ScenarioResult) -> ScenarioTuple {
+    (
+        r.failed_host_ids(inv).into_iter().map(str::to_string).collect(),
+        r.restarted,
+        r.unplaced,
+        r.unplaced_vm_ids(inv).into_iter().map(|(v, why)| (v.to_string(), why.as_str())).collect(),
+        (r.capacity_left.cpu_mhz, r.capacity_left.memory_mb),
+    )
+}
+
+#[pymethods]
+impl PySweepResult {
+    fn scenarios(&self) -> u64 {
+        self.inner.scenarios()
+    }
+    fn sweep_size(&self) -> u64 {
+        self.inner.sweep_size()
+    }
+    fn complete(&self) -> bool {
+        self.inner.complete()
+    }
+    fn covers_whole_sweep(&self) -> bool {
+        self.inner.covers_whole_sweep()
+    }
+    fn max_failures(&self) -> usize {
+        self.inner.max_failures()
+    }
+    fn max_failures_tolerated(&self) -> Option<usize> {
+        self.inner.max_failures_tolerated()
+    }
+    fn candidate_hosts(&self) -> Vec<String> {
+        self.inner
+            .candidate_hosts()
+            .iter()
+            .filter_map(|&h| self.inventory.hosts.get(h as usize).map(|h| h.id.clone()))
+            .collect()
+    }
+    /// Per failure count: `(failures, combinations, evaluated, fully_restarted, worst_unplaced, unplaced_total)`.
+    fn per_k(&self) -> Vec<(usize, u64, u64, u64, u32, u64)> {
+        self.inner
+            .per_k()
+            .iter()
+            .map(|l| (l.failures, l.combinations, l.evaluated, l.fully_restarted, l.worst_unplaced, l.unplaced_total))
+            .collect()
+    }
+    fn results_len(&self) -> usize {
+        self.inner.results().len()
+    }
+    /// Kept scenario results `[start, stop)` in enumeration order.
+    #[pyo3(signature = (start=0, stop=None))]
+    fn results<'py>(&self, py: Python<'py>, start: usize, stop: Option<usize>) -> PyResult<Bound<'py, PyList>> {
+        let all = self.inner.results();
+        let stop = stop.unwrap_or(all.len()).min(all.len());
+        let start = start.min(stop);
+        PyList::new(py, all[start..stop].iter().map(|r| scenario_tuple(&self.inventory, r)))
+    }
+    /// The `n` worst kept scenarios: most unplaced first, then enumeration order.
+    fn worst<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.inner.worst(n).into_iter().map(|r| scenario_tuple(&self.inventory, r)))
+    }
+    /// Combines disjoint shards of one sweep (any order).
+    fn merge(&self, py: Python<'_>, other: &PySweepResult) -> PyResult<PySweepResult> {
+        let merged = guard(py, || self.inner.clone().merge(other.inner.clone()))?;
+        Ok(PySweepResult { inner: merged, inventory: Arc::clone(&self.inventory) })
+    }
+    fn to_json(&self) -> String {
+        self.inner.to_value().to_string()
+    }
+    /// Reads `to_json` back for `inventory` (the sweep's own inventory).
+    #[staticmethod]
+    fn from_json(py: Python<'_>, inventory: &PyInventory, text: &str) -> PyResult<PySweepResult> {
+        let inv = Arc::clone(&inventory.inner);
+        let inner = guard(py, || {
+            let doc = crate::parse::parse_json_text(text)?;
+            let result = SweepResult::from_value(&doc)?;
+            if !result.matches_inventory(&inv) {
+                return Err(Error::Argument("this sweep result belongs to another inventory".into()));
+            }
+            Ok(result)
+        })?;
+        Ok(PySweepResult { inner, inventory: inv })
+    }
+    fn to_obj<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::to_py(py, &self.inner.to_value())
+    }
+}
+
+/// Sweeps every combination of up to `max_failures` failed hosts. The work runs on a pool of
+/// `threads` (GIL released); the calling thread reports `progress(done, total)` about ten times
+/// a second (a `False` answer stops the sweep, keeping what finished; an exception stops it and
+/// propagates) and turns Ctrl-C into a prompt stop (KeyboardInterrupt).
+#[pyfunction]
+#[pyo3(signature = (inventory, max_failures, hosts=None, threads=None, shard=None, sample=None, worst_only=None, unplaced_vms_limit=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn sweep(
+    py: Python<'_>,
+    inventory: &PyInventory,
+    max_failures: usize,
+    hosts: Option<Vec<String>>,
+    threads: Option<usize>,
+    shard: Option<(usize, usize)>,
+    sample: Option<(usize, u64)>,
+    worst_only: Option<usize>,
+    unplaced_vms_limit: Option<usize>,
+    progress: Option<Bound<'_, PyAny>>,
+) -> PyResult<PySweepResult> {
+    let inv = Arc::clone(&inventory.inner);
+    let cancel = AtomicBool::new(false);
+    let finished = AtomicBool::new(false);
+    let done = AtomicU64::new(0);
+    let total = AtomicU64::new(0);
+    let outcome = std::thread::scope(|scope| -> PyResult<_> {
+        let worker = scope.spawn(|| {
+            let record = |d: u64, t: u64| {
+                done.store(d, Ordering::Relaxed);
+                total.store(t, Ordering::Relaxed);
+                true
+            };
+            let mut options = SweepOptions::new(max_failures);
+            options.hosts = hosts.as_deref();
+            options.threads = threads;
+            options.shard = shard;
+            options.sample = sample;
+            options.retain = worst_only.map_or(Retain::All, Retain::Worst);
+            options.unplaced_vms_limit = unplaced_vms_limit;
+            options.progress = Some(&record);
+            options.cancel = Some(&cancel);
+            let result = catch_unwind(AssertUnwindSafe(|| run_sweep(&inv, &options)));
+            finished.store(true, Ordering::Release);
+            result
+        });
+        // The calling thread waits without the GIL, wakes to report progress and to let Python
+        // run signal handlers (Ctrl-C), and cancels the workers on either error.
+        let mut stop: Option<PyErr> = None;
+        let mut last_reported = u64::MAX;
+        loop {
+            py.detach(|| {
+                let until = Instant::now() + Duration::from_millis(100);
+                while !finished.load(Ordering::Acquire) && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            });
+            let is_finished = finished.load(Ordering::Acquire);
+            if stop.is_none() {
+                if let Some(cb) = &progress {
+                    let d = done.load(Ordering::Relaxed);
+                    if d != last_reported || is_finished {
+                        last_reported = d;
+                        match cb.call1((d, total.load(Ordering::Relaxed))) {
+                            // `False` asks for a stop: the result keeps what finished.
+                            Ok(answer) if answer.is(&*pyo3::types::PyBool::new(py, false)) => {
+                                cancel.store(true, Ordering::Relaxed)
+                            }
+                            Ok(_) => {}
+                            Err(e) => stop = Some(e),
+                        }
+                    }
+                }
+            }
+            if stop.is_none() {
+                if let Err(e) = py.check_signals() {
+                    stop = Some(e);
+                }
+            }
+            if stop.is_some() {
+                cancel.store(true, Ordering::Relaxed);
+            }
+            if is_finished {
+                break;
+            }
+        }
+        let joined = worker.join();
+        if let Some(e) = stop {
+            return Err(e);
+        }
+        Ok(joined)
+    })?;
+    match outcome {
+        Ok(Ok(Ok(result))) => Ok(PySweepResult { inner: result, inventory: Arc::clone(&inventory.inner) }),
+        Ok(Ok(Err(e))) => Err(super::errors::to_py_err(py, e)),
+        Ok(Err(payload)) | Err(payload) => Err(internal_error(py, &payload)),
+    }
+}

@@ -1,0 +1,325 @@
+//! What-if sweeps (API.md "What-if sweeps"): plan every combination of 1..=k failed hosts with
+//! the placement engine (SPEC §6) and answer "does every VM HA attempts restart, and which
+//! combinations hurt most?" — in parallel, in shards that merge, or on a random sample.
+//!
+//! # Scenarios
+//!
+//! The candidate hosts are `SweepOptions::hosts` (default: every usable host — connected, not in
+//! maintenance or standby), taken in host index order (their position in `inv.hosts`). The
+//! scenarios are every combination of 1..=`max_failures` of them, **ranked** by failure count,
+//! then lexicographically by host index: `[0] [1] … [0,1] [0,2] … [1,2] …`. Results are listed in
+//! that order, whatever the thread count or shard split.
+//!
+//! A scenario is `plan_failover(inv, failed, [])` reduced to counts: the VMs HA restarts from the
+//! failed hosts ([`crate::placement::restart_exclusion`], the selection `plan_failover` uses),
+//! how many are placed, which are not and why (in restart order), and the unreserved capacity
+//! left on the surviving usable hosts. See `planner` for how scenarios share their work.
+//!
+//! # Slices, samples, cancellation
+//!
+//! * `shard = (i, n)`: the i-th of n contiguous slices of the ranks (sizes differ by at most
+//!   one scenario). [`SweepResult::merge`] combines slices in any order into exactly the
+//!   unsharded result.
+//! * `sample = (size, seed)`: `size` distinct scenarios drawn uniformly from the whole space
+//!   (Floyd's algorithm over splitmix64; the same seed gives the same scenarios on every
+//!   machine), evaluated in rank order — a subset of the exhaustive sweep. Shards split the
+//!   sample.
+//! * `progress(done, total)` is called after each chunk of at most 256 scenarios, one call at a
+//!   time, with `done` increasing up to `total` (the scenarios of this call); returning false
+//!   stops the sweep, as does setting `cancel`. Chunks under way finish (a few milliseconds);
+//!   the result then holds the finished chunks and [`SweepResult::complete`] is false.
+//!
+//! # Determinism
+//!
+//! Every figure is an integer count, sum, maximum or a record; chunks are combined into sorted
+//! order, and the worst-N selection is by a total order — so results are identical for any
+//! thread count, chunking and shard split.
+
+mod planner;
+mod result;
+mod space;
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::model::Inventory;
+
+use planner::{Planner, Scratch};
+use result::{keep_worst, normalize, retained, Ranges, Setup};
+pub use result::{LevelSummary, Retain, ScenarioResult, SweepResult, UnplacedVm};
+use space::{shard_slice, Space};
+
+/// A progress hook: `(done, total)` → keep going?
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) -> bool + Sync);
+
+/// How to sweep. `SweepOptions::new(k)` sets every other field to its default.
+#[derive(Clone, Copy)]
+pub struct SweepOptions<'a> {
+    /// Largest number of hosts failed at once (at least 1, at most the candidate hosts).
+    pub max_failures: usize,
+    /// Ids of the hosts that may fail; `None`: every usable host.
+    pub hosts: Option<&'a [String]>,
+    /// Worker threads (a pool of that size); `None`: rayon's global pool.
+    pub threads: Option<usize>,
+    /// `(i, n)`: evaluate only the i-th of n disjoint slices.
+    pub shard: Option<(usize, usize)>,
+    /// `(size, seed)`: evaluate `size` random scenarios instead of all (drawing them holds
+    /// their ranks: some 30 bytes per scenario while drawing, 8 after).
+    pub sample: Option<(usize, u64)>,
+    pub retain: Retain,
+    /// Unplaced VMs listed per scenario (all are counted); `None`: no limit.
+    pub unplaced_vms_limit: Option<usize>,
+    pub progress: Option<Progress<'a>>,
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl<'a> SweepOptions<'a> {
+    pub fn new(max_failures: usize) -> SweepOptions<'a> {
+        SweepOptions {
+            max_failures,
+            hosts: None,
+            threads: None,
+            shard: None,
+            sample: None,
+            retain: Retain::All,
+            unplaced_vms_limit: None,
+            progress: None,
+            cancel: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for SweepOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SweepOptions")
+            .field("max_failures", &self.max_failures)
+            .field("hosts", &self.hosts)
+            .field("threads", &self.threads)
+            .field("shard", &self.shard)
+            .field("sample", &self.sample)
+            .field("retain", &self.retain)
+            .field("unplaced_vms_limit", &self.unplaced_vms_limit)
+            .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel.map(|c| c.load(Ordering::Relaxed)))
+            .finish()
+    }
+}
+
+/// Plans every scenario of the sweep `options` describes (see the module documentation).
+///
+/// Errors ([`Error::UnknownId`] / [`Error::Argument`]): an unknown host id, `max_failures` 0 or
+/// above the number of candidate hosts, a shard `(i, n)` with n = 0 or i ≥ n, 0 threads, a
+/// sample of 0 scenarios.
+pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult> {
+    let candidates = candidate_hosts(inv, options.hosts)?;
+    let max_failures = options.max_failures;
+    if max_failures == 0 {
+        return Err(Error::Argument("max_failures must be at least 1".to_string()));
+    }
+    if max_failures > candidates.len() {
+        return Err(Error::Argument(format!(
+            "max_failures is {max_failures} but only {} host(s) can fail",
+            candidates.len()
+        )));
+    }
+    let (shard, shards) = options.shard.unwrap_or((0, 1));
+    if shards == 0 || shard >= shards {
+        return Err(Error::Argument(format!("shard ({shard}, {shards}): expected (i, n) with 0 ≤ i < n")));
+    }
+    if options.threads == Some(0) {
+        return Err(Error::Argument("threads must be at least 1".to_string()));
+    }
+    if matches!(options.sample, Some((0, _))) {
+        return Err(Error::Argument("a sample needs at least 1 scenario".to_string()));
+    }
+
+    let space = Space::new(candidates.len(), max_failures)?;
+    let sample = options.sample.map(|(size, seed)| space.sample(size as u64, seed));
+    let space_len = sample.as_ref().map_or(space.len(), |ranks| ranks.len() as u64);
+    let slice = shard_slice(space_len, shard, shards);
+    let setup = Setup {
+        inventory_fingerprint: fingerprint(inv),
+        candidate_hosts: candidates,
+        max_failures,
+        sample: options.sample,
+        retain: options.retain,
+        unplaced_vms_limit: options.unplaced_vms_limit,
+        space: space_len,
+    };
+
+    let planner = Planner::new(inv, &setup.candidate_hosts);
+    let job = Job { planner: &planner, space: &space, sample: sample.as_deref(), setup: &setup, options, slice };
+    let partial = match options.threads {
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Argument(format!("cannot start {threads} threads: {e}")))?
+            .install(|| job.run()),
+        None => job.run(),
+    };
+
+    let per_k = (1..=max_failures)
+        .map(|k| {
+            let mut level = LevelSummary::empty(k, space.level_len(k));
+            if let Some(tally) = partial.levels.get(k - 1) {
+                level.absorb(tally);
+            }
+            level
+        })
+        .collect();
+    Ok(SweepResult {
+        requested: normalize(vec![slice]).unwrap_or_default(),
+        covered: normalize(partial.covered).unwrap_or_default(),
+        results: retained(partial.results, setup.retain),
+        per_k,
+        setup,
+    })
+}
+
+/// Candidate host indices, ascending and distinct.
+fn candidate_hosts(inv: &Inventory, hosts: Option<&[String]>) -> Result<Vec<u32>> {
+    let mut candidates: Vec<u32> = match hosts {
+        None => (0..inv.hosts.len()).filter(|&h| inv.hosts[h].is_available()).map(|h| h as u32).collect(),
+        Some(ids) => ids
+            .iter()
+            .map(|id| {
+                inv.host_idx(id).map(|h| h as u32).ok_or_else(|| Error::UnknownId { kind: "host", id: id.clone() })
+            })
+            .collect::<Result<_>>()?,
+    };
+    candidates.sort_unstable();
+    candidates.dedup();
+    Ok(candidates)
+}
+
+/// A 64-bit fingerprint of the inventory's data (FNV-1a over its `Debug` form: cluster, hosts,
+/// datastores, VMs, rules — no hash map among them, so the same on every machine for one
+/// release of hapolicy), so that results of different inventories are never merged.
+pub(crate) fn fingerprint(inv: &Inventory) -> u64 {
+    struct Fnv1a(u64);
+    impl std::fmt::Write for Fnv1a {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            for &b in text.as_bytes() {
+                self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+            Ok(())
+        }
+    }
+    let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
+    // Writing into the hasher cannot fail.
+    let _ = write!(hash, "{:?}{:?}{:?}{:?}{:?}", inv.cluster, inv.hosts, inv.datastores, inv.vms, inv.rules);
+    hash.0
+}
+
+/// What one call evaluates: positions `slice` of the sweep.
+struct Job<'j, 'a> {
+    planner: &'j Planner<'a>,
+    space: &'j Space,
+    /// Sampled ranks by position; `None`: position = rank.
+    sample: Option<&'j [u64]>,
+    setup: &'j Setup,
+    options: &'j SweepOptions<'j>,
+    slice: (u64, u64),
+}
+
+/// Results of some chunks.
+#[derive(Default)]
+struct Partial {
+    covered: Ranges,
+    levels: Vec<LevelSummary>,
+    results: Vec<ScenarioResult>,
+}
+
+/// Scenarios per chunk, at most: the unit of work stealing, progress and cancellation.
+const CHUNK: u64 = 256;
+
+impl Job<'_, '_> {
+    fn run(&self) -> Partial {
+        let (start, end) = self.slice;
+        let total = end - start;
+        // Enough chunks to keep every thread busy, no more than CHUNK scenarios each.
+        let chunk = (total / (rayon::current_num_threads() as u64 * 8)).clamp(1, CHUNK);
+        let chunks = total.div_ceil(chunk) as usize;
+        let stop = AtomicBool::new(false);
+        let done = Mutex::new(0u64);
+        (0..chunks)
+            .into_par_iter()
+            .map_init(
+                || self.planner.scratch(),
+                |scratch, c| {
+                    if stop.load(Ordering::Relaxed) || self.options.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                        return Partial::default();
+                    }
+                    let from = start + c as u64 * chunk;
+                    let to = (from + chunk).min(end);
+                    let partial = self.evaluate(from, to, scratch);
+                    if let Some(progress) = self.options.progress {
+                        // One call at a time, so `done` only grows.
+                        let mut done = done.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                        *done += to - from;
+                        if !progress(*done, total) {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    partial
+                },
+            )
+            .reduce(Partial::default, |a, b| self.combine(a, b))
+    }
+
+    /// Evaluates positions `from..to`.
+    fn evaluate(&self, from: u64, to: u64, scratch: &mut Scratch) -> Partial {
+        let setup = self.setup;
+        let limit = setup.unplaced_vms_limit.unwrap_or(usize::MAX);
+        let mut levels: Vec<LevelSummary> = (1..=setup.max_failures).map(|k| LevelSummary::empty(k, 0)).collect();
+        let mut results = Vec::new();
+        let mut combo = Vec::with_capacity(setup.max_failures);
+        let mut failed = Vec::with_capacity(setup.max_failures);
+        for position in from..to {
+            // Consecutive ranks: step the combination; sampled ranks: unrank each.
+            match self.sample {
+                Some(ranks) => self.space.unrank(ranks[position as usize], &mut combo),
+                None if position == from => self.space.unrank(position, &mut combo),
+                None => {
+                    self.space.advance(&mut combo);
+                }
+            }
+            failed.clear();
+            failed.extend(combo.iter().map(|&c| setup.candidate_hosts[c as usize]));
+            let scenario = self.planner.evaluate(&failed, scratch, limit);
+            if let Some(level) = levels.get_mut(scenario.failures().wrapping_sub(1)) {
+                level.count(&scenario);
+            }
+            results.push(scenario);
+            if let Retain::Worst(n) = setup.retain {
+                if results.len() >= 2 * n + CHUNK as usize {
+                    keep_worst(&mut results, n);
+                }
+            }
+        }
+        if let Retain::Worst(n) = setup.retain {
+            keep_worst(&mut results, n);
+        }
+        Partial { covered: vec![(from, to)], levels, results }
+    }
+
+    fn combine(&self, mut a: Partial, b: Partial) -> Partial {
+        a.covered.extend(b.covered);
+        if a.levels.is_empty() {
+            a.levels = b.levels;
+        } else {
+            for (mine, theirs) in a.levels.iter_mut().zip(&b.levels) {
+                mine.absorb(theirs);
+            }
+        }
+        a.results.extend(b.results);
+        if let Retain::Worst(n) = self.setup.retain {
+            keep_worst(&mut a.results, n);
+        }
+        a
+    }
+}
