@@ -110,3 +110,15 @@ def test_sweep_command(capsys: pytest.CaptureFixture[str], lab_path: Path, tmp_p
     assert json.loads(out)["scenarios"] == 4
     code, _, err = run(capsys, "sweep", str(lab_path), "--max-failures", "9")
     assert code == 2 and "max_failures" in err
+
+
+def test_report_html_and_json(capsys: pytest.CaptureFixture[str], lab_path: Path, tmp_path: Path) -> None:
+    page = tmp_path / "r.html"
+    code, out, _ = run(capsys, "report", str(lab_path), "--html", str(page))
+    assert code == 0 and "== Host failures (R-PLACE)" in out
+    assert "<h2>Admission control (R-AC)</h2>" in page.read_text()
+    code, out, _ = run(capsys, "report", str(lab_path), "--json")
+    data = json.loads(out)
+    # 4 hosts → 4 single + 6 double failures, all of which restart everything in the lab.
+    assert data["host_failures"]["scenarios"] == 10 and data["host_failures"]["max_failures_tolerated"] == 2
+    assert data["election"]["master"] == "host-23"

@@ -7,9 +7,11 @@ and a one-line message on standard error; success exits 0.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from . import __version__
@@ -25,7 +27,7 @@ from .errors import HaPolicyError, InventoryError
 from .inventory import Inventory
 from .placement import plan_failover
 from .simulation import Simulation
-from .sweep import sweep
+from .sweep import SweepResult, sweep
 
 __all__ = ["main"]
 
@@ -64,12 +66,21 @@ def cmd_elect(args: argparse.Namespace) -> int:
     return 0
 
 
+# Host-count above which the report sweeps single failures only (pairs grow as n²/2).
+REPORT_PAIR_SWEEP_MAX_HOSTS = 400
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """The main job: one readable page about the cluster's HA posture."""
     inv = _load(args.inventory)
     s = inv.summary()
     c = inv.config
     e = elect(inv)
+    ac = admission_control(inv)
+    hb = heartbeat_datastores(inv)
+    usable = [h for h in inv.hosts if h.state == "connected" and not h.maintenance and not h.standby]
+    k = min(2 if len(usable) <= REPORT_PAIR_SWEEP_MAX_HOSTS else 1, len(usable))
+    failures = sweep(inv, k) if k else None
     sections: list[tuple[str, str]] = [
         (
             "Cluster",
@@ -79,17 +90,55 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"isolation response: {c.isolation_response}; default restart priority: {c.restart_priority}",
         ),
         ("Master election (R-ELECT)", e.explain().rstrip()),
-        ("Admission control (R-AC)", str(admission_control(inv)).rstrip()),
-        ("Heartbeat datastores (R-HBDS)", str(heartbeat_datastores(inv)).rstrip()),
+        ("Admission control (R-AC)", str(ac).rstrip()),
+        ("Heartbeat datastores (R-HBDS)", str(hb).rstrip()),
+        ("Host failures (R-PLACE)", _failure_summary(failures)),
     ]
     if inv.warnings:
         sections.append(("Warnings", "\n".join(f"{p}: {m}" for p, m in inv.warnings)))
     text = "\n\n".join(f"== {title}\n{body}" for title, body in sections)
-    data = {"summary": s, "config": c.to_dict(), "election": e.to_dict(),
-            "admission_control": admission_control(inv).to_dict(), "heartbeat_datastores": heartbeat_datastores(inv).to_dict(),
-            "warnings": [list(w) for w in inv.warnings]}
+    data = {
+        "summary": s, "config": c.to_dict(), "election": e.to_dict(), "admission_control": ac.to_dict(),
+        "heartbeat_datastores": hb.to_dict(),
+        "host_failures": None if failures is None else {
+            "scenarios": failures.scenarios, "max_failures": failures.max_failures,
+            "max_failures_tolerated": failures.max_failures_tolerated,
+            "worst": [r.to_dict() for r in failures.worst(10) if r.unplaced],
+        },
+        "warnings": [list(w) for w in inv.warnings],
+    }
+    if args.html:
+        Path(args.html).write_text(_html_page(f"hapolicy report: {c.name or args.inventory}", sections), encoding="utf-8")
     _emit(args, data, text)
     return 0
+
+
+def _failure_summary(result: SweepResult | None) -> str:
+    if result is None:
+        return "no usable host: nothing to fail"
+    tolerated = result.max_failures_tolerated
+    if tolerated is None:
+        verdict = "undecided"
+    elif tolerated >= result.max_failures:
+        verdict = f"every combination of up to {result.max_failures} failed hosts restarts every VM HA attempts"
+    else:
+        verdict = f"tolerates {tolerated} host failure(s): some {tolerated + 1}-host failure leaves VMs unplaced"
+    lines = [f"{result.scenarios} combinations of up to {result.max_failures} failed hosts; {verdict}"]
+    worst = [r for r in result.worst(10) if r.unplaced]
+    if worst:
+        lines.append("worst combinations:")
+        for r in worst:
+            shown = ", ".join(f"{v} ({why})" for v, why in list(zip(r.unplaced_vms, r.reasons))[:6])
+            more = " …" if r.unplaced > 6 else ""
+            lines.append(f"  {' + '.join(r.failed_hosts)}: {r.restarted} restart, {r.unplaced} unplaced: {shown}{more}")
+    return "\n".join(lines)
+
+
+def _html_page(title: str, sections: list[tuple[str, str]]) -> str:
+    body = "".join(f"<h2>{html.escape(t)}</h2><pre>{html.escape(b)}</pre>" for t, b in sections)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}pre{background:#f6f6f6;"
+            f"padding:1em;overflow-x:auto}}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
 
 
 def cmd_admission(args: argparse.Namespace) -> int:
@@ -184,7 +233,8 @@ def _parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    command("report", cmd_report, "one page on the cluster's HA posture (the main job)")
+    p = command("report", cmd_report, "one page on the cluster's HA posture (the main job)")
+    p.add_argument("--html", metavar="FILE", help="also write the report as an HTML page")
     command("validate", cmd_validate, "check an inventory and list every problem")
     p = command("elect", cmd_elect, "which host becomes HA master, and why (R-ELECT)")
     p.add_argument("--hosts", nargs="+", metavar="HOST", help="only these hosts can talk to each other")
