@@ -1,0 +1,66 @@
+"""The notebooks in notebooks/: stored without outputs, parameterised, and they execute (nbmake)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_the_notebooks_exist() -> None:
+    assert [p.name for p in NOTEBOOKS] == ["capacity_what_if.ipynb", "failure_timeline.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_without_outputs_with_a_parameters_cell(path: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.outputs == [] and c.execution_count is None for c in code), "strip the outputs"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0].cell_type == "code" and "INVENTORY" in tagged[0].source
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.slow
+def test_notebooks_execute_with_nbmake() -> None:
+    """What CI runs: every notebook top to bottom in a fresh kernel (working directory: notebooks/)."""
+    pytest.importorskip("nbmake")
+    pytest.importorskip("matplotlib")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbmake", "--nbmake-timeout=300", "-q", "-p", "no:cacheprovider",
+         *map(str, NOTEBOOKS)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert f"{len(NOTEBOOKS)} passed" in proc.stdout
+
+
+@pytest.mark.slow
+def test_parameters_change_the_run(tmp_path: Path) -> None:
+    """The papermill-style parameters cell can be replaced: the timeline notebook for another host."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("matplotlib")
+    nb = nbformat.read(ROOT / "notebooks" / "failure_timeline.ipynb", as_version=4)
+    index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    injected = nbformat.v4.new_code_cell('HOST = "host-24"\nUNTIL = 120.0')
+    injected.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(index + 1, injected)
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    out = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "== host-24 fails" in out and "== host-24 isolated" in out
+    assert "t=+18.0s host-24 hostDown" in out
+    assert "timelines as expected" in out
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 1
+    (tmp_path / "executed.ipynb").write_text(json.dumps(nb))
