@@ -58,6 +58,7 @@ impl SlotSize {
         if demand.cpu_mhz <= self.cpu_mhz && demand.memory_mb <= self.memory_mb {
             return 1; // the usual case (uncapped slot): no division
         }
+        // why: divisors are `.max(1)`: never zero.
         let cpu = demand.cpu_mhz.div_ceil(self.cpu_mhz.max(1));
         let mem = demand.memory_mb.div_ceil(self.memory_mb.max(1));
         cpu.max(mem).max(1)
@@ -65,6 +66,7 @@ impl SlotSize {
 
     /// Slots a host of `capacity` holds: `min(floor(cpu / slot_cpu), floor(mem / slot_mem))`.
     pub fn host_slots(self, capacity: Resources) -> u64 {
+        // why: divisors are `.max(1)`: never zero.
         (capacity.cpu_mhz / self.cpu_mhz.max(1)).min(capacity.memory_mb / self.memory_mb.max(1))
     }
 }
@@ -351,6 +353,9 @@ impl Aggregates {
 }
 
 /// Slots of the counted hosts for one slot size, with "slots left after losing the k largest".
+// why: (indexing in this file) `per_host`, `by_size` index `counted` positions; `remaining` has
+// `counted.len() + 1` entries and is read at `k.min(len)` or `[..hosts]`; host indexes come
+// from `0..inv.hosts.len()`.
 #[derive(Debug, Clone)]
 struct SlotTable {
     slot: SlotSize,
@@ -400,6 +405,7 @@ impl SlotTable {
         }
         // `remaining` never increases, so the k in 0..N that still hold `used` form a prefix.
         let holding = self.remaining[..hosts].partition_point(|&r| r >= used);
+        // why: not overcommitted, so remaining[0] = total >= used and holding >= 1; holding <= hosts < 2^32.
         ((holding - 1) as u32, false)
     }
 }
@@ -644,6 +650,7 @@ impl<'a> AdmissionContext<'a> {
             }
             AdmissionControl::PercentageAuto { host_failures } => {
                 let n = self.counted.len();
+                // why: n == 0 handled; float division cannot panic.
                 let p = if n == 0 { 100.0 } else { host_failures as f64 / n as f64 * 100.0 };
                 Some(Percentages { cpu: p, memory: p })
             }
@@ -1360,6 +1367,7 @@ fn failover_percent(total: u64, required: u64) -> Option<f64> {
         return None;
     }
     let free = total as i128 - required as i128;
+    // why: total == 0 returned above; float division cannot panic.
     Some(free as f64 / total as f64 * 100.0)
 }
 

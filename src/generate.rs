@@ -89,6 +89,7 @@ impl Rng {
 
     /// Uniform in `[0, 1)`.
     fn unit(&mut self) -> f64 {
+        // why: constant divisor.
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
@@ -219,6 +220,7 @@ impl<'a> Builder<'a> {
 
     fn datastores_and_hosts(&mut self) {
         let n_hosts = self.spec.hosts;
+        // why: in this function every `/` and `%` has a constant divisor.
         let shared = (n_hosts / 6).max(2);
         let nfs = 1 + n_hosts / 48;
         let mut next_id = 101;
@@ -323,6 +325,7 @@ impl<'a> Builder<'a> {
         let n_hosts = self.hosts.len();
         let total = self.spec.vms;
         let agents = if n_hosts == 0 { 0 } else { total.min(3).min(n_hosts) };
+        // why: constant divisors.
         let ft_pairs = if n_hosts >= 2 { ((total - agents) / 500).min(n_hosts / 2) } else { 0 };
         let regular = total - agents - 2 * ft_pairs;
         let mut next = 2001usize;
@@ -335,6 +338,7 @@ impl<'a> Builder<'a> {
         for h in 0..agents {
             let home = self.home_for(Some(h));
             let name = if self.spec.version.at_least(Version::V7_0) {
+                // why: truncation intended: 32 random bits for a name.
                 format!("vCLS-{:08x}", self.rng.next_u64() as u32)
             } else {
                 format!("agent-esx-{:03}", h + 1)
@@ -346,6 +350,7 @@ impl<'a> Builder<'a> {
         }
 
         // Regular VMs, placed in proportion to host memory.
+        // why: constant divisor; generated hosts have at most a few TB, so MB / 1024 fits in u32.
         let weights: Vec<u32> = self.hosts.iter().map(|h| (h.memory_mb / 1024) as u32).collect();
         let mut per_tier = vec![0usize; TIERS.len()];
         let priority_weights: Vec<u32> = PRIORITIES.iter().map(|(_, w)| *w).collect();
@@ -421,6 +426,7 @@ impl<'a> Builder<'a> {
 
         // FT pairs: primary on an even host, secondary on the next one (one FT VM per host).
         for p in 0..ft_pairs {
+            // why: ft_pairs is 0 unless n_hosts >= 2.
             let (a, b) = (2 * p % n_hosts, (2 * p + 1) % n_hosts);
             // The first two shared datastores are seen by every host.
             let home = self.datastores.first().map(|d| d.id.clone()).unwrap_or_default();
@@ -485,6 +491,7 @@ impl<'a> Builder<'a> {
             let (cap_cpu, cap_mem) = (self.hosts[h].cpu_mhz, self.hosts[h].memory_mb);
             // Overheads take at most 30 % of the memory, whatever the VM count.
             let overhead: u64 = vms.iter().map(|&i| self.vms[i].memory_overhead_mb).sum();
+            // why: constant divisor; below, `overhead > limit >= 0` so overhead >= 1.
             let limit = cap_mem * 3 / 10;
             if overhead > limit {
                 for &i in vms {
@@ -512,6 +519,7 @@ impl<'a> Builder<'a> {
             }
             let target_mem = (cap_mem as f64 * (0.45 + 0.2 * self.rng.unit())) as u64;
             let target_cpu = (cap_cpu as f64 * (0.45 + 0.2 * self.rng.unit())) as u64;
+            // why: constant divisors (MEM_UNIT, CPU_UNIT).
             let mem_budget = target_mem.saturating_sub(overhead + fixed_mem) / MEM_UNIT;
             let cpu_budget = target_cpu.saturating_sub(fixed_cpu) / CPU_UNIT;
             let mem_takers: Vec<usize> = regular.iter().copied().filter(|&i| self.reserve[i].memory()).collect();
@@ -534,6 +542,7 @@ impl<'a> Builder<'a> {
         const SIZES: &[u64] = &[1, 1, 2, 2, 2, 3, 4, 4, 6, 8, 12, 16];
         let weights: Vec<u64> = (0..n).map(|_| SIZES[self.rng.below(SIZES.len())]).collect();
         let total: u64 = weights.iter().sum();
+        // why: n > 0 and every weight >= 1, so total >= 1; each part <= units, so it fits u64.
         let mut parts: Vec<u64> = weights.iter().map(|&w| (units as u128 * w as u128 / total as u128) as u64).collect();
         let given: u64 = parts.iter().sum();
         // What rounding left over goes one unit at a time to the first takers.
@@ -566,6 +575,7 @@ impl<'a> Builder<'a> {
         let n = running.len();
 
         // Anti-affinity pairs (and some triples) on distinct hosts.
+        // why: in this function `/` has constant divisors; `% n_hosts` runs only when n_hosts >= 2 (or 4), `% vms.len()` when vms.len() >= 2.
         for k in 0..n / 250 {
             let mut members = vec![running[self.rng.below(n)]];
             let want = if self.rng.chance(0.2) { 3 } else { 2 };
@@ -789,6 +799,7 @@ mod tests {
         check_fits(&inv);
         for (h, (cpu, mem)) in loads(&inv).into_iter().enumerate() {
             let host = &inv.hosts[h];
+            // why: float division cannot panic.
             let (c, m) = (cpu as f64 / host.cpu_mhz as f64, mem as f64 / host.memory_mb as f64);
             assert!((0.40..=0.70).contains(&c), "{}: CPU reserved {:.1} %", host.id, c * 100.0);
             assert!((0.40..=0.70).contains(&m), "{}: memory reserved {:.1} %", host.id, m * 100.0);

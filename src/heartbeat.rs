@@ -109,6 +109,8 @@ impl fmt::Display for HeartbeatSelection {
 /// Per-datastore figures for R-HBDS, computed once per inventory and set of unusable
 /// datastores; selects for one host in O(datastores of the host · required).
 #[derive(Debug, Clone)]
+// why: (indexing in this file) host and datastore indexes come from the inventory's vectors
+// and id maps of the same inventory the selector was built from.
 pub struct HeartbeatSelector<'a> {
     inv: &'a Inventory,
     required: usize,
@@ -157,6 +159,7 @@ impl<'a> HeartbeatSelector<'a> {
 
     /// `das.heartbeatDsPerHost`.
     pub fn required(&self) -> u32 {
+        // why: das.heartbeatDsPerHost is 2..=5.
         self.required as u32
     }
 

@@ -146,6 +146,7 @@ const KNOWN: &[(&str, Kind, Setter)] = &[
     ("das.vmMemoryMinMB", Kind::Int { min: 0, max: BIG }, |o, v, _| o.vm_memory_min_mb = v.int()),
     ("das.slotCpuInMHz", Kind::Int { min: 1, max: BIG }, |o, v, _| o.slot_cpu_cap_mhz = Some(v.int())),
     ("das.slotMemInMB", Kind::Int { min: 1, max: BIG }, |o, v, _| o.slot_memory_cap_mb = Some(v.int())),
+    // why: every `as u32` in this table follows a range check (max <= 1_000_000) in `read`.
     ("das.heartbeatDsPerHost", Kind::Int { min: 2, max: 5 }, |o, v, _| o.heartbeat_ds_per_host = v.int() as u32),
     ("das.ignoreInsufficientHbDatastore", Kind::Bool, |o, v, _| o.ignore_insufficient_hb_datastore = v.bool()),
     ("das.isolationShutdownTimeout", Kind::Seconds { min: 0.0, max: DAY }, |o, v, _| {
@@ -286,6 +287,7 @@ impl AdvancedOptions {
         }
         entries.sort_by_key(|(canon, _, _)| KNOWN.iter().position(|(k, _, _)| k == canon));
         for (canon, key, value) in entries {
+            // why: `canon` comes from `canonical_key`, which only returns keys of `KNOWN`.
             let (_, kind, setter) = KNOWN.iter().find(|(k, _, _)| *k == canon).expect("canonical key is known");
             match read(*kind, value) {
                 Ok(v) => setter(&mut parsed, v, version),

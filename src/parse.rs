@@ -40,6 +40,8 @@ pub fn parse_json_text(text: &str) -> Result<Value> {
 /// reported by path, all of them.
 pub fn parse_yaml_text(text: &str) -> Result<Value> {
     check_size(text)?;
+    check_yaml_flow_depth(text)?;
+    check_yaml_expansion(text)?;
     let yaml = serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|e| match e.location() {
         Some(loc) => Error::invalid(
             "<yaml>",
@@ -54,6 +56,200 @@ pub fn parse_yaml_text(text: &str) -> Result<Value> {
     } else {
         problems.sort();
         Err(Error::Invalid(problems))
+    }
+}
+
+/// Deepest nesting the YAML and JSON parsers accept (serde_json's and serde_yaml's recursion limit).
+pub const MAX_NESTING: usize = 128;
+
+/// Refuses YAML whose flow collections (`[`, `{`) nest deeper than [`MAX_NESTING`] before the
+/// YAML parser sees it. The parser would refuse it too, but only after scanning the whole
+/// document, and its scanner spends time proportional to the open flow levels on every token:
+/// `[[[[…` on one line costs ~40 µs per byte, so a few megabytes would take minutes. The count
+/// skips comments and quoted scalars (a quote opens one at a line start or after an indicator
+/// `[ { , : - ?`); brackets inside plain scalars count, so the check can only err
+/// towards refusing a document with more than 128 unbalanced brackets in its text values.
+fn check_yaml_flow_depth(text: &str) -> Result<()> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut line, mut line_start) = (0usize, 1usize, 0usize);
+    // The last byte that was not a space or tab on this line (b'\n' at a line start).
+    let mut prev = b'\n';
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+                prev = b'\n';
+                i += 1;
+                continue;
+            }
+            b' ' | b'\t' | b'\r' => {
+                i += 1;
+                continue;
+            }
+            b'#' if i == line_start || matches!(bytes.get(i.wrapping_sub(1)), Some(b' ' | b'\t')) => {
+                // A comment: skip to the end of the line. why: i < bytes.len() (loop condition).
+                i = bytes[i..].iter().position(|&c| c == b'\n').map_or(bytes.len(), |n| i + n);
+                continue;
+            }
+            b'"' | b'\'' if matches!(prev, b'\n' | b'[' | b'{' | b',' | b':' | b'-' | b'?') => {
+                // A quoted scalar: skip to its closing quote (`\"` escapes in "…", `''` in '…').
+                let mut j = i + 1;
+                while let Some(&c) = bytes.get(j) {
+                    if c == b'\n' {
+                        line += 1;
+                        line_start = j + 1;
+                    }
+                    if b == b'"' && c == b'\\' {
+                        j += 2;
+                        continue;
+                    }
+                    if c == b {
+                        if b == b'\'' && bytes.get(j + 1) == Some(&b'\'') {
+                            j += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    j += 1;
+                }
+                i = j + 1;
+                prev = b;
+                continue;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(Error::invalid(
+                        "<yaml>",
+                        format!(
+                            "line {line}, column {}: nested more than {MAX_NESTING} levels deep",
+                            // why: both ends sit on ASCII bytes ('\n'+1 or 0, and '['/'{'): char
+                            // boundaries, and line_start <= i.
+                            text[line_start..i].chars().count() + 1
+                        ),
+                    ));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        prev = b;
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Refuses YAML whose aliases (`*name`, repeating an `&name` anchor) expand it to more than
+/// `2 × its size in bytes + 1,000,000` values — the "billion laughs": a few kilobytes of nested
+/// aliases would otherwise expand to billions of values (gigabytes, minutes) before any check.
+/// A document without `*` has no alias and is not looked at; otherwise it is walked once
+/// without building anything, counting values, and the walk stops at the limit.
+fn check_yaml_expansion(text: &str) -> Result<()> {
+    if !text.contains('*') {
+        return Ok(());
+    }
+    let budget = text.len().saturating_mul(2).saturating_add(1_000_000);
+    let left = std::cell::Cell::new(budget);
+    let exceeded = std::cell::Cell::new(false);
+    let counter = NodeCounter { left: &left, exceeded: &exceeded };
+    let result = serde::de::DeserializeSeed::deserialize(counter, serde_yaml::Deserializer::from_str(text));
+    if result.is_err() && exceeded.get() {
+        return Err(Error::invalid(
+            "<yaml>",
+            format!(
+                "aliases expand the document to more than {budget} values (the limit is 2 per byte of input + 1000000)"
+            ),
+        ));
+    }
+    // Any other error is reported by the parse proper, with its usual message.
+    Ok(())
+}
+
+/// Counts the values of a document as the YAML deserializer replays them (aliases expanded),
+/// failing once `left` reaches zero. Builds nothing.
+#[derive(Clone, Copy)]
+struct NodeCounter<'a> {
+    left: &'a std::cell::Cell<usize>,
+    exceeded: &'a std::cell::Cell<bool>,
+}
+
+impl NodeCounter<'_> {
+    fn take<E: serde::de::Error>(&self) -> std::result::Result<(), E> {
+        match self.left.get().checked_sub(1) {
+            Some(n) => {
+                self.left.set(n);
+                Ok(())
+            }
+            None => {
+                self.exceeded.set(true);
+                Err(E::custom("expansion limit"))
+            }
+        }
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for NodeCounter<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NodeCounter<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a YAML value")
+    }
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<(), E> {
+        self.take()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<(), E> {
+        self.take()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<(), E> {
+        self.take()
+    }
+    fn visit_i128<E: serde::de::Error>(self, _: i128) -> std::result::Result<(), E> {
+        self.take()
+    }
+    fn visit_u128<E: serde::de::Error>(self, _: u128) -> std::result::Result<(), E> {
+        self.take()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<(), E> {
+        self.take()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<(), E> {
+        self.take()
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<(), E> {
+        self.take()
+    }
+    fn visit_none<E: serde::de::Error>(self) -> std::result::Result<(), E> {
+        self.take()
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
+        self.take()?;
+        while seq.next_element_seed(self)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
+        self.take()?;
+        while map.next_key_seed(self)?.is_some() {
+            map.next_value_seed(self)?;
+        }
+        Ok(())
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> std::result::Result<(), A::Error> {
+        // A tagged value (`!tag x`): count it and its content.
+        use serde::de::VariantAccess as _;
+        self.take()?;
+        let ((), variant) = data.variant_seed(self)?;
+        variant.newtype_variant_seed(self)
     }
 }
 
@@ -991,6 +1187,7 @@ impl Reader {
             while let Some((node, next)) = stack.last().copied() {
                 let succ = edges.get(node).map(Vec::as_slice).unwrap_or(&[]);
                 if next < succ.len() {
+                    // why: inside `while let Some(..) = stack.last()`: the stack is not empty.
                     stack.last_mut().expect("non-empty").1 += 1;
                     let s = succ[next];
                     match colour.get(s).copied().unwrap_or(0) {
@@ -1106,6 +1303,7 @@ impl Reader {
                 r.error(o.field("host_failures"), format!("{n} is out of range (0 to 1000)"));
                 return None;
             }
+            // why: n <= 1000, checked just above.
             Some(n as u32)
         };
         let result = match policy {
@@ -1202,6 +1400,7 @@ impl Reader {
             .unwrap_or(cfg.sensitivity);
         cfg.failure_interval_s = self.optional_number(&mut o, "failure_interval_s");
         cfg.min_uptime_s = self.optional_number(&mut o, "min_uptime_s");
+        // why: clamped to u32::MAX first.
         cfg.max_resets = self.optional_number(&mut o, "max_resets").map(|n| n.min(u32::MAX as u64) as u32);
         cfg.max_resets_window_s = self.optional_number(&mut o, "max_resets_window_s");
         if cfg.sensitivity == VmMonitoringSensitivity::Custom && cfg.failure_interval_s.is_none() {

@@ -223,6 +223,21 @@ def _rule(d: Mapping[str, Any]) -> Rule:
     return _build(Rule, d, {"type": RuleKind})
 
 
+def _read_text(read: Callable[[str], _CoreInventory], text: str | bytes) -> _CoreInventory:
+    """``read(text)``; bytes must be UTF-8 and a str must not hold lone surrogates (UTF-8
+    cannot encode them). Either problem is an :class:`InventoryError`, like any other bad
+    input, not a ``UnicodeError``."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InventoryError([("<input>", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
+    try:
+        return read(text)
+    except UnicodeEncodeError as exc:
+        raise InventoryError([("<input>", f"not valid text: {exc.reason} at character {exc.start}")]) from None
+
+
 class Inventory:
     """A validated, immutable cluster inventory.
 
@@ -265,15 +280,11 @@ class Inventory:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Inventory:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        return cls(_CoreInventory.from_json(text))
+        return cls(_read_text(_CoreInventory.from_json, text))
 
     @classmethod
     def from_yaml(cls, text: str | bytes) -> Inventory:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        return cls(_CoreInventory.from_yaml(text))
+        return cls(_read_text(_CoreInventory.from_yaml, text))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Inventory:

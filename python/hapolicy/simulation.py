@@ -203,7 +203,10 @@ class Simulation:
         Types: host_failure, host_recovery, agent_failure, isolation, partition, power_outage,
         datastore_apd, datastore_pdl, guest_heartbeat_loss, power_on_failure, vcenter_unavailable.
         The list is checked whole: a bad entry raises ``InventoryError`` and applies nothing."""
-        self._core.apply(list(events))
+        # Lists, tuples and non-iterables go to the engine as they are, so that anything that is
+        # not a list of faults is reported like any other bad input (an InventoryError).
+        self._core.apply(events if isinstance(events, (list, tuple, str, Mapping)) or not isinstance(events, Iterable)
+                         else list(events))
 
     # ---------------------------------------------------------------- running
     def run(self, until: float | None = None) -> Timeline:

@@ -404,6 +404,7 @@ fn check_host(index: &PlacementIndex, state: &PlacementState, needs: &VmNeeds<'_
     // Only filled when das.respectVmHostSoftAffinityRules=true (R-PLACE-3).
     let violated_should = needs.should.iter().filter(|&&r| !rules.rule_lists_host(r as usize, host)).count();
     let violated_should_not = needs.should_not.iter().filter(|&&r| rules.rule_lists_host(r as usize, host)).count();
+    // why: at most the number of rules, < 2^32.
     let soft_rule_violations = (violated_should + violated_should_not) as u32;
     Ok(Score {
         failover_host: index.is_failover_host(host),

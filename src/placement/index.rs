@@ -67,10 +67,12 @@ impl RuleIndex {
                             RuleKind::VmHostShould => &mut set.should,
                             _ => &mut set.should_not,
                         };
+                        // why: an inventory has fewer than 2^32 VMs, hosts, rules and networks (a 1 GiB document holds ~2^25 VMs at most), so the index fits in u32.
                         list.push(rule_idx as u32);
                     }
                 }
                 RuleKind::VmAntiAffinity => {
+                    // why: an inventory has fewer than 2^32 VMs, hosts, rules and networks (a 1 GiB document holds ~2^25 VMs at most), so the index fits in u32.
                     let group = index.anti_affinity_rules.len() as u32;
                     index.anti_affinity_rules.push(rule_idx);
                     for &vm in &members {
@@ -80,6 +82,7 @@ impl RuleIndex {
                 }
                 RuleKind::VmDependsOn if dependencies_apply => {
                     let prerequisites: Vec<u32> =
+                        // why: an inventory has fewer than 2^32 VMs, hosts, rules and networks (a 1 GiB document holds ~2^25 VMs at most), so the index fits in u32.
                         rule.depends_on.iter().filter_map(|id| inv.vm_idx(id)).map(|i| i as u32).collect();
                     for vm in members {
                         index.has_dependencies |= !prerequisites.is_empty();
@@ -95,6 +98,7 @@ impl RuleIndex {
 
     fn set_mut(&mut self, vm: usize) -> &mut VmRules {
         if self.vm_slot[vm] == NONE {
+            // why: an inventory has fewer than 2^32 VMs, hosts, rules and networks (a 1 GiB document holds ~2^25 VMs at most), so the index fits in u32.
             self.vm_slot[vm] = self.sets.len() as u32;
             self.sets.push(VmRules::default());
         }
@@ -158,6 +162,8 @@ impl RuleIndex {
 /// Everything placement looks up, precomputed once per inventory. Pass it with the same
 /// inventory it was built from (it is sized for it).
 #[derive(Debug, Clone)]
+// why: (indexing in this file) per-VM, per-host and per-network tables are built in `new` from
+// one inventory, sized by its vectors; indexes stored as u32 come from those same vectors.
 pub struct PlacementIndex {
     pub rules: RuleIndex,
     host_count: usize,
@@ -203,6 +209,7 @@ impl PlacementIndex {
 
         let mut network_ids: HashMap<String, u32> = HashMap::new();
         for name in inv.hosts.iter().filter_map(|h| h.networks.as_ref()).flatten() {
+            // why: an inventory has fewer than 2^32 VMs, hosts, rules and networks (a 1 GiB document holds ~2^25 VMs at most), so the index fits in u32.
             let next = network_ids.len() as u32;
             network_ids.entry(name.clone()).or_insert(next);
         }
@@ -224,6 +231,7 @@ impl PlacementIndex {
 
         // One look-up per VM: a local map with a fast hasher (the inventory's own map uses
         // SipHash, several times slower on 10,000 VMs).
+        // why: an inventory has fewer than 2^32 VMs, hosts, rules and networks (a 1 GiB document holds ~2^25 VMs at most), so the index fits in u32.
         let host_by_id: FastMap<&str, u32> = inv.hosts.iter().enumerate().map(|(i, h)| (h.id.as_str(), i as u32)).collect();
         let mut vm_host = Vec::with_capacity(inv.vms.len());
         let mut vm_reservation = Vec::with_capacity(inv.vms.len());
@@ -232,6 +240,7 @@ impl PlacementIndex {
         for (v, vm) in inv.vms.iter().enumerate() {
             let host = vm.host.as_deref().and_then(|h| host_by_id.get(h).copied()).unwrap_or(NONE);
             if host != NONE {
+                // why: an inventory has fewer than 2^32 VMs, hosts, rules and networks (a 1 GiB document holds ~2^25 VMs at most), so the index fits in u32.
                 host_vms[host as usize].push(v as u32);
             }
             vm_host.push(host);

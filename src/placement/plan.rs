@@ -422,6 +422,7 @@ impl NameTable {
         if let Some(&id) = self.ids.get(name) {
             return id;
         }
+        // why: names interned per plan: far fewer than 2^32.
         let id = self.list.len() as u32;
         self.list.push(name.to_string());
         self.ids.insert(name.to_string(), id);

@@ -75,6 +75,9 @@ impl std::fmt::Display for HostAvailability {
 
 /// Mutable per-host bookkeeping for placement. Build it with [`PlacementState::new`], adjust
 /// availability for the scenario, then [`super::place`] updates it as VMs are placed.
+// why: (indexing in this file) the per-host vectors are sized `inv.hosts.len()` (and
+// `groups * hosts` for anti-affinity) in `new` and never resized; callers pass host indexes of
+// the same inventory (`PlacementIndex::fits` checks the pairing in the public plan entry).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlacementState {
     availability: Vec<HostAvailability>,

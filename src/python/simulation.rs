@@ -43,6 +43,12 @@ impl PySimulation {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Reads under the lock with the GIL released: waiting for a thread that is running the
+    /// simulation must not stall every other Python thread.
+    fn read<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&Simulation) -> T + Send) -> T {
+        py.detach(|| f(&self.lock()))
+    }
+
     fn with<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut Simulation) -> crate::Result<T> + Send) -> PyResult<T> {
         guard_detached(py, || f(&mut self.lock()))
     }
@@ -172,50 +178,50 @@ impl PySimulation {
 
     /// Every event so far.
     fn events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let sim = self.lock();
-        events_to_py(py, sim.events())
+        let events = self.read(py, |s| s.events().to_vec());
+        events_to_py(py, &events)
     }
 
-    fn timeline(&self) -> String {
-        self.lock().timeline()
+    fn timeline(&self, py: Python<'_>) -> String {
+        self.read(py, |s| s.timeline())
     }
 
-    fn now(&self) -> f64 {
-        self.lock().now()
+    fn now(&self, py: Python<'_>) -> f64 {
+        self.read(py, |s| s.now())
     }
 
-    fn master(&self) -> Option<String> {
-        self.lock().master()
+    fn master(&self, py: Python<'_>) -> Option<String> {
+        self.read(py, |s| s.master())
     }
 
-    fn masters(&self) -> Vec<String> {
-        self.lock().masters()
+    fn masters(&self, py: Python<'_>) -> Vec<String> {
+        self.read(py, |s| s.masters())
     }
 
-    fn host_states(&self) -> BTreeMap<String, &'static str> {
-        self.lock().host_states().into_iter().map(|(h, s)| (h, s.as_str())).collect()
+    fn host_states(&self, py: Python<'_>) -> BTreeMap<String, &'static str> {
+        self.read(py, |s| s.host_states().into_iter().map(|(h, st)| (h, st.as_str())).collect())
     }
 
-    fn vm_states(&self) -> BTreeMap<String, (&'static str, Option<String>)> {
-        self.lock().vm_states().into_iter().map(|(v, (p, h))| (v, (p.as_str(), h))).collect()
+    fn vm_states(&self, py: Python<'_>) -> BTreeMap<String, (&'static str, Option<String>)> {
+        self.read(py, |s| s.vm_states().into_iter().map(|(v, (p, h))| (v, (p.as_str(), h))).collect())
     }
 
-    fn vm_hosts(&self) -> BTreeMap<String, Vec<String>> {
-        self.lock().vm_hosts()
+    fn vm_hosts(&self, py: Python<'_>) -> BTreeMap<String, Vec<String>> {
+        self.read(py, |s| s.vm_hosts())
     }
 
     /// Internal consistency of the engine's bookkeeping (for tests); `None` when consistent.
-    fn check_consistency(&self) -> Option<String> {
-        self.lock().check_consistency().err()
+    fn check_consistency(&self, py: Python<'_>) -> Option<String> {
+        self.read(py, |s| s.check_consistency().err())
     }
 
-    fn inventory(&self) -> PyInventory {
-        PyInventory { inner: Arc::clone(self.lock().inventory()) }
+    fn inventory(&self, py: Python<'_>) -> PyInventory {
+        PyInventory { inner: self.read(py, |s| Arc::clone(s.inventory())) }
     }
 
     /// An independent copy of the simulation in its current state (fork a run).
-    fn fork(&self) -> PySimulation {
-        PySimulation { inner: Mutex::new(self.lock().clone()), until: self.until }
+    fn fork(&self, py: Python<'_>) -> PySimulation {
+        PySimulation { inner: Mutex::new(self.read(py, |s| s.clone())), until: self.until }
     }
 }
 

@@ -201,6 +201,11 @@ impl Ord for Scheduled {
 
 /// A deterministic discrete-event simulation of the FDM agents of one cluster. Cloning it
 /// forks the run (what-if branches share nothing mutable).
+// why: (indexing in this file) `hosts`, `vms`, `vms_at`, `hb`, `connected`, `locks`, `comp_of`
+// and `inflight_per_host` are sized from the inventory in `Simulation::new` and never resized;
+// every host / VM / datastore index used on them comes from `0..len`, from the inventory's id
+// maps, or from another of these vectors, so it is in range. `check_consistency`, the golden
+// timelines and the `sim_events` / `scenario` fuzz targets exercise them.
 #[derive(Clone)]
 pub struct Simulation {
     inv: Arc<Inventory>,
@@ -764,6 +769,7 @@ impl Simulation {
                 }
                 for (i, g) in groups.iter().enumerate() {
                     for &h in g {
+                        // why: i indexes a partition group, fewer than hosts (< 2^32).
                         self.hosts[h].part_seg = i as u32 + 1;
                     }
                 }
@@ -1599,6 +1605,7 @@ impl Simulation {
                 continue;
             }
             let now = self.now;
+            // why: `managers` has `m` (checked on entry) and nothing in this loop removes it.
             let mg = self.managers.get_mut(&m).expect("manager checked above");
             if mg.entries.contains_key(&v) {
                 continue;
@@ -1708,6 +1715,7 @@ impl Simulation {
                 return;
             }
             let order = restart_order(&self.inv, &self.index, &due);
+            // why: `due` is not empty (checked above) and `order` is a permutation of it.
             let class = self.class_rank(order[0]);
             let blocked =
                 self.inflight.iter().any(|(&v, a)| a.master == m && a.epoch == epoch && self.class_rank(v) < class);
@@ -1746,6 +1754,8 @@ impl Simulation {
                 match outcome {
                     Outcome::Placed { host, .. } => {
                         let id = self.next_gen();
+                        // why: `m`'s manager was read at the top of this loop pass and `v` is one
+                        // of its due entries; placing and emitting touch neither map.
                         let mg = self.managers.get_mut(&m).expect("manager present");
                         let e = mg.entries.get_mut(&v).expect("due entry");
                         e.attempts += 1;
@@ -1762,6 +1772,7 @@ impl Simulation {
                         self.schedule(now + power_on, Action::Complete { vm: v, id });
                     }
                     Outcome::Unplaced { reason, .. } => {
+                        // why: as for `Placed` above.
                         let mg = self.managers.get_mut(&m).expect("manager present");
                         let e = mg.entries.get_mut(&v).expect("due entry");
                         e.attempts += 1;
@@ -1788,6 +1799,7 @@ impl Simulation {
 
     fn retry_delay(attempt: u32) -> f64 {
         // Attempt k (1-based) at T + 120 s · (2^(k-1) − 1): T, +2, +6, +14, +30 min, ...
+        // why: clamped to 1000 first.
         120.0 * (2f64.powi(attempt.saturating_sub(1).min(1000) as i32) - 1.0)
     }
 
@@ -2131,6 +2143,7 @@ impl Simulation {
         }
         let host = rt.host;
         rt.resets.retain(|&t| t > now - window);
+        // why: resets are pruned to the window and capped by `max` (a u32).
         if rt.resets.len() as u32 >= max {
             let n = rt.resets.len();
             self.emit(

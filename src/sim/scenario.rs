@@ -268,6 +268,7 @@ impl Reader<'_> {
                 let attempts = match o.get("attempts") {
                     None | Some(Value::Null) => Some(1),
                     Some(Value::Number(n)) if n.as_u64().is_some_and(|a| a <= u32::MAX as u64) => {
+                        // why: guarded by `a <= u32::MAX` in the match arm.
                         n.as_u64().map(|a| a as u32)
                     }
                     Some(other) => {
@@ -291,6 +292,24 @@ impl Reader<'_> {
     }
 }
 
+
+/// Reads a scenario or inventory file as UTF-8 text, at most `parse::MAX_INPUT_BYTES` of it: a
+/// larger file (or an endless one such as a device) is refused without being read whole.
+fn read_text(path: &std::path::Path) -> std::result::Result<String, String> {
+    use std::io::Read as _;
+    let limit = crate::parse::MAX_INPUT_BYTES;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    // why: usize → u64 never truncates on the 32- and 64-bit targets Rust supports.
+    if file.metadata().is_ok_and(|m| m.len() > limit as u64) {
+        return Err(format!("larger than the limit of {limit} bytes"));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    if bytes.len() > limit {
+        return Err(format!("larger than the limit of {limit} bytes"));
+    }
+    String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))
+}
 
 fn is_yaml(path: &std::path::Path) -> bool {
     path.extension().is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
@@ -339,8 +358,8 @@ impl Scenario {
     /// Reads a scenario file (`.json`, `.yaml` / `.yml`). Its `inventory` may be the inventory
     /// itself or a path to an inventory file, relative to the scenario file's directory.
     pub fn load(path: &std::path::Path) -> Result<Scenario> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::invalid(path.display().to_string(), format!("cannot read: {e}")))?;
+        let text =
+            read_text(path).map_err(|e| Error::invalid(path.display().to_string(), format!("cannot read: {e}")))?;
         let doc =
             if is_yaml(path) { crate::parse::parse_yaml_text(&text)? } else { crate::parse::parse_json_text(&text)? };
         Scenario::from_value_in(&doc, Some(path.parent().unwrap_or(std::path::Path::new("."))))
@@ -376,7 +395,7 @@ impl Scenario {
         let inventory_doc = match o.get("inventory") {
             Some(Value::String(p)) => {
                 let path = base.map_or_else(|| std::path::PathBuf::from(p), |b| b.join(p));
-                let read = std::fs::read_to_string(&path).map_err(|e| e.to_string()).and_then(|text| {
+                let read = read_text(&path).and_then(|text| {
                     if is_yaml(&path) {
                         crate::parse::parse_yaml_text(&text).map_err(|e| e.to_string())
                     } else {
@@ -390,6 +409,7 @@ impl Scenario {
                     }
                     Err(e) => {
                         problems.push(Problem::new("inventory", format!("cannot read '{}': {e}", path.display())));
+                        problems.sort();
                         return Err(Error::Invalid(problems));
                     }
                 }

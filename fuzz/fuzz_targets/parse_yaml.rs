@@ -1,0 +1,4 @@
+//! cargo fuzz target `parse_yaml`: the checks live in `src/lib.rs` (shared with tests/fuzz_regressions.rs).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| hapolicy_fuzz::parse_yaml(data));
