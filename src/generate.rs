@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 
 use crate::model::*;
 use crate::options::AdvancedOptions;
+use crate::rng::SplitMix64;
 
 /// What to generate. `GeneratorSpec::default()` is the vSphere 7/8 cluster maximum:
 /// 96 hosts, 10,000 VMs, seed 1, version 8.0.
@@ -65,26 +66,22 @@ pub fn synthetic_document(spec: &GeneratorSpec) -> serde_json::Value {
 
 // ------------------------------------------------------------------------------------ PRNG
 
-/// splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and good enough for test data.
+/// The generator's random source: [`SplitMix64`] plus the draws the generator needs.
 #[derive(Debug, Clone)]
-struct Rng(u64);
+struct Rng(SplitMix64);
 
 impl Rng {
     fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x6861_706f_6c69_6379) // "hapolicy": seed 0 does not start at state 0
+        Rng(SplitMix64::new(seed ^ 0x6861_706f_6c69_6379)) // "hapolicy": seed 0 does not start at state 0
     }
 
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
-    /// Uniform in `0..n` (0 when `n` is 0), without modulo bias worth speaking of.
+    /// Uniform in `0..n` (0 when `n` is 0).
     fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() as u128 * n as u128) >> 64) as usize
+        self.0.below(n as u64) as usize
     }
 
     /// Uniform in `[0, 1)`.

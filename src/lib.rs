@@ -14,6 +14,7 @@ pub mod model;
 pub mod options;
 pub mod parse;
 pub mod placement;
+mod rng;
 pub mod serialize;
 pub mod sim;
 pub mod sweep;

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use crate::error::{Error, Result};
+use crate::rng::SplitMix64;
 
 /// Combinations of 1..=`max_failures` out of `candidates`, each with a rank in `0..len()`:
 /// all 1-host combinations first, then all 2-host ones, …; within one failure count,
@@ -130,28 +131,6 @@ pub(crate) fn shard_slice(len: u64, shard: usize, shards: usize) -> (u64, u64) {
     (bound(shard), bound(shard + 1))
 }
 
-/// splitmix64 (Steele, Lea, Flood 2014): small, fast and the same on every platform, so a
-/// seed names the same sample everywhere.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (Lemire's multiply-shift; the bias is below 2^-64 · n).
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-}
 
 #[cfg(test)]
 mod tests {
