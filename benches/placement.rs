@@ -16,7 +16,9 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use hapolicy::generate::{synthetic, GeneratorSpec};
 use hapolicy::model::RestartPriority;
-use hapolicy::placement::{place, plan_failover, plan_failover_indexed, HostAvailability, PlacementIndex, PlacementState};
+use hapolicy::placement::{
+    place, plan_failover, plan_failover_indexed, HostAvailability, PlacementIndex, PlacementState,
+};
 use hapolicy::Inventory;
 
 /// Failure sets spread over the cluster: host 0, and every twelfth host from 0 (eight hosts).
@@ -69,13 +71,14 @@ fn bench_placement(c: &mut Criterion) {
     }
     group.finish();
 
-    let sweep_scenario = |inv: &Inventory, index: &PlacementIndex, base: &PlacementState, failed: &[usize], vms: &[usize]| {
-        let mut state = base.clone();
-        for &h in failed {
-            state.set_availability(h, HostAvailability::Failed);
-        }
-        place(inv, index, &mut state, vms)
-    };
+    let sweep_scenario =
+        |inv: &Inventory, index: &PlacementIndex, base: &PlacementState, failed: &[usize], vms: &[usize]| {
+            let mut state = base.clone();
+            for &h in failed {
+                state.set_availability(h, HostAvailability::Failed);
+            }
+            place(inv, index, &mut state, vms)
+        };
     let mut group = c.benchmark_group("place");
     for (name, failed) in failure_sets(&inv) {
         let failed: Vec<usize> = failed.iter().filter_map(|h| inv.host_idx(h)).collect();

@@ -159,38 +159,22 @@ pub struct AdmissionFigures {
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdmissionReport {
     pub policy: AdmissionPolicyKind,
-    /// The configured failover promise is met.
-    pub satisfied: bool,
-    /// Slot policy: more slots used than exist. Other policies: a requirement exceeds capacity.
-    pub overcommitted: bool,
     /// Slot policy and auto-computed percentages.
     pub configured_host_failures: Option<u32>,
     /// Percentage policy (explicit, or `k / N · 100` when auto-computed).
     pub configured_cpu_percent: Option<f64>,
     pub configured_memory_percent: Option<f64>,
-    pub slot_cpu_mhz: Option<u64>,
-    pub slot_memory_mb: Option<u64>,
+    /// The figures of the current state (what [`Decision::before`] / [`Decision::after`] hold).
+    pub figures: AdmissionFigures,
     /// Slot policy: slots per counted host, in inventory host order (empty otherwise).
     pub host_slots: Vec<HostSlots>,
-    pub total_slots: Option<u64>,
-    pub used_slots: Option<u64>,
-    pub available_slots: Option<u64>,
-    pub current_failover_level: Option<u32>,
-    pub cpu_failover_percent: Option<f64>,
-    pub memory_failover_percent: Option<f64>,
     /// Counted hosts (R-AC), in inventory host order.
     pub counted_hosts: Vec<String>,
     /// Hosts not counted, in inventory host order.
     pub excluded_hosts: Vec<ExcludedHost>,
-    /// Powered-on VMs.
-    pub counted_vms: usize,
     /// Capacity of the counted hosts.
     pub total_cpu_mhz: u64,
     pub total_memory_mb: u64,
-    /// Σ over counted VMs of `max(cpu_reservation, das.vmCpuMinMHz)`.
-    pub required_cpu_mhz: u64,
-    /// Σ over counted VMs of `memory_reservation + memory_overhead`.
-    pub required_memory_mb: u64,
     /// Dedicated failover hosts, in configured order (empty for other policies).
     pub failover_hosts: Vec<FailoverHostStatus>,
     /// Human sentences: what is wrong, what is unusual (order independent of inventory order).
@@ -571,7 +555,6 @@ impl<'a> AdmissionContext<'a> {
     /// The full report of the current state.
     pub fn report(&self) -> AdmissionReport {
         let inv = self.inv;
-        let f = &self.figures;
         let (configured_cpu_percent, configured_memory_percent) = match self.configured_percent() {
             Some(p) => (Some(p.cpu), Some(p.memory)),
             None => (None, None),
@@ -593,27 +576,15 @@ impl<'a> AdmissionContext<'a> {
         let messages = self.messages(&failover_hosts);
         AdmissionReport {
             policy: self.policy().kind(),
-            satisfied: f.satisfied,
-            overcommitted: f.overcommitted,
             configured_host_failures: self.configured_host_failures(),
             configured_cpu_percent,
             configured_memory_percent,
-            slot_cpu_mhz: f.slot_cpu_mhz,
-            slot_memory_mb: f.slot_memory_mb,
+            figures: self.figures,
             host_slots,
-            total_slots: f.total_slots,
-            used_slots: f.used_slots,
-            available_slots: f.available_slots,
-            current_failover_level: f.current_failover_level,
-            cpu_failover_percent: f.cpu_failover_percent,
-            memory_failover_percent: f.memory_failover_percent,
             counted_hosts: self.counted.iter().map(|&h| inv.hosts[h].id.clone()).collect(),
             excluded_hosts,
-            counted_vms: f.counted_vms,
             total_cpu_mhz: self.capacity.cpu_mhz,
             total_memory_mb: self.capacity.memory_mb,
-            required_cpu_mhz: f.required_cpu_mhz,
-            required_memory_mb: f.required_memory_mb,
             failover_hosts,
             messages,
         }
@@ -1229,7 +1200,9 @@ impl<'a> AdmissionContext<'a> {
     /// least the configured number of host failures (and the cluster is not overcommitted).
     fn slot_verdict(&self, outcome: &Outcome, host_failures: u32) -> (bool, String) {
         let (before, after) = (&self.figures, &outcome.figures);
-        let Some(current) = &self.slots else { return (true, String::new()) };
+        let Some(current) = &self.slots else {
+            return (true, String::new());
+        };
         let table = outcome.slots.as_ref().and_then(|(t, _)| t.as_ref()).unwrap_or(&current.table);
         let used = after.used_slots.unwrap_or(0);
         let (level_before, level_after) =
@@ -1265,7 +1238,9 @@ impl<'a> AdmissionContext<'a> {
     /// configured ones, with at least 2 counted hosts.
     fn percentage_verdict(&self, outcome: &Outcome) -> (bool, String) {
         let (before, after) = (&self.figures, &outcome.figures);
-        let Some(conf) = self.configured_percent() else { return (true, String::new()) };
+        let Some(conf) = self.configured_percent() else {
+            return (true, String::new());
+        };
         if self.counted.len() < 2 {
             return (
                 false,
@@ -1407,40 +1382,21 @@ fn join_list(items: &[&str], max: usize) -> String {
 // ---------------------------------------------------------------------------------------------
 
 impl AdmissionReport {
-    /// The figures part (what [`Decision::before`] / [`Decision::after`] hold).
-    pub fn figures(&self) -> AdmissionFigures {
-        AdmissionFigures {
-            satisfied: self.satisfied,
-            overcommitted: self.overcommitted,
-            slot_cpu_mhz: self.slot_cpu_mhz,
-            slot_memory_mb: self.slot_memory_mb,
-            total_slots: self.total_slots,
-            used_slots: self.used_slots,
-            available_slots: self.available_slots,
-            current_failover_level: self.current_failover_level,
-            cpu_failover_percent: self.cpu_failover_percent,
-            memory_failover_percent: self.memory_failover_percent,
-            required_cpu_mhz: self.required_cpu_mhz,
-            required_memory_mb: self.required_memory_mb,
-            counted_vms: self.counted_vms,
-        }
-    }
-
     /// One line: policy, verdict and the headline figure.
     pub fn summary(&self) -> String {
-        let verdict = if self.satisfied { "satisfied" } else { "NOT satisfied" };
+        let verdict = if self.figures.satisfied { "satisfied" } else { "NOT satisfied" };
         let headline = match self.policy {
             AdmissionPolicyKind::Slot => format!(
                 "current failover level {} (configured {}), {} slots available",
-                self.current_failover_level.unwrap_or(0),
+                self.figures.current_failover_level.unwrap_or(0),
                 self.configured_host_failures.unwrap_or(0),
-                self.available_slots.unwrap_or(0)
+                self.figures.available_slots.unwrap_or(0)
             ),
             AdmissionPolicyKind::Percentage => format!(
                 "CPU {} (configured {}), memory {} (configured {})",
-                opt_pct(self.cpu_failover_percent),
+                opt_pct(self.figures.cpu_failover_percent),
                 opt_pct(self.configured_cpu_percent),
-                opt_pct(self.memory_failover_percent),
+                opt_pct(self.figures.memory_failover_percent),
                 opt_pct(self.configured_memory_percent)
             ),
             AdmissionPolicyKind::FailoverHosts => {
@@ -1459,13 +1415,13 @@ impl AdmissionReport {
             t.push_str("\n  ");
             t.push_str(&s);
         };
-        if let (Some(c), Some(m)) = (self.slot_cpu_mhz, self.slot_memory_mb) {
+        if let (Some(c), Some(m)) = (self.figures.slot_cpu_mhz, self.figures.slot_memory_mb) {
             line(format!("slot size: {c} MHz / {m} MB"));
             line(format!(
                 "slots: {} total, {} used, {} available",
-                self.total_slots.unwrap_or(0),
-                self.used_slots.unwrap_or(0),
-                self.available_slots.unwrap_or(0)
+                self.figures.total_slots.unwrap_or(0),
+                self.figures.used_slots.unwrap_or(0),
+                self.figures.available_slots.unwrap_or(0)
             ));
             let per_host: Vec<String> = self.host_slots.iter().map(|h| format!("{} {}", h.host, h.slots)).collect();
             line(format!("host slots: {}", per_host.join(", ")));
@@ -1484,12 +1440,12 @@ impl AdmissionReport {
             "counted: {} host{}, {} powered-on VM{}",
             self.counted_hosts.len(),
             plural(self.counted_hosts.len() as u64),
-            self.counted_vms,
-            plural(self.counted_vms as u64)
+            self.figures.counted_vms,
+            plural(self.figures.counted_vms as u64)
         ));
         line(format!(
             "capacity {} MHz / {} MB, reserved {} MHz / {} MB",
-            self.total_cpu_mhz, self.total_memory_mb, self.required_cpu_mhz, self.required_memory_mb
+            self.total_cpu_mhz, self.total_memory_mb, self.figures.required_cpu_mhz, self.figures.required_memory_mb
         ));
         for m in &self.messages {
             line(format!("- {m}"));

@@ -25,6 +25,11 @@
 //! The output is valid by construction: `parse::from_value(&serialize::to_value(&inv))` gives it
 //! back unchanged, with no problem and no warning (tested below).
 
+// Indexing (panic audit): host indices are drawn below `hosts.len()` (`Rng::below`,
+// `Weights::index_of`, `% n_hosts` only when there are hosts), VM indices come from the VMs
+// pushed here, datastore positions from `datastore_views` over `datastores`; constant tables are
+// indexed with draws below their own length.
+
 use std::collections::BTreeMap;
 
 use crate::model::*;
@@ -95,16 +100,40 @@ impl Rng {
     }
 
     /// Index drawn with the given weights (which must not all be 0).
-    fn weighted(&mut self, weights: &[u32]) -> usize {
-        let total: u64 = weights.iter().map(|&w| w as u64).sum();
-        let mut x = (self.unit() * total as f64) as u64;
-        for (i, &w) in weights.iter().enumerate() {
-            if x < w as u64 {
-                return i;
-            }
-            x -= w as u64;
+    fn weighted(&mut self, weights: &Weights) -> usize {
+        let x = (self.unit() * weights.total() as f64) as u64;
+        weights.index_of(x)
+    }
+}
+
+/// Weights as running totals, so a draw is a binary search (one draw per VM over thousands of
+/// hosts would otherwise make generation quadratic).
+struct Weights {
+    /// `ends[i]` = weights[0] + … + weights[i].
+    ends: Vec<u64>,
+}
+
+impl Weights {
+    fn new(weights: impl IntoIterator<Item = u32>) -> Self {
+        let mut total = 0u64;
+        Weights {
+            ends: weights
+                .into_iter()
+                .map(|w| {
+                    total += w as u64;
+                    total
+                })
+                .collect(),
         }
-        weights.len().saturating_sub(1)
+    }
+
+    fn total(&self) -> u64 {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
+    /// The index whose share of `0..total` holds `x` (the last index when `x` is past the end).
+    fn index_of(&self, x: u64) -> usize {
+        self.ends.partition_point(|&end| end <= x).min(self.ends.len().saturating_sub(1))
     }
 }
 
@@ -189,6 +218,11 @@ struct Builder<'a> {
     rules: Vec<Rule>,
     /// Ids of the datastores local to one host.
     local: std::collections::HashSet<String>,
+    /// Per host, the positions in `datastores` of its shared and of its local datastores.
+    shared_of_host: Vec<Vec<usize>>,
+    local_of_host: Vec<Vec<usize>>,
+    /// Positions of the datastores with a backing (array or filer).
+    backed: Vec<usize>,
 }
 
 impl<'a> Builder<'a> {
@@ -203,11 +237,15 @@ impl<'a> Builder<'a> {
             reserve: Vec::new(),
             rules: Vec::new(),
             local: std::collections::HashSet::new(),
+            shared_of_host: Vec::new(),
+            local_of_host: Vec::new(),
+            backed: Vec::new(),
         }
     }
 
     fn build(mut self) -> Inventory {
         self.datastores_and_hosts();
+        self.datastore_views();
         self.virtual_machines();
         self.reservations();
         self.make_rules();
@@ -248,7 +286,7 @@ impl<'a> Builder<'a> {
             ds_type: DatastoreType::Vsan,
             backing: None,
         });
-        let weights: Vec<u32> = HOST_MODELS.iter().map(|m| m.weight).collect();
+        let weights = Weights::new(HOST_MODELS.iter().map(|m| m.weight));
         for i in 0..n_hosts {
             let model = &HOST_MODELS[self.rng.weighted(&weights)];
             let mut ds = Vec::new();
@@ -292,24 +330,41 @@ impl<'a> Builder<'a> {
 
     /// A datastore for a VM on `host` (shared mostly, sometimes the host's local one).
     fn home_for(&mut self, host: Option<usize>) -> String {
-        let shared: Vec<&String> = match host {
-            Some(h) => self.hosts[h].datastores.iter().filter(|d| !self.is_local(d)).collect(),
-            None => self.datastores.iter().filter(|d| d.backing.is_some()).map(|d| &d.id).collect(),
+        let shared: &[usize] = match host {
+            Some(h) => &self.shared_of_host[h],
+            None => &self.backed,
         };
         if let Some(h) = host {
-            let local: Vec<&String> = self.hosts[h].datastores.iter().filter(|d| self.is_local(d)).collect();
-            if !local.is_empty() && self.rng.chance(0.03) {
-                return local[0].clone();
+            if let Some(&local) = self.local_of_host[h].first() {
+                if self.rng.chance(0.03) {
+                    return self.datastores[local].id.clone();
+                }
             }
         }
         match shared.len() {
             0 => self.datastores.first().map(|d| d.id.clone()).unwrap_or_default(),
-            n => shared[self.rng.below(n)].clone(),
+            n => self.datastores[shared[self.rng.below(n)]].id.clone(),
         }
     }
 
-    fn is_local(&self, id: &str) -> bool {
-        self.local.contains(id)
+    /// Which datastores each host sees, split into shared and local ones (in the host's order),
+    /// and the datastores with a backing: computed once, not per VM.
+    fn datastore_views(&mut self) {
+        let position: std::collections::HashMap<&str, usize> =
+            self.datastores.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
+        for host in &self.hosts {
+            let (mut shared, mut local) = (Vec::new(), Vec::new());
+            for &d in host.datastores.iter().filter_map(|id| position.get(id.as_str())) {
+                if self.local.contains(&self.datastores[d].id) {
+                    local.push(d);
+                } else {
+                    shared.push(d);
+                }
+            }
+            self.shared_of_host.push(shared);
+            self.local_of_host.push(local);
+        }
+        self.backed = self.datastores.iter().enumerate().filter(|(_, d)| d.backing.is_some()).map(|(i, _)| i).collect();
     }
 
     fn push_vm(&mut self, vm: Vm, kind: Kind, reserve: Reserve) {
@@ -348,9 +403,9 @@ impl<'a> Builder<'a> {
 
         // Regular VMs, placed in proportion to host memory.
         // why: constant divisor; generated hosts have at most a few TB, so MB / 1024 fits in u32.
-        let weights: Vec<u32> = self.hosts.iter().map(|h| (h.memory_mb / 1024) as u32).collect();
+        let weights = Weights::new(self.hosts.iter().map(|h| (h.memory_mb / 1024) as u32));
         let mut per_tier = vec![0usize; TIERS.len()];
-        let priority_weights: Vec<u32> = PRIORITIES.iter().map(|(_, w)| *w).collect();
+        let priority_weights = Weights::new(PRIORITIES.iter().map(|(_, w)| *w));
         for _ in 0..regular {
             let power = if n_hosts == 0 {
                 PowerState::PoweredOff
@@ -384,10 +439,10 @@ impl<'a> Builder<'a> {
             // A data disk elsewhere on one VM in ten.
             if let Some(h) = host {
                 if self.rng.chance(0.1) {
-                    let others: Vec<String> =
-                        self.hosts[h].datastores.iter().filter(|d| **d != home && !self.is_local(d)).cloned().collect();
+                    let others: Vec<usize> =
+                        self.shared_of_host[h].iter().copied().filter(|&d| self.datastores[d].id != home).collect();
                     if !others.is_empty() {
-                        vm.datastores.push(others[self.rng.below(others.len())].clone());
+                        vm.datastores.push(self.datastores[others[self.rng.below(others.len())]].id.clone());
                     }
                 }
             }

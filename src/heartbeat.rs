@@ -166,7 +166,9 @@ impl<'a> HeartbeatSelector<'a> {
     /// The heartbeat datastores of the host with index `host` (R-HBDS), best first.
     /// An out-of-range index selects nothing.
     pub fn select_host(&self, host: usize) -> Vec<String> {
-        let Some(h) = self.inv.hosts.get(host) else { return Vec::new() };
+        let Some(h) = self.inv.hosts.get(host) else {
+            return Vec::new();
+        };
         let mut accessible: Vec<usize> = h.datastores.iter().filter_map(|id| self.inv.datastore_idx(id)).collect();
         accessible.sort_unstable();
         accessible.dedup();
@@ -209,7 +211,9 @@ impl<'a> HeartbeatSelector<'a> {
                     ds.id.as_bytes(),
                 )
             };
-            let Some(best) = (0..pool.len()).min_by(|&a, &b| rank(pool[a]).cmp(&rank(pool[b]))) else { break };
+            let Some(best) = (0..pool.len()).min_by(|&a, &b| rank(pool[a]).cmp(&rank(pool[b]))) else {
+                break;
+            };
             let d = pool.swap_remove(best);
             chosen.push(d);
             if let Some(b) = self.inv.datastores[d].backing.as_deref() {

@@ -288,13 +288,24 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AdmissionControl {
     /// "Host failures cluster tolerates"; optional fixed slot (`ClusterFixedSizeSlotPolicy`).
-    Slot { host_failures: u32, slot_cpu_mhz: Option<u64>, slot_memory_mb: Option<u64> },
+    Slot {
+        host_failures: u32,
+        slot_cpu_mhz: Option<u64>,
+        slot_memory_mb: Option<u64>,
+    },
     /// "Cluster resources reserved" with explicit percentages.
-    Percentage { cpu_percent: f64, memory_percent: f64 },
+    Percentage {
+        cpu_percent: f64,
+        memory_percent: f64,
+    },
     /// Percentages computed from a number of host failures (6.5+).
-    PercentageAuto { host_failures: u32 },
+    PercentageAuto {
+        host_failures: u32,
+    },
     /// Dedicated failover hosts.
-    FailoverHosts { hosts: Vec<String> },
+    FailoverHosts {
+        hosts: Vec<String>,
+    },
     Disabled,
 }
 

@@ -107,10 +107,16 @@ impl Options {
 #[derive(Clone, Copy)]
 enum Kind {
     /// Whole number in `min..=max`.
-    Int { min: u64, max: u64 },
+    Int {
+        min: u64,
+        max: u64,
+    },
     Bool,
     /// Seconds, finite, in `min..=max`.
-    Seconds { min: f64, max: f64 },
+    Seconds {
+        min: f64,
+        max: f64,
+    },
     /// Free text (addresses).
     Text,
 }
@@ -127,13 +133,21 @@ enum Value {
 
 impl Value {
     fn int(&self) -> u64 {
-        if let Value::Int(v) = self { *v } else { 0 }
+        if let Value::Int(v) = self {
+            *v
+        } else {
+            0
+        }
     }
     fn bool(&self) -> bool {
         matches!(self, Value::Bool(true))
     }
     fn seconds(&self) -> f64 {
-        if let Value::Seconds(v) = self { *v } else { 0.0 }
+        if let Value::Seconds(v) = self {
+            *v
+        } else {
+            0.0
+        }
     }
 }
 
@@ -319,7 +333,8 @@ mod tests {
 
     #[test]
     fn keys_match_case_insensitively_and_values_are_typed() {
-        let (o, e, w) = parse(&[("das.VMCPUMINMHZ", "64"), ("das.respectVmVmAntiAffinityRules", "TRUE")], Version::V8_0);
+        let (o, e, w) =
+            parse(&[("das.VMCPUMINMHZ", "64"), ("das.respectVmVmAntiAffinityRules", "TRUE")], Version::V8_0);
         assert!(e.is_empty() && w.is_empty());
         assert_eq!(o.parsed.vm_cpu_min_mhz, 64);
         assert!(o.parsed.respect_vm_vm_anti_affinity);
@@ -336,10 +351,8 @@ mod tests {
 
     #[test]
     fn bad_values_are_errors_and_unknown_keys_warnings() {
-        let (_, e, w) = parse(
-            &[("das.heartbeatDsPerHost", "7"), ("das.vmCpuMinMHz", "abc"), ("das.fancy", "1")],
-            Version::V8_0,
-        );
+        let (_, e, w) =
+            parse(&[("das.heartbeatDsPerHost", "7"), ("das.vmCpuMinMHz", "abc"), ("das.fancy", "1")], Version::V8_0);
         assert_eq!(e.len(), 2);
         assert!(e.iter().any(|p| p.path == "opts['das.heartbeatDsPerHost']" && p.message.contains("out of range")));
         assert!(e.iter().any(|p| p.path == "opts['das.vmCpuMinMHz']" && p.message.contains("whole number")));
@@ -349,7 +362,8 @@ mod tests {
 
     #[test]
     fn isolation_addresses_in_index_order() {
-        let (o, _, _) = parse(&[("das.isolationaddress1", "10.0.0.2"), ("das.isolationaddress0", "10.0.0.1")], Version::V8_0);
+        let (o, _, _) =
+            parse(&[("das.isolationaddress1", "10.0.0.2"), ("das.isolationaddress0", "10.0.0.1")], Version::V8_0);
         assert_eq!(o.parsed.isolation_addresses, vec!["10.0.0.1", "10.0.0.2"]);
     }
 }

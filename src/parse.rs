@@ -31,7 +31,15 @@ pub fn from_yaml_str(text: &str) -> Result<Inventory> {
 pub fn parse_json_text(text: &str) -> Result<Value> {
     check_size(text)?;
     serde_json::from_str::<StrictJson>(text).map(|v| v.0).map_err(|e| {
-        Error::invalid("<json>", format!("line {}, column {}: {}", e.line(), e.column(), tidy_position(&e.to_string(), e.line(), e.column())))
+        Error::invalid(
+            "<json>",
+            format!(
+                "line {}, column {}: {}",
+                e.line(),
+                e.column(),
+                tidy_position(&e.to_string(), e.line(), e.column())
+            ),
+        )
     })
 }
 
@@ -45,7 +53,12 @@ pub fn parse_yaml_text(text: &str) -> Result<Value> {
     let yaml = serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|e| match e.location() {
         Some(loc) => Error::invalid(
             "<yaml>",
-            format!("line {}, column {}: {}", loc.line(), loc.column(), tidy_position(&e.to_string(), loc.line(), loc.column())),
+            format!(
+                "line {}, column {}: {}",
+                loc.line(),
+                loc.column(),
+                tidy_position(&e.to_string(), loc.line(), loc.column())
+            ),
         ),
         None => Error::invalid("<yaml>", tidy_position(&e.to_string(), 0, 0)),
     })?;
@@ -341,9 +354,9 @@ fn yaml_to_json(v: &serde_yaml::Value, path: &str, problems: &mut Vec<Problem>) 
             }
         }
         Y::String(s) => Value::String(s.clone()),
-        Y::Sequence(items) => {
-            Value::Array(items.iter().enumerate().map(|(i, x)| yaml_to_json(x, &format!("{path}[{i}]"), problems)).collect())
-        }
+        Y::Sequence(items) => Value::Array(
+            items.iter().enumerate().map(|(i, x)| yaml_to_json(x, &format!("{path}[{i}]"), problems)).collect(),
+        ),
         Y::Mapping(m) => {
             let mut out = Map::new();
             for (k, x) in m {
@@ -399,6 +412,8 @@ fn tidy_position(msg: &str, line: usize, column: usize) -> String {
     const AT: &str = " at line ";
     let mut out = String::with_capacity(msg.len());
     let mut rest = msg;
+    // why: `find` returns a char boundary, and the digit counts below cover ASCII bytes only, so
+    // every slice in this loop starts and ends on a char boundary within its string.
     while let Some(i) = rest.find(AT) {
         out.push_str(&rest[..i]);
         let after = &rest[i + AT.len()..];
@@ -429,7 +444,11 @@ fn tidy_position(msg: &str, line: usize, column: usize) -> String {
 
 /// A float for a message: plain when short, scientific when huge or tiny.
 fn fmt_float(f: f64) -> String {
-    if f != 0.0 && (f.abs() >= 1e15 || f.abs() < 1e-6) { format!("{f:e}") } else { format!("{f}") }
+    if f != 0.0 && (f.abs() >= 1e15 || f.abs() < 1e-6) {
+        format!("{f:e}")
+    } else {
+        format!("{f}")
+    }
 }
 
 /// Builds and validates an inventory from a decoded document.
@@ -515,7 +534,11 @@ struct Obj<'a> {
 
 impl<'a> Obj<'a> {
     fn field(&self, key: &str) -> String {
-        if self.path.is_empty() { key.to_string() } else { format!("{}.{key}", self.path) }
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
     }
 
     /// The value under `key`, `None` when absent or null.
@@ -698,7 +721,9 @@ impl Reader {
                     match item {
                         Value::String(s) if !s.trim().is_empty() => out.push(s.clone()),
                         Value::String(_) => self.error(format!("{path}[{i}]"), "must not be empty"),
-                        other => self.error(format!("{path}[{i}]"), format!("expected a string, got {}", type_name(other))),
+                        other => {
+                            self.error(format!("{path}[{i}]"), format!("expected a string, got {}", type_name(other)))
+                        }
                     }
                 }
                 Some(out)
@@ -756,7 +781,11 @@ impl Reader {
             hosts: &host_by_id,
             ds_ids: &ds_ids,
             // The capacity checks need every host; with one unreadable they would mislead.
-            capacities: if all_hosts_read { hosts.iter().map(|h| (h.cpu_mhz, h.memory_mb)).collect() } else { Vec::new() },
+            capacities: if all_hosts_read {
+                hosts.iter().map(|h| (h.cpu_mhz, h.memory_mb)).collect()
+            } else {
+                Vec::new()
+            },
             max_capacity: None,
         };
         let max_capacity = ctx.capacities.iter().copied().reduce(|a, b| (a.0.max(b.0), a.1.max(b.1)));
@@ -1012,7 +1041,8 @@ impl Reader {
                     ),
                 );
             }
-            if !reported && !ctx.capacities.is_empty() && !ctx.capacities.iter().any(|&(c, m)| cpu <= c && demand <= m) {
+            if !reported && !ctx.capacities.is_empty() && !ctx.capacities.iter().any(|&(c, m)| cpu <= c && demand <= m)
+            {
                 self.error(
                     path,
                     format!(
@@ -1050,13 +1080,7 @@ impl Reader {
         })
     }
 
-    fn rule(
-        &mut self,
-        v: &Value,
-        path: &str,
-        host_ids: &HashSet<String>,
-        vm_ids: &HashSet<String>,
-    ) -> Option<Rule> {
+    fn rule(&mut self, v: &Value, path: &str, host_ids: &HashSet<String>, vm_ids: &HashSet<String>) -> Option<Rule> {
         let mut o = self.object(v, path)?;
         let present = o.map.contains_key("type");
         let kind = self.api_enum(&mut o, "type", RuleKind::parse, RuleKind::allowed);
@@ -1141,7 +1165,10 @@ impl Reader {
                         self.error(o.field("hosts"), "a VM-host rule needs at least one host");
                     }
                 } else if vms_ok
-                    && o.map.get("vms").and_then(Value::as_array).is_some_and(|items| items.iter().all(Value::is_string))
+                    && o.map
+                        .get("vms")
+                        .and_then(Value::as_array)
+                        .is_some_and(|items| items.iter().all(Value::is_string))
                     && dedup(vms.clone()).len() < 2
                 {
                     self.error(o.field("vms"), "a VM-VM rule needs at least two distinct VMs");
@@ -1189,6 +1216,7 @@ impl Reader {
                 if next < succ.len() {
                     // why: inside `while let Some(..) = stack.last()`: the stack is not empty.
                     stack.last_mut().expect("non-empty").1 += 1;
+                    // why: `next < succ.len()` just above.
                     let s = succ[next];
                     match colour.get(s).copied().unwrap_or(0) {
                         0 => {
@@ -1196,6 +1224,7 @@ impl Reader {
                             stack.push((s, 0));
                         }
                         1 => {
+                            // why: `from` is a position in `stack` (or 0), so `stack[from..]` is in range.
                             let from = stack.iter().position(|(n, _)| *n == s).unwrap_or(0);
                             let mut cycle: Vec<&str> = stack[from..].iter().map(|(n, _)| *n).collect();
                             cycle.push(s);
@@ -1253,7 +1282,10 @@ impl Reader {
             .api_enum(&mut o, "isolation_response", IsolationResponse::parse, IsolationResponse::allowed)
             .unwrap_or(IsolationResponse::None);
         if isolation_response == IsolationResponse::ClusterIsolationResponse {
-            self.error("cluster.isolation_response", "the cluster default cannot defer to itself; use 'none', 'powerOff' or 'shutdown'");
+            self.error(
+                "cluster.isolation_response",
+                "the cluster default cannot defer to itself; use 'none', 'powerOff' or 'shutdown'",
+            );
         }
         let restart_priority = self
             .api_enum(&mut o, "restart_priority", RestartPriority::parse, RestartPriority::allowed)
@@ -1295,7 +1327,10 @@ impl Reader {
         let present = o.map.contains_key("policy");
         let policy = self.api_enum(&mut o, "policy", AdmissionPolicyKind::parse, AdmissionPolicyKind::allowed);
         if !present {
-            self.error(format!("{path}.policy"), format!("missing required field; allowed: {}", AdmissionPolicyKind::allowed()));
+            self.error(
+                format!("{path}.policy"),
+                format!("missing required field; allowed: {}", AdmissionPolicyKind::allowed()),
+            );
         }
         let failures = |r: &mut Reader, o: &mut Obj<'_>| -> Option<u32> {
             let n = r.number_field(o, "host_failures", Some(1))?;
@@ -1319,15 +1354,25 @@ impl Reader {
                 if slot_cpu_mhz.is_some() != slot_memory_mb.is_some() {
                     self.error(path, "a fixed slot size needs both slot_cpu_mhz and slot_memory_mb");
                 }
-                host_failures.map(|host_failures| AdmissionControl::Slot { host_failures, slot_cpu_mhz, slot_memory_mb })
+                host_failures.map(|host_failures| AdmissionControl::Slot {
+                    host_failures,
+                    slot_cpu_mhz,
+                    slot_memory_mb,
+                })
             }
             Some(AdmissionPolicyKind::Percentage) => {
                 if has_failures && (has_cpu || has_mem) {
-                    self.error(path, "give either host_failures (auto-computed) or cpu_percent and memory_percent, not both");
+                    self.error(
+                        path,
+                        "give either host_failures (auto-computed) or cpu_percent and memory_percent, not both",
+                    );
                     None
                 } else if has_failures {
                     if !version.at_least(Version::V6_5) {
-                        self.error(format!("{path}.host_failures"), format!("auto-computed percentages need version 6.5 or later (cluster is {version})"));
+                        self.error(
+                            format!("{path}.host_failures"),
+                            format!("auto-computed percentages need version 6.5 or later (cluster is {version})"),
+                        );
                     }
                     failures(self, &mut o).map(|host_failures| AdmissionControl::PercentageAuto { host_failures })
                 } else {
@@ -1340,7 +1385,9 @@ impl Reader {
                     let cpu = self.float(&mut o, "cpu_percent", 0.0, 100.0);
                     let mem = self.float(&mut o, "memory_percent", 0.0, 100.0);
                     match (cpu, mem) {
-                        (Some(cpu_percent), Some(memory_percent)) => Some(AdmissionControl::Percentage { cpu_percent, memory_percent }),
+                        (Some(cpu_percent), Some(memory_percent)) => {
+                            Some(AdmissionControl::Percentage { cpu_percent, memory_percent })
+                        }
                         _ => None,
                     }
                 }
@@ -1366,7 +1413,10 @@ impl Reader {
         for k in ["host_failures", "cpu_percent", "memory_percent", "slot_cpu_mhz", "slot_memory_mb", "hosts"] {
             if o.map.contains_key(k) && !o.used.contains(&k) {
                 o.used.push(k);
-                self.warn(format!("{path}.{k}"), format!("ignored by the '{}' policy", policy.map(|p| p.as_str()).unwrap_or("?")));
+                self.warn(
+                    format!("{path}.{k}"),
+                    format!("ignored by the '{}' policy", policy.map(|p| p.as_str()).unwrap_or("?")),
+                );
             }
         }
         self.finish(o);
@@ -1374,8 +1424,11 @@ impl Reader {
     }
 
     fn heartbeat_config(&mut self, v: &Value, ds_ids: &HashSet<String>) -> HeartbeatDatastoreConfig {
-        let default = HeartbeatDatastoreConfig { policy: HbDsPolicy::AllFeasibleDsWithUserPreference, preferred: vec![] };
-        let Some(mut o) = self.object(v, "cluster.heartbeat_datastores") else { return default };
+        let default =
+            HeartbeatDatastoreConfig { policy: HbDsPolicy::AllFeasibleDsWithUserPreference, preferred: vec![] };
+        let Some(mut o) = self.object(v, "cluster.heartbeat_datastores") else {
+            return default;
+        };
         let policy = self.api_enum(&mut o, "policy", HbDsPolicy::parse, HbDsPolicy::allowed).unwrap_or(default.policy);
         let preferred = self.id_list(&mut o, "preferred").unwrap_or_default();
         self.check_refs(&preferred, ds_ids, "cluster.heartbeat_datastores.preferred", "datastore");
@@ -1393,8 +1446,11 @@ impl Reader {
             max_resets_window_s: None,
         };
         let Some(v) = v else { return cfg };
-        let Some(mut o) = self.object(v, "cluster.vm_monitoring") else { return cfg };
-        cfg.mode = self.api_enum(&mut o, "mode", VmMonitoringMode::parse, VmMonitoringMode::allowed).unwrap_or(cfg.mode);
+        let Some(mut o) = self.object(v, "cluster.vm_monitoring") else {
+            return cfg;
+        };
+        cfg.mode =
+            self.api_enum(&mut o, "mode", VmMonitoringMode::parse, VmMonitoringMode::allowed).unwrap_or(cfg.mode);
         cfg.sensitivity = self
             .api_enum(&mut o, "sensitivity", VmMonitoringSensitivity::parse, VmMonitoringSensitivity::allowed)
             .unwrap_or(cfg.sensitivity);
@@ -1418,7 +1474,9 @@ impl Reader {
             apd_cleared: ApdClearedReaction::None,
         };
         let Some(v) = v else { return cfg };
-        let Some(mut o) = self.object(v, "cluster.vmcp") else { return cfg };
+        let Some(mut o) = self.object(v, "cluster.vmcp") else {
+            return cfg;
+        };
         cfg.apd = self.api_enum(&mut o, "apd", StorageProtection::parse, StorageProtection::allowed).unwrap_or(cfg.apd);
         cfg.pdl = self.api_enum(&mut o, "pdl", StorageProtection::parse, StorageProtection::allowed).unwrap_or(cfg.pdl);
         cfg.apd_delay_s = self.number_field(&mut o, "apd_delay_s", Some(180)).unwrap_or(180);
@@ -1432,7 +1490,9 @@ impl Reader {
     fn advanced_options(&mut self, v: Option<&Value>) -> BTreeMap<String, String> {
         let mut raw = BTreeMap::new();
         let Some(v) = v else { return raw };
-        let Some(o) = self.object(v, "cluster.advanced_options") else { return raw };
+        let Some(o) = self.object(v, "cluster.advanced_options") else {
+            return raw;
+        };
         // vCenter matches keys case-insensitively: a second spelling of a key is ambiguous.
         // Checked here, in document order, so the later spelling is the one blamed.
         let mut seen: HashMap<String, &str> = HashMap::new();
@@ -1477,7 +1537,11 @@ pub fn default_admission(version: Version) -> AdmissionControl {
 
 /// `""` (the document root) prints as `<root>`.
 fn display_path(path: &str) -> String {
-    if path.is_empty() { "<root>".to_string() } else { path.to_string() }
+    if path.is_empty() {
+        "<root>".to_string()
+    } else {
+        path.to_string()
+    }
 }
 
 /// Removes repeated ids, keeping first occurrences in order.

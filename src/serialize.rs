@@ -87,7 +87,9 @@ pub fn admission(a: &AdmissionControl) -> Value {
         AdmissionControl::PercentageAuto { host_failures } => {
             json!({"policy": "percentage", "host_failures": host_failures})
         }
-        AdmissionControl::FailoverHosts { hosts } => json!({"policy": "failoverHosts", "hosts": hosts}),
+        AdmissionControl::FailoverHosts { hosts } => {
+            json!({"policy": "failoverHosts", "hosts": hosts})
+        }
         AdmissionControl::Disabled => json!({"policy": "disabled"}),
     }
 }

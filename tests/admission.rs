@@ -125,18 +125,21 @@ fn guide_example_slot_policy() {
     ] {
         let r = admission::evaluate(&inv);
         assert_eq!(r.policy, AdmissionPolicyKind::Slot);
-        assert_eq!((r.slot_cpu_mhz, r.slot_memory_mb), (Some(2000), Some(2048)));
+        assert_eq!((r.figures.slot_cpu_mhz, r.figures.slot_memory_mb), (Some(2000), Some(2048)));
         assert_eq!(host_slots(&r), vec![("host-1", 4), ("host-2", 3), ("host-3", 3)]);
-        assert_eq!((r.total_slots, r.used_slots, r.available_slots), (Some(10), Some(5), Some(1)));
-        assert_eq!(r.current_failover_level, Some(1));
+        assert_eq!(
+            (r.figures.total_slots, r.figures.used_slots, r.figures.available_slots),
+            (Some(10), Some(5), Some(1))
+        );
+        assert_eq!(r.figures.current_failover_level, Some(1));
         assert_eq!(r.configured_host_failures, Some(1));
-        assert!(r.satisfied && !r.overcommitted);
-        assert_eq!(r.cpu_failover_percent, None);
+        assert!(r.figures.satisfied && !r.figures.overcommitted);
+        assert_eq!(r.figures.cpu_failover_percent, None);
         assert_eq!(r.counted_hosts, vec!["host-1", "host-2", "host-3"]);
-        assert_eq!(r.counted_vms, 5);
+        assert_eq!(r.figures.counted_vms, 5);
         // Totals: 24000 MHz / 21504 MB; reserved 7000 MHz / 6144 MB.
         assert_eq!((r.total_cpu_mhz, r.total_memory_mb), (24000, 21504));
-        assert_eq!((r.required_cpu_mhz, r.required_memory_mb), (7000, 6144));
+        assert_eq!((r.figures.required_cpu_mhz, r.figures.required_memory_mb), (7000, 6144));
         assert!(r.messages.is_empty(), "{:?}", r.messages);
     }
 }
@@ -147,17 +150,17 @@ fn guide_example_percentage_policy() {
     let inv = guide(r#"{"policy":"percentage","cpu_percent":25,"memory_percent":25}"#, &[]);
     let r = admission::evaluate(&inv);
     assert_eq!(r.policy, AdmissionPolicyKind::Percentage);
-    assert_close(r.cpu_failover_percent, 17.0 / 24.0 * 100.0);
-    assert_close(r.memory_failover_percent, 15.0 / 21.0 * 100.0);
+    assert_close(r.figures.cpu_failover_percent, 17.0 / 24.0 * 100.0);
+    assert_close(r.figures.memory_failover_percent, 15.0 / 21.0 * 100.0);
     assert_eq!((r.configured_cpu_percent, r.configured_memory_percent), (Some(25.0), Some(25.0)));
-    assert_eq!(r.slot_cpu_mhz, None);
-    assert_eq!(r.total_slots, None);
+    assert_eq!(r.figures.slot_cpu_mhz, None);
+    assert_eq!(r.figures.total_slots, None);
     assert!(r.host_slots.is_empty());
-    assert!(r.satisfied);
+    assert!(r.figures.satisfied);
     // 70.83 % < 71 % → not satisfied when 71 % is configured for CPU.
     let inv = guide(r#"{"policy":"percentage","cpu_percent":71,"memory_percent":25}"#, &[]);
     let r = admission::evaluate(&inv);
-    assert!(!r.satisfied);
+    assert!(!r.figures.satisfied);
     assert!(
         has_message(&r, "current CPU failover capacity 70.83 % is below the configured 71.00 %"),
         "{:?}",
@@ -177,11 +180,11 @@ fn cpu_slot_cap_makes_multi_slot_vms() {
     // → used = 7. Losing host-1: 6 < 7 → level 0; available = max(0, 6 − 7) = 0.
     let inv = guide(SLOT1, &[("das.slotCpuInMHz", "1000")]);
     let r = admission::evaluate(&inv);
-    assert_eq!((r.slot_cpu_mhz, r.slot_memory_mb), (Some(1000), Some(2048)));
+    assert_eq!((r.figures.slot_cpu_mhz, r.figures.slot_memory_mb), (Some(1000), Some(2048)));
     assert_eq!(host_slots(&r), vec![("host-1", 4), ("host-2", 3), ("host-3", 3)]);
-    assert_eq!((r.total_slots, r.used_slots, r.available_slots), (Some(10), Some(7), Some(0)));
-    assert_eq!(r.current_failover_level, Some(0));
-    assert!(!r.satisfied && !r.overcommitted);
+    assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(10), Some(7), Some(0)));
+    assert_eq!(r.figures.current_failover_level, Some(0));
+    assert!(!r.figures.satisfied && !r.figures.overcommitted);
     assert!(has_message(&r, "CPU slot capped at 1000 MHz by das.slotCpuInMHz (largest VM needs 2000 MHz)"));
     assert!(has_message(&r, "2 powered-on VMs need more than one slot (largest: vm-1, 2 slots)"));
     assert!(has_message(
@@ -199,11 +202,11 @@ fn memory_slot_cap_and_ties_between_hosts() {
     // losing host-2 too: 3 < 6 → level 1. available = 7 − 6 = 1.
     let inv = guide(SLOT1, &[("das.slotMemInMB", "1024")]);
     let r = admission::evaluate(&inv);
-    assert_eq!((r.slot_cpu_mhz, r.slot_memory_mb), (Some(2000), Some(1024)));
+    assert_eq!((r.figures.slot_cpu_mhz, r.figures.slot_memory_mb), (Some(2000), Some(1024)));
     assert_eq!(host_slots(&r), vec![("host-1", 4), ("host-2", 4), ("host-3", 3)]);
-    assert_eq!((r.total_slots, r.used_slots, r.available_slots), (Some(11), Some(6), Some(1)));
-    assert_eq!(r.current_failover_level, Some(1));
-    assert!(r.satisfied);
+    assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(11), Some(6), Some(1)));
+    assert_eq!(r.figures.current_failover_level, Some(1));
+    assert!(r.figures.satisfied);
 
     // Powering on a 1000 MHz / 2048 MB VM takes 2 slots: used 8 > 7 left after losing host-1.
     let op = Operation::PowerOn(new_vm("vm-9", Some("host-3"), 1000, 2048, 0));
@@ -218,8 +221,8 @@ fn cap_above_the_largest_vm_changes_nothing() {
     // Caps only lower: 5000 MHz / 4096 MB caps leave the 2000 / 2048 slot alone.
     let inv = guide(SLOT1, &[("das.slotCpuInMHz", "5000"), ("das.slotMemInMB", "4096")]);
     let r = admission::evaluate(&inv);
-    assert_eq!((r.slot_cpu_mhz, r.slot_memory_mb), (Some(2000), Some(2048)));
-    assert_eq!(r.current_failover_level, Some(1));
+    assert_eq!((r.figures.slot_cpu_mhz, r.figures.slot_memory_mb), (Some(2000), Some(2048)));
+    assert_eq!(r.figures.current_failover_level, Some(1));
     assert!(r.messages.is_empty(), "{:?}", r.messages);
 }
 
@@ -232,11 +235,11 @@ fn fixed_slot_smaller_than_vms() {
     // → level 1. available = 10 − 8 = 2.
     let inv = guide(r#"{"policy":"slot","host_failures":1,"slot_cpu_mhz":1500,"slot_memory_mb":1024}"#, &[]);
     let r = admission::evaluate(&inv);
-    assert_eq!((r.slot_cpu_mhz, r.slot_memory_mb), (Some(1500), Some(1024)));
+    assert_eq!((r.figures.slot_cpu_mhz, r.figures.slot_memory_mb), (Some(1500), Some(1024)));
     assert_eq!(host_slots(&r), vec![("host-1", 6), ("host-2", 6), ("host-3", 4)]);
-    assert_eq!((r.total_slots, r.used_slots, r.available_slots), (Some(16), Some(8), Some(2)));
-    assert_eq!(r.current_failover_level, Some(1));
-    assert!(r.satisfied);
+    assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(16), Some(8), Some(2)));
+    assert_eq!(r.figures.current_failover_level, Some(1));
+    assert!(r.figures.satisfied);
 }
 
 #[test]
@@ -249,11 +252,11 @@ fn fixed_slot_larger_than_vms_is_the_slot() {
         &[("das.slotCpuInMHz", "100"), ("das.vmMemoryMinMB", "8000")],
     );
     let r = admission::evaluate(&inv);
-    assert_eq!((r.slot_cpu_mhz, r.slot_memory_mb), (Some(4000), Some(4096)));
+    assert_eq!((r.figures.slot_cpu_mhz, r.figures.slot_memory_mb), (Some(4000), Some(4096)));
     assert_eq!(host_slots(&r), vec![("host-1", 2), ("host-2", 1), ("host-3", 1)]);
-    assert_eq!((r.total_slots, r.used_slots, r.available_slots), (Some(4), Some(5), Some(0)));
-    assert_eq!(r.current_failover_level, Some(0));
-    assert!(r.overcommitted && !r.satisfied);
+    assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(4), Some(5), Some(0)));
+    assert_eq!(r.figures.current_failover_level, Some(0));
+    assert!(r.figures.overcommitted && !r.figures.satisfied);
     assert!(has_message(&r, "cluster is already overcommitted: 5 slots used, 4 available with no host failed"));
 }
 
@@ -265,24 +268,30 @@ fn unbalanced_hosts_16_16_32_gb() {
     let hosts = vec![host("host-1", 100_000, 16384), host("host-2", 100_000, 16384), host("host-3", 100_000, 32768)];
     let opts = [("das.vmMemoryMinMB", "1024")];
     let r1 = admission::evaluate(&inventory(SLOT1, &opts, &hosts, &[]));
-    assert_eq!((r1.slot_cpu_mhz, r1.slot_memory_mb), (Some(32), Some(1024)));
+    assert_eq!((r1.figures.slot_cpu_mhz, r1.figures.slot_memory_mb), (Some(32), Some(1024)));
     assert_eq!(host_slots(&r1), vec![("host-1", 16), ("host-2", 16), ("host-3", 32)]);
-    assert_eq!((r1.total_slots, r1.used_slots, r1.available_slots), (Some(64), Some(0), Some(32)));
-    assert_eq!(r1.current_failover_level, Some(2));
+    assert_eq!(
+        (r1.figures.total_slots, r1.figures.used_slots, r1.figures.available_slots),
+        (Some(64), Some(0), Some(32))
+    );
+    assert_eq!(r1.figures.current_failover_level, Some(2));
     let r2 = admission::evaluate(&inventory(r#"{"policy":"slot","host_failures":2}"#, &opts, &hosts, &[]));
-    assert_eq!(r2.available_slots, Some(16));
-    assert!(r2.satisfied);
+    assert_eq!(r2.figures.available_slots, Some(16));
+    assert!(r2.figures.satisfied);
 
     // 20 VMs of 32 MHz / 1024 MB: losing host-3 leaves 32 ≥ 20, losing host-1 too leaves
     // 16 < 20 → level 1: the 2-failure cluster is not satisfied, the 1-failure one is
     // (available 32 − 20 = 12).
     let vms: Vec<String> = (0..20).map(|i| vm(&format!("vm-{i}"), "host-3", 0, 1024)).collect();
     let r1 = admission::evaluate(&inventory(SLOT1, &opts, &hosts, &vms));
-    assert_eq!((r1.used_slots, r1.available_slots, r1.current_failover_level), (Some(20), Some(12), Some(1)));
-    assert!(r1.satisfied);
+    assert_eq!(
+        (r1.figures.used_slots, r1.figures.available_slots, r1.figures.current_failover_level),
+        (Some(20), Some(12), Some(1))
+    );
+    assert!(r1.figures.satisfied);
     let r2 = admission::evaluate(&inventory(r#"{"policy":"slot","host_failures":2}"#, &opts, &hosts, &vms));
-    assert_eq!((r2.available_slots, r2.current_failover_level), (Some(0), Some(1)));
-    assert!(!r2.satisfied);
+    assert_eq!((r2.figures.available_slots, r2.figures.current_failover_level), (Some(0), Some(1)));
+    assert!(!r2.figures.satisfied);
     assert!(has_message(
         &r2,
         "current failover level 1 is below the configured 2 (needs 20 slots, 16 left after losing host-1 and host-3)"
@@ -301,15 +310,15 @@ fn no_reservations_slot_is_32_mhz_and_the_largest_overhead() {
         vm_x("vm-3", Some("host-2"), "poweredOn", 0, 0, 90, ""),
     ];
     let r = admission::evaluate(&inventory(SLOT1, &[], &hosts, &vms));
-    assert_eq!((r.slot_cpu_mhz, r.slot_memory_mb), (Some(32), Some(150)));
+    assert_eq!((r.figures.slot_cpu_mhz, r.figures.slot_memory_mb), (Some(32), Some(150)));
     assert_eq!(host_slots(&r), vec![("host-1", 27), ("host-2", 27)]);
-    assert_eq!((r.total_slots, r.used_slots, r.available_slots), (Some(54), Some(3), Some(24)));
-    assert_eq!(r.current_failover_level, Some(1));
+    assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(54), Some(3), Some(24)));
+    assert_eq!(r.figures.current_failover_level, Some(1));
     // Percentages count 32 MHz per VM: (6400 − 96) / 6400 = 98.5 %; memory (8192 − 340) / 8192.
     let r = admission::evaluate(&inventory(r#"{"policy":"percentage","host_failures":1}"#, &[], &hosts, &vms));
-    assert_close(r.cpu_failover_percent, 6304.0 / 6400.0 * 100.0);
-    assert_close(r.memory_failover_percent, 7852.0 / 8192.0 * 100.0);
-    assert_eq!((r.required_cpu_mhz, r.required_memory_mb), (96, 340));
+    assert_close(r.figures.cpu_failover_percent, 6304.0 / 6400.0 * 100.0);
+    assert_close(r.figures.memory_failover_percent, 7852.0 / 8192.0 * 100.0);
+    assert_eq!((r.figures.required_cpu_mhz, r.figures.required_memory_mb), (96, 340));
 }
 
 #[test]
@@ -319,9 +328,9 @@ fn zero_memory_slot_is_one_mb() {
     let hosts = vec![host("host-1", 3200, 4096), host("host-2", 3200, 4096)];
     let vms = vec![vm("vm-1", "host-1", 0, 0)];
     let r = admission::evaluate(&inventory(SLOT1, &[], &hosts, &vms));
-    assert_eq!((r.slot_cpu_mhz, r.slot_memory_mb), (Some(32), Some(1)));
+    assert_eq!((r.figures.slot_cpu_mhz, r.figures.slot_memory_mb), (Some(32), Some(1)));
     assert_eq!(host_slots(&r), vec![("host-1", 100), ("host-2", 100)]);
-    assert_eq!(r.available_slots, Some(99));
+    assert_eq!(r.figures.available_slots, Some(99));
 }
 
 #[test]
@@ -332,8 +341,8 @@ fn vm_minimums_raise_the_slot_but_memory_minimum_not_the_requirement() {
     let vms = vec![vm("vm-1", "host-1", 50, 200), vm("vm-2", "host-2", 80, 300)];
     let opts = [("das.vmCpuMinMHz", "100"), ("das.vmMemoryMinMB", "512")];
     let r = admission::evaluate(&inventory(SLOT1, &opts, &hosts, &vms));
-    assert_eq!((r.slot_cpu_mhz, r.slot_memory_mb), (Some(100), Some(512)));
-    assert_eq!((r.total_slots, r.used_slots, r.available_slots), (Some(32), Some(2), Some(14)));
+    assert_eq!((r.figures.slot_cpu_mhz, r.figures.slot_memory_mb), (Some(100), Some(512)));
+    assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(32), Some(2), Some(14)));
     // R-AC-PCT: req_cpu = max(50,100) + max(80,100) = 200 → (8000 − 200)/8000 = 97.5 %;
     // req_mem = 200 + 300 = 500 (no floor) → (16384 − 500)/16384.
     let r = admission::evaluate(&inventory(
@@ -342,9 +351,9 @@ fn vm_minimums_raise_the_slot_but_memory_minimum_not_the_requirement() {
         &hosts,
         &vms,
     ));
-    assert_eq!((r.required_cpu_mhz, r.required_memory_mb), (200, 500));
-    assert_close(r.cpu_failover_percent, 97.5);
-    assert_close(r.memory_failover_percent, 15884.0 / 16384.0 * 100.0);
+    assert_eq!((r.figures.required_cpu_mhz, r.figures.required_memory_mb), (200, 500));
+    assert_close(r.figures.cpu_failover_percent, 97.5);
+    assert_close(r.figures.memory_failover_percent, 15884.0 / 16384.0 * 100.0);
 }
 
 #[test]
@@ -364,9 +373,9 @@ fn unavailable_hosts_are_not_counted() {
     let r = admission::evaluate(&inventory(SLOT1, &[], &hosts, &vms));
     assert_eq!(r.counted_hosts, vec!["host-1"]);
     assert_eq!(host_slots(&r), vec![("host-1", 4)]);
-    assert_eq!((r.total_slots, r.used_slots, r.available_slots), (Some(4), Some(2), Some(0)));
-    assert_eq!(r.current_failover_level, Some(0));
-    assert!(!r.satisfied);
+    assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(4), Some(2), Some(0)));
+    assert_eq!(r.figures.current_failover_level, Some(0));
+    assert!(!r.figures.satisfied);
     assert_eq!((r.total_cpu_mhz, r.total_memory_mb), (4000, 4096));
     let reasons: Vec<(&str, &str)> = r.excluded_hosts.iter().map(|e| (e.host.as_str(), e.reason.as_str())).collect();
     assert_eq!(
@@ -394,8 +403,8 @@ fn failed_hosts_are_not_counted_but_their_vms_are() {
     let failed: HashSet<String> = ["host-1".to_string()].into();
     let r = admission::evaluate_with_failed(&inv, &failed).unwrap();
     assert_eq!(host_slots(&r), vec![("host-2", 3), ("host-3", 3)]);
-    assert_eq!((r.total_slots, r.used_slots, r.available_slots), (Some(6), Some(5), Some(0)));
-    assert_eq!(r.current_failover_level, Some(0));
+    assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(6), Some(5), Some(0)));
+    assert_eq!(r.figures.current_failover_level, Some(0));
     assert!(has_message(
         &r,
         "current failover level 0 is below the configured 1 (needs 5 slots, 3 left after losing host-2)"
@@ -414,9 +423,12 @@ fn ft_secondaries_count_and_powered_off_or_suspended_vms_do_not() {
     vms.push(vm_x("vm-7", None, "poweredOff", 8000, 1024, 0, ""));
     vms.push(vm_x("vm-8", Some("host-1"), "suspended", 1000, 8000, 0, ""));
     let r = admission::evaluate(&inventory(SLOT1, &[], &guide_hosts(), &vms));
-    assert_eq!((r.slot_cpu_mhz, r.slot_memory_mb), (Some(2000), Some(2048)));
-    assert_eq!((r.used_slots, r.available_slots, r.current_failover_level), (Some(6), Some(0), Some(1)));
-    assert_eq!(r.counted_vms, 6);
+    assert_eq!((r.figures.slot_cpu_mhz, r.figures.slot_memory_mb), (Some(2000), Some(2048)));
+    assert_eq!(
+        (r.figures.used_slots, r.figures.available_slots, r.figures.current_failover_level),
+        (Some(6), Some(0), Some(1))
+    );
+    assert_eq!(r.figures.counted_vms, 6);
 }
 
 #[test]
@@ -427,9 +439,9 @@ fn one_host_cluster() {
     let vms = vec![vm("vm-1", "host-1", 2000, 2048)];
     let inv = inventory(r#"{"policy":"slot","host_failures":0}"#, &[], &hosts, &vms);
     let r = admission::evaluate(&inv);
-    assert_eq!((r.total_slots, r.used_slots, r.available_slots), (Some(4), Some(1), Some(3)));
-    assert_eq!(r.current_failover_level, Some(0));
-    assert!(r.satisfied);
+    assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(4), Some(1), Some(3)));
+    assert_eq!(r.figures.current_failover_level, Some(0));
+    assert!(r.figures.satisfied);
     // Three more such VMs fit (4 of 4 slots), the fifth would overcommit.
     let mut ctx = admission::AdmissionContext::new(&inv);
     for i in 2..=4 {
@@ -442,13 +454,13 @@ fn one_host_cluster() {
 
     // One failure cannot be tolerated by one host.
     let r = admission::evaluate(&inventory(SLOT1, &[], &hosts, &vms));
-    assert!(!r.satisfied);
-    assert_eq!((r.current_failover_level, r.available_slots), (Some(0), Some(0)));
+    assert!(!r.figures.satisfied);
+    assert_eq!((r.figures.current_failover_level, r.figures.available_slots), (Some(0), Some(0)));
     // The percentage policy needs two counted hosts.
     let inv = inventory(r#"{"policy":"percentage","cpu_percent":10,"memory_percent":10}"#, &[], &hosts, &vms);
     let r = admission::evaluate(&inv);
-    assert!(!r.satisfied);
-    assert_close(r.cpu_failover_percent, 75.0);
+    assert!(!r.figures.satisfied);
+    assert_close(r.figures.cpu_failover_percent, 75.0);
     assert!(has_message(&r, "the percentage policy needs at least 2 counted hosts (1 counted)"));
     let d = admission::check(&inv, &Operation::PowerOn(new_vm("vm-2", Some("host-1"), 0, 0, 0))).unwrap();
     assert!(!d.allowed);
@@ -461,13 +473,13 @@ fn overcommitted_cluster() {
     let vms: Vec<String> = (1..=12).map(|i| vm(&format!("vm-{i}"), "host-1", 2000, 2048)).collect();
     let inv = inventory(SLOT1, &[], &guide_hosts(), &vms);
     let r = admission::evaluate(&inv);
-    assert_eq!((r.total_slots, r.used_slots, r.available_slots), (Some(10), Some(12), Some(0)));
-    assert_eq!(r.current_failover_level, Some(0));
-    assert!(r.overcommitted && !r.satisfied);
+    assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(10), Some(12), Some(0)));
+    assert_eq!(r.figures.current_failover_level, Some(0));
+    assert!(r.figures.overcommitted && !r.figures.satisfied);
     assert!(has_message(&r, "cluster is already overcommitted: 12 slots used, 10 available with no host failed"));
     // Even with 0 host failures an overcommitted cluster is not satisfied.
     let r0 = admission::evaluate(&inventory(r#"{"policy":"slot","host_failures":0}"#, &[], &guide_hosts(), &vms));
-    assert!(!r0.satisfied);
+    assert!(!r0.figures.satisfied);
 
     let d = admission::check(&inv, &Operation::PowerOn(new_vm("vm-13", Some("host-2"), 0, 0, 0))).unwrap();
     assert!(!d.allowed);
@@ -500,9 +512,9 @@ fn auto_computed_percentages_are_k_over_n() {
     let r = admission::evaluate(&inv);
     assert_eq!(r.configured_host_failures, Some(1));
     assert_eq!((r.configured_cpu_percent, r.configured_memory_percent), (Some(25.0), Some(25.0)));
-    assert_close(r.cpu_failover_percent, 25.0);
-    assert_close(r.memory_failover_percent, 92.5);
-    assert!(r.satisfied);
+    assert_close(r.figures.cpu_failover_percent, 25.0);
+    assert_close(r.figures.memory_failover_percent, 92.5);
+    assert!(r.figures.satisfied);
     // One more VM (32 MHz counted by das.vmCpuMinMHz): (40000 − 30032)/40000 = 24.92 % < 25 %.
     let d = admission::check(&inv, &Operation::PowerOn(new_vm("vm-4", Some("host-4"), 0, 0, 0))).unwrap();
     assert!(!d.allowed);
@@ -519,9 +531,9 @@ fn auto_computed_percentages_are_k_over_n() {
     let vms = vec![vm("vm-1", "host-1", 10000, 0), vm("vm-2", "host-2", 10000, 0)];
     let r = admission::evaluate(&inventory(r#"{"policy":"percentage","host_failures":1}"#, &[], &hosts, &vms));
     assert_close(r.configured_cpu_percent, 100.0 / 3.0);
-    assert!(r.satisfied);
+    assert!(r.figures.satisfied);
     let r = admission::evaluate(&inventory(r#"{"policy":"percentage","host_failures":2}"#, &[], &hosts, &vms));
-    assert!(!r.satisfied);
+    assert!(!r.figures.satisfied);
     assert!(
         has_message(&r, "current CPU failover capacity 33.33 % is below the configured 66.67 %"),
         "{:?}",
@@ -538,8 +550,8 @@ fn explicit_percentage_refuses_on_memory_only() {
     let vms = vec![vm("vm-1", "host-1", 2000, 4500), vm("vm-2", "host-2", 2000, 4500)];
     let inv = inventory(r#"{"policy":"percentage","cpu_percent":50,"memory_percent":50}"#, &[], &hosts, &vms);
     let r = admission::evaluate(&inv);
-    assert_close(r.cpu_failover_percent, 80.0);
-    assert_close(r.memory_failover_percent, 55.0);
+    assert_close(r.figures.cpu_failover_percent, 80.0);
+    assert_close(r.figures.memory_failover_percent, 55.0);
     let d = admission::check(&inv, &Operation::PowerOn(new_vm("vm-3", Some("host-1"), 1000, 1500, 0))).unwrap();
     assert!(!d.allowed);
     assert_eq!(
@@ -567,8 +579,8 @@ fn percentages_can_be_negative_when_overcommitted() {
         &hosts,
         &vms,
     ));
-    assert_close(r.cpu_failover_percent, -50.0);
-    assert!(r.overcommitted && !r.satisfied);
+    assert_close(r.figures.cpu_failover_percent, -50.0);
+    assert!(r.figures.overcommitted && !r.figures.satisfied);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -590,7 +602,7 @@ fn failover_host_statuses() {
     let inv = inventory(r#"{"policy":"failoverHosts","hosts":["host-3","host-4","host-5"]}"#, &[], &hosts, &vms);
     let r = admission::evaluate(&inv);
     assert_eq!(r.policy, AdmissionPolicyKind::FailoverHosts);
-    assert!(!r.satisfied);
+    assert!(!r.figures.satisfied);
     let states: Vec<(&str, FailoverHostState, Vec<&str>)> = r
         .failover_hosts
         .iter()
@@ -607,7 +619,7 @@ fn failover_host_statuses() {
     assert_eq!(r.failover_hosts[2].reason.as_deref(), Some("in maintenance mode"));
     assert!(has_message(&r, "failover host host-4 runs 2 powered-on VMs (vm-2 and vm-3)"));
     assert!(has_message(&r, "failover host host-5 is unavailable: in maintenance mode"));
-    assert_eq!(r.total_slots, None);
+    assert_eq!(r.figures.total_slots, None);
 
     // Power-on onto a failover host: refused; elsewhere: allowed; migration onto one: refused.
     let d = admission::check(&inv, &Operation::PowerOn(new_vm("vm-9", Some("host-3"), 0, 0, 0))).unwrap();
@@ -626,7 +638,7 @@ fn failover_hosts_satisfied_when_healthy_and_empty() {
     let vms = vec![vm("vm-1", "host-1", 0, 0)];
     let inv = inventory(r#"{"policy":"failoverHosts","hosts":["host-2"]}"#, &[], &hosts, &vms);
     let r = admission::evaluate(&inv);
-    assert!(r.satisfied);
+    assert!(r.figures.satisfied);
     assert_eq!(r.failover_hosts[0].state, FailoverHostState::Healthy);
     // A refused power-on onto the failover host would make it run a VM.
     let d = admission::check(&inv, &Operation::PowerOn(new_vm("vm-2", Some("host-2"), 0, 0, 0))).unwrap();
@@ -638,7 +650,7 @@ fn disabled_policy_allows_everything() {
     let vms: Vec<String> = (1..=12).map(|i| vm(&format!("vm-{i}"), "host-1", 2000, 2048)).collect();
     let inv = inventory(r#"{"policy":"disabled"}"#, &[], &guide_hosts(), &vms);
     let r = admission::evaluate(&inv);
-    assert!(r.satisfied);
+    assert!(r.figures.satisfied);
     assert_eq!(r.policy, AdmissionPolicyKind::Disabled);
     assert!(has_message(&r, "admission control is disabled: no operation is refused"));
     let d = admission::check(&inv, &Operation::PowerOn(new_vm("vm-99", Some("host-1"), 9000, 6000, 0))).unwrap();
@@ -958,9 +970,9 @@ mod properties {
                     prop_assert!(after <= before, "{before} -> {after}");
                 }
                 // The incremental answer equals a full re-evaluation of the changed inventory.
-                let reference = admission::evaluate(&op.apply_to(&inv).unwrap()).figures();
+                let reference = admission::evaluate(&op.apply_to(&inv).unwrap()).figures;
                 prop_assert_eq!(d.after, reference);
-                prop_assert_eq!(d.before, admission::evaluate(&inv).figures());
+                prop_assert_eq!(d.before, admission::evaluate(&inv).figures);
             }
         }
 
@@ -970,7 +982,7 @@ mod properties {
             let before = admission::evaluate(&inv);
             let failed: HashSet<String> = [inv.hosts[pick % inv.hosts.len()].id.clone()].into();
             let after = admission::evaluate_with_failed(&inv, &failed).unwrap();
-            if let (Some(b), Some(a)) = (before.current_failover_level, after.current_failover_level) {
+            if let (Some(b), Some(a)) = (before.figures.current_failover_level, after.figures.current_failover_level) {
                 prop_assert!(a <= b, "{b} -> {a}");
             }
             prop_assert!(after.counted_hosts.len() <= before.counted_hosts.len());
@@ -979,7 +991,7 @@ mod properties {
         #[test]
         fn percentages_are_at_most_100(spec in spec()) {
             let r = admission::evaluate(&build(&spec));
-            for p in [r.cpu_failover_percent, r.memory_failover_percent].into_iter().flatten() {
+            for p in [r.figures.cpu_failover_percent, r.figures.memory_failover_percent].into_iter().flatten() {
                 prop_assert!(p <= 100.0 && !p.is_nan(), "{p}");
             }
         }
@@ -1023,8 +1035,8 @@ mod properties {
                 let d = ctx.apply(&op).unwrap();
                 inv = op.apply_to(&inv).unwrap();
                 let reference = admission::evaluate(&inv);
-                prop_assert_eq!(d.after, reference.figures());
-                prop_assert_eq!(ctx.figures(), reference.figures());
+                prop_assert_eq!(d.after, reference.figures);
+                prop_assert_eq!(ctx.figures(), reference.figures);
                 prop_assert_eq!(ctx.report(), reference);
             }
         }

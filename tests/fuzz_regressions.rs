@@ -15,7 +15,9 @@ fn files(target: &str) -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut out = Vec::new();
     for dir in ["corpus", "artifacts"] {
-        let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else { continue };
+        let Ok(entries) = std::fs::read_dir(root.join(dir).join(target)) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {

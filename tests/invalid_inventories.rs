@@ -220,7 +220,9 @@ fn documents_also_fail_through_from_value() {
             continue;
         }
         let text = std::fs::read_to_string(&case.document).expect("readable");
-        let Ok(doc) = parse::parse_json_text(&text) else { continue };
+        let Ok(doc) = parse::parse_json_text(&text) else {
+            continue;
+        };
         let a = parse::from_value(&doc).map(|_| ()).map_err(|e| e.to_string());
         let b = parse_file(&case.document).map(|_| ()).map_err(|e| e.to_string());
         assert_eq!(a, b, "{}", case.name);

@@ -7,8 +7,8 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use hapolicy::placement::{
-    place, place_vm, plan_failover, plan_failover_indexed, restart_order, HostAvailability, HostRefusal, HostVerdict,
-    Outcome, PlacementIndex, PlacementState, RestartClass, UnplacedReason,
+    place, place_vm, plan_failover, plan_failover_indexed, plan_failover_keeping_at_most, restart_order,
+    HostAvailability, HostRefusal, HostVerdict, Outcome, PlacementIndex, PlacementState, RestartClass, UnplacedReason,
 };
 use hapolicy::{Error, Inventory};
 
@@ -86,7 +86,10 @@ fn placements_carry_order_class_and_priority() {
     // vm-2 agent, vm-3 medium (15000 MB fits host-2 only), vm-1 low (5000 MB).
     let summary: Vec<(&str, usize, &str, &str)> =
         plan.placements.iter().map(|p| (p.vm.as_str(), p.order, p.class.as_str(), p.priority.as_str())).collect();
-    assert_eq!(summary, vec![("vm-2", 1, "agent", "medium"), ("vm-3", 2, "medium", "medium"), ("vm-1", 3, "low", "low")]);
+    assert_eq!(
+        summary,
+        vec![("vm-2", 1, "agent", "medium"), ("vm-3", 2, "medium", "medium"), ("vm-1", 3, "low", "low")]
+    );
     assert_eq!(plan.placement("vm-3").map(|p| p.host.as_str()), Some("host-2"));
 }
 
@@ -124,23 +127,26 @@ fn explain_placed_unplaced_excluded_and_unknown() {
         json!({"das.respectVmVmAntiAffinityRules": "true"}),
     );
     let plan = plan_failover(&inv, &["host-1"], &[]).unwrap();
-    let placed = plan.explain("vm-1");
+    let placed = plan.explain(&inv, "vm-1").unwrap();
     assert!(placed.starts_with("vm-1 restarts on host-2 (#1 in restart order, class medium)."), "{placed}");
-    assert!(placed.contains("most unreserved memory after placement (19000 MB; next best host-3: 9000 MB)"), "{placed}");
+    assert!(
+        placed.contains("most unreserved memory after placement (19000 MB; next best host-3: 9000 MB)"),
+        "{placed}"
+    );
     assert!(placed.contains("host-1: refused — host failed"), "{placed}");
 
-    let unplaced = plan.explain("vm-3");
+    let unplaced = plan.explain(&inv, "vm-3").unwrap();
     assert!(unplaced.starts_with("vm-3 cannot be restarted: antiAffinity (#2"), "{unplaced}");
     assert!(unplaced.contains("restarted after vm-1 (vmDependsOn)"), "{unplaced}");
     assert!(unplaced.contains("host-2: refused — vm-4 of anti-affinity rule 'apart' is there"), "{unplaced}");
     assert!(unplaced.contains("host-3: refused — vm-5 of anti-affinity rule 'apart' is there"), "{unplaced}");
 
     assert_eq!(
-        plan.explain("vm-2"),
+        plan.explain(&inv, "vm-2").unwrap(),
         "vm-2 (on failed host host-1) is not restarted: its restart priority is disabled."
     );
-    assert!(plan.explain("vm-4").contains("not on a failed or isolated host"));
-    assert!(plan.explain("vm-404").contains("not on a failed or isolated host"));
+    assert!(plan.explain(&inv, "vm-4").unwrap().contains("not on a failed or isolated host"));
+    assert!(plan.explain(&inv, "vm-404").unwrap().contains("not on a failed or isolated host"));
 }
 
 #[test]
@@ -154,17 +160,26 @@ fn explain_names_each_choice_criterion() {
             "rules": [{"type": "vmHostShould", "name": "pref", "vms": ["vm-1"], "hosts": ["host-3"]}]
         }))
     };
-    let host = |id: &str, cpu: u64, mem: u64| json!({"id": id, "cpu_mhz": cpu, "memory_mb": mem, "datastores": ["ds-1"]});
+    let host =
+        |id: &str, cpu: u64, mem: u64| json!({"id": id, "cpu_mhz": cpu, "memory_mb": mem, "datastores": ["ds-1"]});
     let disabled = json!({"policy": "disabled"});
     let why = |inv: &Inventory| {
-        let text = plan_failover(inv, &["host-1"], &[]).unwrap().explain("vm-1");
+        let text = plan_failover(inv, &["host-1"], &[]).unwrap().explain(inv, "vm-1").unwrap();
         text.lines().find(|l| l.starts_with("Why this host:")).unwrap_or("").to_string()
     };
     // Soft rules are respected by default from 6.5: switch them off to see the capacity criteria.
     let no_soft = json!({"das.respectVmHostSoftAffinityRules": "false"});
-    let cpu_tie = base(json!([host("host-1", 1, 1000), host("host-2", 500, 1000), host("host-3", 900, 1000)]), no_soft.clone(), disabled.clone());
+    let cpu_tie = base(
+        json!([host("host-1", 1, 1000), host("host-2", 500, 1000), host("host-3", 900, 1000)]),
+        no_soft.clone(),
+        disabled.clone(),
+    );
     assert!(why(&cpu_tie).contains("more unreserved CPU (900 MHz vs 500 MHz)"));
-    let full_tie = base(json!([host("host-1", 1, 1000), host("host-2", 500, 1000), host("host-3", 500, 1000)]), no_soft.clone(), disabled.clone());
+    let full_tie = base(
+        json!([host("host-1", 1, 1000), host("host-2", 500, 1000), host("host-3", 500, 1000)]),
+        no_soft.clone(),
+        disabled.clone(),
+    );
     assert!(why(&full_tie).contains("ties with host-3 on every criterion; the smaller host id wins"));
     let soft = base(
         json!([host("host-1", 1, 1000), host("host-2", 500, 5000), host("host-3", 500, 1000)]),
@@ -186,12 +201,48 @@ fn explain_names_each_choice_criterion() {
 
 #[test]
 fn host_verdicts_mark_the_chosen_host() {
-    let plan = plan_failover(&lab(), &["host-21"], &[]).unwrap();
-    let verdicts = plan.host_verdicts("vm-100").unwrap();
+    let inv = lab();
+    let plan = plan_failover(&inv, &["host-21"], &[]).unwrap();
+    assert!(plan.keeps_verdicts());
+    let verdicts = plan.host_verdicts(&inv, "vm-100").unwrap().unwrap();
     assert_eq!(verdicts.len(), 4);
-    let chosen: Vec<&str> = verdicts.iter().filter(|(_, v)| matches!(v, HostVerdict::Chosen(_))).map(|(h, _)| *h).collect();
+    let chosen: Vec<&str> =
+        verdicts.iter().filter(|(_, v)| matches!(v, HostVerdict::Chosen(_))).map(|(h, _)| *h).collect();
     assert_eq!(chosen, vec![plan.placement("vm-100").unwrap().host.as_str()]);
-    assert!(plan.host_verdicts("vm-101").is_none());
+    assert!(plan.host_verdicts(&inv, "vm-101").unwrap().is_none());
+}
+
+/// A plan too big to keep its verdicts (forced here with a limit of 0) recomputes them by
+/// replay: every explanation and verdict list is the one a small plan keeps.
+#[test]
+fn plans_without_kept_verdicts_explain_the_same() {
+    let generated = hapolicy::generate::synthetic(&hapolicy::generate::GeneratorSpec::new(12, 400, 3));
+    let cases: Vec<(Inventory, Vec<String>)> = vec![
+        (lab(), vec!["host-21".into(), "host-23".into()]),
+        (generated.clone(), generated.hosts.iter().take(4).map(|h| h.id.clone()).collect()),
+    ];
+    for (inv, failed) in &cases {
+        let index = PlacementIndex::new(inv);
+        let kept = plan_failover_indexed(inv, &index, failed, &[]).unwrap();
+        let replayed = plan_failover_keeping_at_most(inv, &index, failed, &[], 0).unwrap();
+        assert!(kept.keeps_verdicts() && !replayed.keeps_verdicts());
+        assert_eq!(kept.placements, replayed.placements);
+        assert_eq!(kept.unplaced, replayed.unplaced, "unplaced VMs list every host's refusal either way");
+        assert_eq!(kept.not_restarted, replayed.not_restarted);
+        assert!(kept.attempted() > 0);
+        for vm in &inv.vms {
+            assert_eq!(kept.explain(inv, &vm.id).unwrap(), replayed.explain(inv, &vm.id).unwrap(), "{}", vm.id);
+            assert_eq!(kept.host_verdicts(inv, &vm.id).unwrap(), replayed.host_verdicts(inv, &vm.id).unwrap());
+        }
+    }
+    // Replaying needs the inventory the plan was made from.
+    let (lab_inv, lab_failed) = &cases[0];
+    let replayed = plan_failover_keeping_at_most(lab_inv, &PlacementIndex::new(lab_inv), lab_failed, &[], 0).unwrap();
+    let attempted = replayed.placements[0].vm.clone();
+    assert!(matches!(replayed.explain(&generated, &attempted), Err(Error::Argument(_))));
+    let mut emptied = lab_inv.clone();
+    emptied.vms.retain(|v| v.id != attempted);
+    assert!(matches!(replayed.explain(&emptied, &attempted), Err(Error::Argument(_))));
 }
 
 #[test]
@@ -399,26 +450,33 @@ fn vm_spec() -> impl Strategy<Value = VmSpec> {
         (0usize..64, 0u8..10, 0u64..4000, 0u64..5000, 0u64..300, prop_oneof![3 => Just(1u8), 1 => 1u8..8]),
         (0u8..8, 0usize..7, 0u8..10, proptest::bool::weighted(0.9), proptest::bool::weighted(0.1), 0usize..4),
     )
-        .prop_map(|((host, power, cpu, mem, overhead, datastores), (networks, priority, role, protected, clean, iso))| {
-            VmSpec {
-                host,
-                power,
-                cpu,
-                mem,
-                overhead,
-                datastores,
-                networks,
-                priority,
-                role,
-                protected,
-                clean_power_off: clean,
-                isolation: iso,
-            }
-        })
+        .prop_map(
+            |((host, power, cpu, mem, overhead, datastores), (networks, priority, role, protected, clean, iso))| {
+                VmSpec {
+                    host,
+                    power,
+                    cpu,
+                    mem,
+                    overhead,
+                    datastores,
+                    networks,
+                    priority,
+                    role,
+                    protected,
+                    clean_power_off: clean,
+                    isolation: iso,
+                }
+            },
+        )
 }
 
 fn rule_spec() -> impl Strategy<Value = RuleSpec> {
-    (0usize..7, proptest::collection::vec(0usize..64, 2..4), proptest::collection::vec(0usize..16, 1..3), proptest::bool::weighted(0.85))
+    (
+        0usize..7,
+        proptest::collection::vec(0usize..64, 2..4),
+        proptest::collection::vec(0usize..16, 1..3),
+        proptest::bool::weighted(0.85),
+    )
         .prop_map(|(kind, vms, hosts, enabled)| RuleSpec { kind, vms, hosts, enabled })
 }
 
@@ -437,20 +495,22 @@ fn cluster_spec() -> impl Strategy<Value = ClusterSpec> {
             any::<u64>(),
         ),
     )
-        .prop_map(|(hosts, vms, rules, failed, isolated, (aa, soft, max_ft, fo), (version, iso, hm, seed))| ClusterSpec {
-            hosts,
-            vms,
-            rules,
-            failed,
-            isolated,
-            respect_anti_affinity: aa,
-            respect_soft: soft,
-            max_ft,
-            failover_hosts: fo,
-            version,
-            isolation_response: iso,
-            host_monitoring: hm,
-            shuffle_seed: seed,
+        .prop_map(|(hosts, vms, rules, failed, isolated, (aa, soft, max_ft, fo), (version, iso, hm, seed))| {
+            ClusterSpec {
+                hosts,
+                vms,
+                rules,
+                failed,
+                isolated,
+                respect_anti_affinity: aa,
+                respect_soft: soft,
+                max_ft,
+                failover_hosts: fo,
+                version,
+                isolation_response: iso,
+                host_monitoring: hm,
+                shuffle_seed: seed,
+            }
         })
 }
 
@@ -688,7 +748,7 @@ proptest! {
         }
         for u in &plan.unplaced {
             prop_assert_eq!(u.hosts.len(), inv.hosts.len(), "every host explains itself");
-            prop_assert!(!plan.explain(&u.vm).is_empty());
+            prop_assert!(!plan.explain(&inv, &u.vm).unwrap().is_empty());
         }
     }
 
@@ -710,7 +770,7 @@ proptest! {
         let plan2 = plan_failover(&inv2, &failed, &isolated).unwrap();
         prop_assert_eq!(&plan, &plan2);
         for p in &plan.placements {
-            prop_assert_eq!(plan.explain(&p.vm), plan2.explain(&p.vm));
+            prop_assert_eq!(plan.explain(&inv, &p.vm).unwrap(), plan2.explain(&inv2, &p.vm).unwrap());
         }
     }
 

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use hapolicy::model::Inventory;
 use hapolicy::placement::{plan_failover, FailoverPlan};
 
 fn corpus_dir() -> PathBuf {
@@ -129,7 +130,7 @@ fn string_list(doc: &Value, key: &str) -> Result<Vec<String>, String> {
 }
 
 /// Runs one scenario: the plan, or a message about a malformed scenario file.
-fn run(doc: &Value) -> Result<FailoverPlan, String> {
+fn run(doc: &Value) -> Result<(Inventory, FailoverPlan), String> {
     for key in ["description", "inventory", "expected"] {
         if doc.get(key).is_none() {
             return Err(format!("missing \"{key}\""));
@@ -143,7 +144,8 @@ fn run(doc: &Value) -> Result<FailoverPlan, String> {
     }
     let failed = string_list(doc, "failed_hosts")?;
     let isolated = string_list(doc, "isolated_hosts")?;
-    plan_failover(&inv, &failed, &isolated).map_err(|e| format!("plan_failover: {e}"))
+    let plan = plan_failover(&inv, &failed, &isolated).map_err(|e| format!("plan_failover: {e}"))?;
+    Ok((inv, plan))
 }
 
 fn diff_section(name: &str, expected: &[(String, String)], actual: &[(String, String)], out: &mut String) {
@@ -185,7 +187,9 @@ fn vms_that_differ(expected: &Outcome, actual: &Outcome) -> Vec<String> {
 }
 
 fn bless(scenario: &Scenario, actual: &Outcome) {
-    let Some(Value::Object(map)) = Some(&scenario.doc) else { return };
+    let Some(Value::Object(map)) = Some(&scenario.doc) else {
+        return;
+    };
     assert_eq!(
         map.keys().next_back().map(String::as_str),
         Some("expected"),
@@ -217,8 +221,8 @@ fn golden_placement_corpus() {
     for scenario in &corpus {
         let name = scenario.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let description = scenario.doc.get("description").and_then(Value::as_str).unwrap_or("").to_string();
-        let plan = match run(&scenario.doc) {
-            Ok(plan) => plan,
+        let (inv, plan) = match run(&scenario.doc) {
+            Ok(done) => done,
             Err(msg) => {
                 failures.push(format!("{name}: {msg}"));
                 continue;
@@ -243,7 +247,8 @@ fn golden_placement_corpus() {
             diff_section("not_restarted", &expected.not_restarted, &actual.not_restarted, &mut report);
             for vm in vms_that_differ(&expected, &actual) {
                 report.push_str(&format!("  explain({vm}):\n"));
-                for line in plan.explain(&vm).lines() {
+                let text = plan.explain(&inv, &vm).unwrap_or_else(|e| format!("explain failed: {e}"));
+                for line in text.lines() {
                     report.push_str(&format!("    | {line}\n"));
                 }
             }
@@ -263,10 +268,8 @@ fn golden_placement_corpus() {
 /// Every rule family of R-PLACE has scenarios, named by prefix.
 #[test]
 fn corpus_covers_every_rule_family() {
-    let names: Vec<String> = load_corpus()
-        .iter()
-        .filter_map(|s| s.path.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .collect();
+    let names: Vec<String> =
+        load_corpus().iter().filter_map(|s| s.path.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
     for prefix in ["select_", "order_", "feasible_", "rules_", "choice_", "unplaced_"] {
         let count = names.iter().filter(|n| n.starts_with(prefix)).count();
         assert!(count >= 3, "only {count} scenarios named {prefix}*");

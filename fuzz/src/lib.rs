@@ -39,7 +39,9 @@ const SIM_LIMIT_S: f64 = 5000.0;
 
 /// Target `parse_json`.
 pub fn parse_json(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     match hapolicy::parse::from_json_str(text) {
         Ok(inv) => check_inventory(&inv),
         Err(e) => check_error(&e),
@@ -48,7 +50,9 @@ pub fn parse_json(data: &[u8]) {
 
 /// Target `parse_yaml`.
 pub fn parse_yaml(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     match hapolicy::parse::from_yaml_str(text) {
         Ok(inv) => check_inventory(&inv),
         Err(e) => check_error(&e),
@@ -91,11 +95,11 @@ pub fn check_inventory(inv: &Inventory) {
 
 fn check_admission_report(inv: &Inventory, r: &admission::AdmissionReport) {
     assert_eq!(r.counted_hosts.len() + r.excluded_hosts.len(), inv.hosts.len());
-    assert_eq!(r.counted_vms, inv.vms.iter().filter(|v| v.is_powered_on()).count());
-    if let (Some(total), Some(avail)) = (r.total_slots, r.available_slots) {
+    assert_eq!(r.figures.counted_vms, inv.vms.iter().filter(|v| v.is_powered_on()).count());
+    if let (Some(total), Some(avail)) = (r.figures.total_slots, r.figures.available_slots) {
         assert!(avail <= total, "available {avail} > total {total}");
     }
-    if let Some(level) = r.current_failover_level {
+    if let Some(level) = r.figures.current_failover_level {
         assert!(level as usize <= inv.hosts.len(), "failover level {level} above the host count");
     }
 }
@@ -104,7 +108,9 @@ fn check_admission_report(inv: &Inventory, r: &admission::AdmissionReport) {
 
 /// Target `scenario`.
 pub fn scenario(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // An inventory given as a path is read from disk: keep the fuzzer to plain names in the
     // current directory (no /dev/zero, /dev/stdin, …).
     if let Ok(Value::Object(o)) = hapolicy::parse::parse_json_text(text) {
@@ -128,8 +134,12 @@ pub fn scenario(data: &[u8]) {
 /// Target `sim_events`.
 pub fn sim_events(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let Some(doc) = gen_inventory(&mut u, false) else { return };
-    let Ok(inv) = hapolicy::parse::from_value(&doc) else { return };
+    let Some(doc) = gen_inventory(&mut u, false) else {
+        return;
+    };
+    let Ok(inv) = hapolicy::parse::from_value(&doc) else {
+        return;
+    };
     let faults = gen_faults(&mut u, &inv);
     let mut sim = Simulation::new(inv).expect("a simulation of a valid inventory");
     if let Err(e) = sim.apply(&faults) {
@@ -210,8 +220,12 @@ fn text(events: &[Event]) -> Vec<String> {
 /// Target `placement`.
 pub fn placement(data: &[u8]) {
     let mut u = Unstructured::new(data);
-    let Some(doc) = gen_inventory(&mut u, true) else { return };
-    let Ok(inv) = hapolicy::parse::from_value(&doc) else { return };
+    let Some(doc) = gen_inventory(&mut u, true) else {
+        return;
+    };
+    let Ok(inv) = hapolicy::parse::from_value(&doc) else {
+        return;
+    };
     let ids: Vec<String> = inv.hosts.iter().map(|h| h.id.clone()).collect();
     let failed: Vec<String> = ids.iter().filter(|_| u.ratio(1, 3).unwrap_or(false)).cloned().collect();
     let isolated: Vec<String> = ids.iter().filter(|_| u.ratio(1, 5).unwrap_or(false)).cloned().collect();
@@ -249,24 +263,24 @@ fn figures(r: &admission::AdmissionReport) -> String {
     format!(
         "{:?} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {} {} {} {} {:?}",
         r.policy,
-        r.satisfied,
-        r.overcommitted,
+        r.figures.satisfied,
+        r.figures.overcommitted,
         r.configured_host_failures,
         r.configured_cpu_percent,
         r.configured_memory_percent,
-        r.slot_cpu_mhz,
-        r.slot_memory_mb,
-        r.total_slots,
-        r.used_slots,
-        r.available_slots,
-        r.current_failover_level,
-        r.cpu_failover_percent,
-        r.memory_failover_percent,
-        r.counted_vms,
+        r.figures.slot_cpu_mhz,
+        r.figures.slot_memory_mb,
+        r.figures.total_slots,
+        r.figures.used_slots,
+        r.figures.available_slots,
+        r.figures.current_failover_level,
+        r.figures.cpu_failover_percent,
+        r.figures.memory_failover_percent,
+        r.figures.counted_vms,
         r.total_cpu_mhz,
         r.total_memory_mb,
-        r.required_cpu_mhz,
-        r.required_memory_mb,
+        r.figures.required_cpu_mhz,
+        r.figures.required_memory_mb,
         r.messages,
     )
 }
@@ -274,7 +288,8 @@ fn figures(r: &admission::AdmissionReport) -> String {
 /// Invariants of one failover plan.
 pub fn check_plan(inv: &Inventory, failed: &[String], isolated: &[String], plan: &placement::FailoverPlan) {
     let failed_set: BTreeSet<&str> = failed.iter().map(String::as_str).collect();
-    let isolated_set: BTreeSet<&str> = isolated.iter().map(String::as_str).filter(|h| !failed_set.contains(h)).collect();
+    let isolated_set: BTreeSet<&str> =
+        isolated.iter().map(String::as_str).filter(|h| !failed_set.contains(h)).collect();
     let affected = |h: &str| failed_set.contains(h) || isolated_set.contains(h);
 
     // Every VM of an affected host exactly once; no other VM anywhere.
@@ -290,12 +305,8 @@ pub fn check_plan(inv: &Inventory, failed: &[String], isolated: &[String], plan:
             panic!("{vm} is both {prev} and {what}");
         }
     }
-    let expected: BTreeMap<&str, ()> = inv
-        .vms
-        .iter()
-        .filter(|v| v.host.as_deref().is_some_and(affected))
-        .map(|v| (v.id.as_str(), ()))
-        .collect();
+    let expected: BTreeMap<&str, ()> =
+        inv.vms.iter().filter(|v| v.host.as_deref().is_some_and(affected)).map(|v| (v.id.as_str(), ())).collect();
     let got: BTreeSet<&str> = seen.keys().copied().collect();
     let want: BTreeSet<&str> = expected.keys().copied().collect();
     assert_eq!(got, want, "VMs accounted for differ from the VMs of the failed/isolated hosts");
@@ -315,7 +326,8 @@ pub fn check_plan(inv: &Inventory, failed: &[String], isolated: &[String], plan:
     for p in &plan.placements {
         placed_on.insert(&p.vm, &p.host);
     }
-    let restarting: BTreeSet<&str> = plan.placements.iter().map(|p| p.vm.as_str()).chain(plan.unplaced.iter().map(|u| u.vm.as_str())).collect();
+    let restarting: BTreeSet<&str> =
+        plan.placements.iter().map(|p| p.vm.as_str()).chain(plan.unplaced.iter().map(|u| u.vm.as_str())).collect();
     for p in &plan.placements {
         let host = inv.host(&p.host).expect("placed on a known host");
         let vm = inv.vm(&p.vm).expect("a known VM");
@@ -372,7 +384,9 @@ pub fn check_plan(inv: &Inventory, failed: &[String], isolated: &[String], plan:
     }
     let reserved = capacity::reserved_by_host(inv);
     for (h, host) in inv.hosts.iter().enumerate() {
-        let Some(add) = added.get(host.id.as_str()) else { continue };
+        let Some(add) = added.get(host.id.as_str()) else {
+            continue;
+        };
         let free = capacity::host_capacity(host).saturating_sub(reserved[h]);
         assert!(free.covers(*add), "{} over-committed: {add:?} placed, {free:?} was unreserved", host.id);
         let limit = opts.max_ft_vms_per_host;
@@ -396,10 +410,10 @@ pub fn check_plan(inv: &Inventory, failed: &[String], isolated: &[String], plan:
         assert_eq!(un.hosts.len(), inv.hosts.len(), "{}: not every host has a verdict", un.vm);
     }
     for v in &inv.vms {
-        let _ = plan.explain(&v.id);
-        let _ = plan.host_verdicts(&v.id);
+        assert!(plan.explain(inv, &v.id).is_ok(), "{}: explain failed on its own inventory", v.id);
+        assert!(plan.host_verdicts(inv, &v.id).is_ok());
     }
-    let _ = plan.explain("no-such-vm");
+    assert!(plan.explain(inv, "no-such-vm").is_ok());
     let _ = plan.to_value();
 }
 
@@ -430,7 +444,7 @@ pub fn slot_agreement(inv: &Inventory, report: &admission::AdmissionReport) {
     if opts.slot_cpu_cap_mhz.is_some() || opts.slot_memory_cap_mb.is_some() {
         return;
     }
-    if report.current_failover_level.unwrap_or(0) < 1 || report.overcommitted {
+    if report.figures.current_failover_level.unwrap_or(0) < 1 || report.figures.overcommitted {
         return;
     }
     // The host with the most slots, ties by the smaller id (as admission control loses them).
@@ -468,7 +482,7 @@ pub fn slot_agreement(inv: &Inventory, report: &admission::AdmissionReport) {
             un.reason,
             UnplacedReason::InsufficientResources,
             "slot policy reports failover level {:?} but failing {largest} leaves {} unplaced: {:?}",
-            report.current_failover_level,
+            report.figures.current_failover_level,
             un.vm,
             un.hosts
         );
@@ -566,7 +580,8 @@ pub fn gen_inventory(u: &mut Unstructured<'_>, rich: bool) -> Option<Value> {
                                         "sensitivity": pick(u, &[None, Some("low"), Some("medium"), Some("high")])});
         }
         if flag(u, 1, 6) {
-            let prot = [None, Some("disabled"), Some("warning"), Some("restartConservative"), Some("restartAggressive")];
+            let prot =
+                [None, Some("disabled"), Some("warning"), Some("restartConservative"), Some("restartAggressive")];
             v["vmcp"] = json!({"apd": pick(u, &prot), "pdl": pick(u, &prot)});
         }
         vms.push(v);
@@ -577,7 +592,18 @@ pub fn gen_inventory(u: &mut Unstructured<'_>, rich: bool) -> Option<Value> {
         if vm_ids.is_empty() {
             break;
         }
-        let kind = pick(u, &["vmAntiAffinity", "vmAffinity", "vmHostMust", "vmHostMustNot", "vmHostShould", "vmHostShouldNot", "vmDependsOn"]);
+        let kind = pick(
+            u,
+            &[
+                "vmAntiAffinity",
+                "vmAffinity",
+                "vmHostMust",
+                "vmHostMustNot",
+                "vmHostShould",
+                "vmHostShouldNot",
+                "vmDependsOn",
+            ],
+        );
         let mut some_vms: Vec<&String> = vm_ids.iter().filter(|_| flag(u, 1, 2)).collect();
         if some_vms.len() < 2 {
             some_vms = vm_ids.iter().take(2).collect();
@@ -600,7 +626,9 @@ pub fn gen_inventory(u: &mut Unstructured<'_>, rich: bool) -> Option<Value> {
             "vmHostMust" | "vmHostMustNot" | "vmHostShould" | "vmHostShouldNot" => {
                 json!({"type": kind, "name": format!("r{i}"), "enabled": enabled, "vms": some_vms, "hosts": some_hosts})
             }
-            _ => json!({"type": kind, "name": format!("r{i}"), "enabled": enabled, "vms": some_vms}),
+            _ => {
+                json!({"type": kind, "name": format!("r{i}"), "enabled": enabled, "vms": some_vms})
+            }
         };
         rules.push(r);
     }
@@ -617,7 +645,9 @@ pub fn gen_inventory(u: &mut Unstructured<'_>, rich: bool) -> Option<Value> {
             a
         }
         3 if version >= "6.5" => json!({"policy": "percentage", "host_failures": int(u, 0, 3)}),
-        3 | 4 => json!({"policy": "percentage", "cpu_percent": int(u, 0, 100), "memory_percent": int(u, 0, 100)}),
+        3 | 4 => {
+            json!({"policy": "percentage", "cpu_percent": int(u, 0, 100), "memory_percent": int(u, 0, 100)})
+        }
         _ => {
             let fh: Vec<&str> = host_ids.iter().copied().filter(|_| flag(u, 1, 3)).collect();
             if fh.is_empty() {
@@ -688,7 +718,8 @@ pub fn gen_faults(u: &mut Unstructured<'_>, inv: &Inventory) -> Value {
     let mut out = Vec::new();
     for _ in 0..int(u, 0, 12) {
         let at: f64 = pick(u, &times) + if flag(u, 1, 4) { int(u, 0, 999) as f64 / 1000.0 } else { 0.0 };
-        let until = if flag(u, 1, 2) { Value::from(at + pick(u, &[0.0, 1.0, 10.0, 30.0, 100.0, 600.0])) } else { Value::Null };
+        let until =
+            if flag(u, 1, 2) { Value::from(at + pick(u, &[0.0, 1.0, 10.0, 30.0, 100.0, 600.0])) } else { Value::Null };
         let host = pick(u, &hosts);
         let f = match int(u, 0, 10) {
             0 => json!({"type": "host_failure", "at": at, "host": host}),
@@ -719,7 +750,9 @@ pub fn gen_faults(u: &mut Unstructured<'_>, inv: &Inventory) -> Value {
                     json!({"type": "datastore_pdl", "at": at, "datastore": ds, "hosts": on})
                 }
             }
-            8 if !vms.is_empty() => json!({"type": "guest_heartbeat_loss", "at": at, "vm": pick(u, &vms)}),
+            8 if !vms.is_empty() => {
+                json!({"type": "guest_heartbeat_loss", "at": at, "vm": pick(u, &vms)})
+            }
             9 if !vms.is_empty() => {
                 json!({"type": "power_on_failure", "at": at, "vm": pick(u, &vms), "attempts": int(u, 1, 6)})
             }

@@ -143,7 +143,12 @@ pub fn restart_order(inv: &Inventory, index: &PlacementIndex, vms: &[usize]) -> 
     order.dedup();
     order.sort_by_cached_key(|&v| {
         let vm = &inv.vms[v];
-        (RestartClass::of(inv, vm).rank(), Reverse(vm.memory_demand_mb()), Reverse(vm.cpu_reservation_mhz), vm.id.as_bytes())
+        (
+            RestartClass::of(inv, vm).rank(),
+            Reverse(vm.memory_demand_mb()),
+            Reverse(vm.cpu_reservation_mhz),
+            vm.id.as_bytes(),
+        )
     });
     if index.rules.has_dependencies() {
         order = respect_dependencies(index, order);
@@ -220,16 +225,35 @@ pub fn place_vm(inv: &Inventory, index: &PlacementIndex, state: &mut PlacementSt
 pub(crate) enum Refusal {
     Unavailable(HostAvailability),
     /// `datastore`: position in the VM's `datastores` list.
-    DatastoreNotConnected { datastore: usize },
-    DatastoreLost { datastore: usize },
+    DatastoreNotConnected {
+        datastore: usize,
+    },
+    DatastoreLost {
+        datastore: usize,
+    },
     /// `network`: position in the VM's `networks` list.
-    NetworkMissing { network: usize },
+    NetworkMissing {
+        network: usize,
+    },
     /// `rule`: index into `inv.rules`.
-    VmHostMust { rule: usize },
-    VmHostMustNot { rule: usize },
-    AntiAffinity { rule: usize, group: usize },
-    FtLimit { ft_vms: u32, limit: u32 },
-    Insufficient { needed: Resources, unreserved: Resources },
+    VmHostMust {
+        rule: usize,
+    },
+    VmHostMustNot {
+        rule: usize,
+    },
+    AntiAffinity {
+        rule: usize,
+        group: usize,
+    },
+    FtLimit {
+        ft_vms: u32,
+        limit: u32,
+    },
+    Insufficient {
+        needed: Resources,
+        unreserved: Resources,
+    },
 }
 
 impl Refusal {
@@ -250,7 +274,9 @@ impl Refusal {
     pub(crate) fn reason(self) -> UnplacedReason {
         match self {
             Refusal::Unavailable(_) | Refusal::NetworkMissing { .. } => UnplacedReason::NoCompatibleHost,
-            Refusal::DatastoreNotConnected { .. } | Refusal::DatastoreLost { .. } => UnplacedReason::DatastoreInaccessible,
+            Refusal::DatastoreNotConnected { .. } | Refusal::DatastoreLost { .. } => {
+                UnplacedReason::DatastoreInaccessible
+            }
             Refusal::VmHostMust { .. } | Refusal::VmHostMustNot { .. } => UnplacedReason::VmHostRule,
             Refusal::AntiAffinity { .. } => UnplacedReason::AntiAffinity,
             Refusal::FtLimit { .. } | Refusal::Insufficient { .. } => UnplacedReason::InsufficientResources,
@@ -346,15 +372,17 @@ pub(crate) fn evaluate(
     }
     match best {
         Some((host, _)) => Outcome::Placed { vm, host },
-        None => Outcome::Unplaced {
-            vm,
-            reason: deepest.map_or(UnplacedReason::NoCompatibleHost, Refusal::reason),
-        },
+        None => Outcome::Unplaced { vm, reason: deepest.map_or(UnplacedReason::NoCompatibleHost, Refusal::reason) },
     }
 }
 
 /// R-PLACE-2 for one host, checks in the documented order; on success the R-PLACE-3 score.
-fn check_host(index: &PlacementIndex, state: &PlacementState, needs: &VmNeeds<'_>, host: usize) -> Result<Score, Refusal> {
+fn check_host(
+    index: &PlacementIndex,
+    state: &PlacementState,
+    needs: &VmNeeds<'_>,
+    host: usize,
+) -> Result<Score, Refusal> {
     let availability = state.availability(host);
     if !availability.is_usable() {
         return Err(Refusal::Unavailable(availability));
@@ -386,7 +414,10 @@ fn check_host(index: &PlacementIndex, state: &PlacementState, needs: &VmNeeds<'_
     // Only filled when das.respectVmVmAntiAffinityRules=true (R-PLACE-2).
     for &group in needs.anti_affinity_groups {
         if state.anti_affinity_members_on(group as usize, host) > 0 {
-            return Err(Refusal::AntiAffinity { rule: rules.anti_affinity_rule(group as usize), group: group as usize });
+            return Err(Refusal::AntiAffinity {
+                rule: rules.anti_affinity_rule(group as usize),
+                group: group as usize,
+            });
         }
     }
     if needs.ft {

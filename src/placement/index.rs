@@ -232,7 +232,8 @@ impl PlacementIndex {
         // One look-up per VM: a local map with a fast hasher (the inventory's own map uses
         // SipHash, several times slower on 10,000 VMs).
         // why: an inventory has fewer than 2^32 VMs, hosts, rules and networks (a 1 GiB document holds ~2^25 VMs at most), so the index fits in u32.
-        let host_by_id: FastMap<&str, u32> = inv.hosts.iter().enumerate().map(|(i, h)| (h.id.as_str(), i as u32)).collect();
+        let host_by_id: FastMap<&str, u32> =
+            inv.hosts.iter().enumerate().map(|(i, h)| (h.id.as_str(), i as u32)).collect();
         let mut vm_host = Vec::with_capacity(inv.vms.len());
         let mut vm_reservation = Vec::with_capacity(inv.vms.len());
         let mut vm_flags = Vec::with_capacity(inv.vms.len());

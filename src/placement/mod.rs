@@ -79,7 +79,7 @@ mod state;
 pub use engine::{place, place_vm, restart_order, Outcome, RestartClass, UnplacedReason};
 pub use index::{PlacementIndex, RuleIndex};
 pub use plan::{
-    plan_failover, plan_failover_indexed, restart_exclusion, Candidate, FailoverPlan, HostRefusal, HostVerdict,
-    NotRestarted, NotRestartedReason, Placement, Unplaced,
+    plan_failover, plan_failover_indexed, plan_failover_keeping_at_most, restart_exclusion, Candidate, FailoverPlan,
+    HostRefusal, HostVerdict, NotRestarted, NotRestartedReason, Placement, Unplaced, KEPT_VERDICTS_LIMIT,
 };
 pub use state::{HostAvailability, PlacementState};

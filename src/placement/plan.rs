@@ -1,5 +1,12 @@
 //! The public failover plan: [`plan_failover`] → [`FailoverPlan`] with ids, per-host verdicts
 //! and explanations.
+//!
+//! Indexing (panic audit): every host index comes from `inv.host_idx` or the index's host order,
+//! every VM index from the index's per-host lists, dependency lists or anti-affinity groups, and
+//! the index is checked to fit the inventory (`PlacementIndex::fits`) on entry; the per-VM and
+//! per-host vectors here (`affected`, `restarting`, `placed_on`) are sized from the same
+//! inventory, so `inv.hosts[h]`, `inv.vms[v]` and those vectors are always indexed in range.
+//! A trace's verdict range is taken from `verdicts` as it was filled and only shrinks with it.
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -100,19 +107,38 @@ pub struct NotRestarted {
 pub enum HostRefusal {
     /// Failed, isolated, partitioned, disconnected, not responding, maintenance or standby.
     Unavailable(HostAvailability),
-    DatastoreNotConnected { datastore: String },
+    DatastoreNotConnected {
+        datastore: String,
+    },
     /// Connected, but lost (APD/PDL) in the state the plan was made for.
-    DatastoreInaccessible { datastore: String },
-    NetworkMissing { network: String },
+    DatastoreInaccessible {
+        datastore: String,
+    },
+    NetworkMissing {
+        network: String,
+    },
     /// The host is not among the hosts of this `vmHostMust` rule.
-    VmHostMust { rule: String },
+    VmHostMust {
+        rule: String,
+    },
     /// The host is among the hosts of this `vmHostMustNot` rule.
-    VmHostMustNot { rule: String },
+    VmHostMustNot {
+        rule: String,
+    },
     /// `vm` (of rule `rule`) already runs or was already placed there.
-    AntiAffinity { rule: String, vm: Option<String> },
-    FtLimit { ft_vms: u32, limit: u32 },
+    AntiAffinity {
+        rule: String,
+        vm: Option<String>,
+    },
+    FtLimit {
+        ft_vms: u32,
+        limit: u32,
+    },
     /// Unreserved CPU or memory below what the VM reserves.
-    InsufficientResources { needed: Resources, unreserved: Resources },
+    InsufficientResources {
+        needed: Resources,
+        unreserved: Resources,
+    },
 }
 
 impl HostRefusal {
@@ -137,13 +163,25 @@ impl std::fmt::Display for HostRefusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HostRefusal::Unavailable(a) => f.write_str(a.describe()),
-            HostRefusal::DatastoreNotConnected { datastore } => write!(f, "not connected to datastore {datastore}"),
-            HostRefusal::DatastoreInaccessible { datastore } => write!(f, "datastore {datastore} is inaccessible (APD/PDL)"),
-            HostRefusal::NetworkMissing { network } => write!(f, "does not offer network '{network}'"),
+            HostRefusal::DatastoreNotConnected { datastore } => {
+                write!(f, "not connected to datastore {datastore}")
+            }
+            HostRefusal::DatastoreInaccessible { datastore } => {
+                write!(f, "datastore {datastore} is inaccessible (APD/PDL)")
+            }
+            HostRefusal::NetworkMissing { network } => {
+                write!(f, "does not offer network '{network}'")
+            }
             HostRefusal::VmHostMust { rule } => write!(f, "not a host of vmHostMust rule '{rule}'"),
-            HostRefusal::VmHostMustNot { rule } => write!(f, "a host of vmHostMustNot rule '{rule}'"),
-            HostRefusal::AntiAffinity { rule, vm: Some(vm) } => write!(f, "{vm} of anti-affinity rule '{rule}' is there"),
-            HostRefusal::AntiAffinity { rule, vm: None } => write!(f, "a VM of anti-affinity rule '{rule}' is there"),
+            HostRefusal::VmHostMustNot { rule } => {
+                write!(f, "a host of vmHostMustNot rule '{rule}'")
+            }
+            HostRefusal::AntiAffinity { rule, vm: Some(vm) } => {
+                write!(f, "{vm} of anti-affinity rule '{rule}' is there")
+            }
+            HostRefusal::AntiAffinity { rule, vm: None } => {
+                write!(f, "a VM of anti-affinity rule '{rule}' is there")
+            }
             HostRefusal::FtLimit { ft_vms, limit } => {
                 write!(f, "already has {ft_vms} FT VMs (das.maxFtVmsPerHost = {limit})")
             }
@@ -244,9 +282,27 @@ pub struct FailoverPlan {
     /// Host ids in host id order (bytewise): the order of every verdict list.
     host_ids: Vec<String>,
     traces: Vec<Trace>,
+    /// Every attempted VM's verdicts, or none when the plan is too big to keep them
+    /// ([`KEPT_VERDICTS_LIMIT`]); `explain` then recomputes them by replaying the plan.
+    verdicts_kept: bool,
     verdicts: Vec<StoredVerdict>,
     /// Names (datastores, networks, rules, VMs) the stored refusals refer to.
     names: Vec<String>,
+}
+
+/// The most host verdicts (VMs attempted × hosts) a plan keeps for [`FailoverPlan::explain`]:
+/// ~40 bytes each, so at most ~170 MB. A bigger plan (e.g. 96 of 9,600 hosts failing with a
+/// million VMs: 76 million verdicts, 3 GB) keeps none; explaining one of its VMs replays the plan
+/// up to that VM instead.
+pub const KEPT_VERDICTS_LIMIT: usize = 4 << 20;
+
+/// Which VMs' verdicts a planning run keeps.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Every VM's, when there are at most this many verdicts in all; otherwise none.
+    AllWithin(usize),
+    /// Only the VM at this 0-based restart position, and stop after it (replay for `explain`).
+    OnlyAt(usize),
 }
 
 /// Plans the restarts after `failed_hosts` fail and `isolated_hosts` are isolated (SPEC §6).
@@ -269,6 +325,29 @@ pub fn plan_failover_indexed<S: AsRef<str>>(
     index: &PlacementIndex,
     failed_hosts: &[S],
     isolated_hosts: &[S],
+) -> Result<FailoverPlan> {
+    plan_keeping(inv, index, failed_hosts, isolated_hosts, Keep::AllWithin(KEPT_VERDICTS_LIMIT))
+}
+
+/// [`plan_failover_indexed`] keeping verdicts only when there are at most `limit` of them (for
+/// tests of the recomputing path at small sizes).
+#[doc(hidden)]
+pub fn plan_failover_keeping_at_most<S: AsRef<str>>(
+    inv: &Inventory,
+    index: &PlacementIndex,
+    failed_hosts: &[S],
+    isolated_hosts: &[S],
+    limit: usize,
+) -> Result<FailoverPlan> {
+    plan_keeping(inv, index, failed_hosts, isolated_hosts, Keep::AllWithin(limit))
+}
+
+fn plan_keeping<S: AsRef<str>>(
+    inv: &Inventory,
+    index: &PlacementIndex,
+    failed_hosts: &[S],
+    isolated_hosts: &[S],
+    keep: Keep,
 ) -> Result<FailoverPlan> {
     if !index.fits(inv) {
         return Err(Error::Argument("the placement index was built for another inventory".to_string()));
@@ -325,7 +404,11 @@ pub fn plan_failover_indexed<S: AsRef<str>>(
     let mut placements = Vec::new();
     let mut unplaced = Vec::new();
     let mut traces = Vec::with_capacity(order.len());
-    let mut verdicts = Vec::with_capacity(order.len() * index.host_count());
+    let verdicts_kept = match keep {
+        Keep::AllWithin(limit) => order.len().saturating_mul(index.host_count()) <= limit,
+        Keep::OnlyAt(_) => true,
+    };
+    let mut verdicts = Vec::with_capacity(if verdicts_kept { order.len() * index.host_count() } else { 0 });
     let mut evaluations = Vec::with_capacity(index.host_count());
 
     for (position, &v) in order.iter().enumerate() {
@@ -333,15 +416,29 @@ pub fn plan_failover_indexed<S: AsRef<str>>(
         evaluations.clear();
         let outcome = evaluate(inv, index, &state, v, Some(&mut evaluations));
         let chosen = outcome.host();
+        let keep_this = match keep {
+            Keep::AllWithin(_) => verdicts_kept,
+            Keep::OnlyAt(at) => position == at,
+        };
         let first = verdicts.len();
-        for &(h, evaluation) in &evaluations {
-            verdicts.push(match evaluation {
-                Evaluation::Feasible(score) if Some(h) == chosen => StoredVerdict::Chosen(score.into()),
-                Evaluation::Feasible(score) => StoredVerdict::Feasible(score.into()),
-                Evaluation::Refused(refusal) => {
-                    StoredVerdict::Refused(store_refusal(inv, index, v, h, refusal, &placed_on, &restarting, &mut names))
-                }
-            });
+        let unplaced_here = chosen.is_none();
+        if keep_this || unplaced_here {
+            for &(h, evaluation) in &evaluations {
+                verdicts.push(match evaluation {
+                    Evaluation::Feasible(score) if Some(h) == chosen => StoredVerdict::Chosen(score.into()),
+                    Evaluation::Feasible(score) => StoredVerdict::Feasible(score.into()),
+                    Evaluation::Refused(refusal) => StoredVerdict::Refused(store_refusal(
+                        inv,
+                        index,
+                        v,
+                        h,
+                        refusal,
+                        &placed_on,
+                        &restarting,
+                        &mut names,
+                    )),
+                });
+            }
         }
         let class = RestartClass::of(inv, vm);
         let priority = inv.effective_restart_priority(vm);
@@ -388,7 +485,15 @@ pub fn plan_failover_indexed<S: AsRef<str>>(
                 unplaced.push(Unplaced { vm: vm.id.clone(), reason, order: position + 1, class, priority, hosts });
             }
         }
+        if !keep_this {
+            // An unplaced VM's verdicts were needed for its `hosts` list only.
+            verdicts.truncate(first);
+            trace.verdicts = first..first;
+        }
         traces.push(trace);
+        if keep == Keep::OnlyAt(position) {
+            break;
+        }
     }
 
     let ids_marked = |mark: Affected| {
@@ -405,6 +510,7 @@ pub fn plan_failover_indexed<S: AsRef<str>>(
         not_restarted,
         host_ids: index.host_order().iter().map(|&h| inv.hosts[h].id.clone()).collect(),
         traces,
+        verdicts_kept,
         verdicts,
         names: names.list,
     })
@@ -449,13 +555,18 @@ fn store_refusal(
         Refusal::DatastoreNotConnected { datastore } => {
             StoredRefusal::DatastoreNotConnected(names.id(nth(&v.datastores, datastore)))
         }
-        Refusal::DatastoreLost { datastore } => StoredRefusal::DatastoreInaccessible(names.id(nth(&v.datastores, datastore))),
+        Refusal::DatastoreLost { datastore } => {
+            StoredRefusal::DatastoreInaccessible(names.id(nth(&v.datastores, datastore)))
+        }
         Refusal::NetworkMissing { network } => StoredRefusal::NetworkMissing(names.id(nth(&v.networks, network))),
         Refusal::VmHostMust { rule } => StoredRefusal::VmHostMust(names.id(rule_name(rule))),
         Refusal::VmHostMustNot { rule } => StoredRefusal::VmHostMustNot(names.id(rule_name(rule))),
         Refusal::AntiAffinity { rule, group } => {
             let partner = anti_affinity_partner(inv, index, group, vm, host, placed_on, restarting);
-            StoredRefusal::AntiAffinity { rule: names.id(rule_name(rule)), vm: partner.map(|p| names.id(&inv.vms[p].id)) }
+            StoredRefusal::AntiAffinity {
+                rule: names.id(rule_name(rule)),
+                vm: partner.map(|p| names.id(&inv.vms[p].id)),
+            }
         }
         Refusal::FtLimit { ft_vms, limit } => StoredRefusal::FtLimit { ft_vms, limit },
         Refusal::Insufficient { needed, unreserved } => StoredRefusal::InsufficientResources { needed, unreserved },
@@ -547,9 +658,43 @@ impl FailoverPlan {
     }
 
     /// Every host's verdict for an attempted VM, in host id order; `None` for VMs not attempted.
-    pub fn host_verdicts(&self, vm: &str) -> Option<Vec<(&str, HostVerdict)>> {
-        let trace = self.traces.iter().find(|t| t.vm == vm)?;
-        Some(self.host_ids.iter().map(String::as_str).zip(self.resolved_verdicts(trace)).collect())
+    /// `inv` must be the inventory the plan was made from: a plan too big to keep its verdicts
+    /// ([`KEPT_VERDICTS_LIMIT`]) recomputes them from it.
+    pub fn host_verdicts(&self, inv: &Inventory, vm: &str) -> Result<Option<Vec<(&str, HostVerdict)>>> {
+        let Some(trace) = self.traces.iter().find(|t| t.vm == vm) else {
+            return Ok(None);
+        };
+        let verdicts = self.verdicts_of(inv, trace)?;
+        Ok(Some(self.host_ids.iter().map(String::as_str).zip(verdicts).collect()))
+    }
+
+    /// Whether the plan keeps every attempted VM's verdicts (small enough, see
+    /// [`KEPT_VERDICTS_LIMIT`]) or recomputes them on demand.
+    pub fn keeps_verdicts(&self) -> bool {
+        self.verdicts_kept
+    }
+
+    /// The trace's verdicts: kept, or recomputed by replaying the plan on `inv` up to its VM.
+    fn verdicts_of(&self, inv: &Inventory, trace: &Trace) -> Result<Vec<HostVerdict>> {
+        if self.verdicts_kept {
+            return Ok(self.resolved_verdicts(trace));
+        }
+        let other_inventory =
+            || Error::Argument("explaining this plan needs the inventory it was made from".to_string());
+        let replay = plan_keeping(
+            inv,
+            &PlacementIndex::new(inv),
+            &self.failed_hosts,
+            &self.isolated_hosts,
+            Keep::OnlyAt(trace.order.saturating_sub(1)),
+        )
+        .map_err(|_| other_inventory())?;
+        match replay.traces.last() {
+            Some(again) if again.vm == trace.vm && again.host == trace.host && again.reason == trace.reason => {
+                Ok(replay.resolved_verdicts(again))
+            }
+            _ => Err(other_inventory()),
+        }
     }
 
     fn resolved_verdicts(&self, trace: &Trace) -> Vec<HostVerdict> {
@@ -571,20 +716,22 @@ impl FailoverPlan {
     }
 
     /// Why the VM went where it went, why it could not go anywhere, or why it is not restarted.
-    pub fn explain(&self, vm: &str) -> String {
+    /// `inv` must be the inventory the plan was made from (see [`FailoverPlan::host_verdicts`]).
+    pub fn explain(&self, inv: &Inventory, vm: &str) -> Result<String> {
         let mut out = String::new();
         if let Some(trace) = self.traces.iter().find(|t| t.vm == vm) {
-            self.explain_attempt(trace, &mut out);
+            let verdicts = self.verdicts_of(inv, trace)?;
+            self.explain_attempt(trace, &verdicts, &mut out);
         } else if let Some(n) = self.not_restarted.iter().find(|n| n.vm == vm) {
             let how = if self.failed_hosts.contains(&n.host) { "failed" } else { "isolated" };
             let _ = write!(out, "{vm} (on {how} host {}) is not restarted: {}.", n.host, n.reason.describe());
         } else {
             let _ = write!(out, "{vm} is not on a failed or isolated host of this plan: HA does not restart it.");
         }
-        out
+        Ok(out)
     }
 
-    fn explain_attempt(&self, trace: &Trace, out: &mut String) {
+    fn explain_attempt(&self, trace: &Trace, verdicts: &[HostVerdict], out: &mut String) {
         let vm = &trace.vm;
         let position = format!("#{} in restart order, class {}", trace.order, trace.class);
         match (&trace.host, trace.reason) {
@@ -599,14 +746,13 @@ impl FailoverPlan {
         if !trace.waited_for.is_empty() {
             let _ = writeln!(out, "It is restarted after {} (vmDependsOn).", trace.waited_for.join(", "));
         }
-        let verdicts = self.resolved_verdicts(trace);
         if trace.host.is_some() {
-            let _ = writeln!(out, "Why this host: {}.", self.choice_rationale(&verdicts));
+            let _ = writeln!(out, "Why this host: {}.", self.choice_rationale(verdicts));
         } else {
             let _ = writeln!(out, "No host can take it.");
         }
         let _ = writeln!(out, "Hosts (by id):");
-        for (id, verdict) in self.host_ids.iter().zip(&verdicts) {
+        for (id, verdict) in self.host_ids.iter().zip(verdicts) {
             let line = match verdict {
                 HostVerdict::Chosen(c) => format!("chosen — {}", describe_candidate(c)),
                 HostVerdict::Feasible(c) => format!("feasible — {}", describe_candidate(c)),
@@ -634,10 +780,16 @@ impl FailoverPlan {
                 HostVerdict::Refused(_) => {}
             }
         }
-        let Some(chosen) = chosen else { return "not placed".to_string() };
-        let Some((other, second)) = runner_up else { return "the only feasible host".to_string() };
+        let Some(chosen) = chosen else {
+            return "not placed".to_string();
+        };
+        let Some((other, second)) = runner_up else {
+            return "the only feasible host".to_string();
+        };
         if chosen.failover_host != second.failover_host {
-            return format!("a dedicated failover host, preferred over any other (R-AC-FH); next best {other} is not one");
+            return format!(
+                "a dedicated failover host, preferred over any other (R-AC-FH); next best {other} is not one"
+            );
         }
         if chosen.soft_rule_violations != second.soft_rule_violations {
             return format!(

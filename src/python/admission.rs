@@ -27,26 +27,28 @@ fn figures_value(f: &AdmissionFigures) -> Value {
 }
 
 fn report_value(r: &AdmissionReport) -> Value {
-    json!({
-        "policy": r.policy.as_str(), "satisfied": r.satisfied, "overcommitted": r.overcommitted,
-        "configured_host_failures": r.configured_host_failures,
-        "configured_cpu_percent": r.configured_cpu_percent, "configured_memory_percent": r.configured_memory_percent,
-        "slot_cpu_mhz": r.slot_cpu_mhz, "slot_memory_mb": r.slot_memory_mb,
-        "host_slots": r.host_slots.iter().map(|h| json!([h.host, h.slots])).collect::<Vec<_>>(),
-        "total_slots": r.total_slots, "used_slots": r.used_slots, "available_slots": r.available_slots,
-        "current_failover_level": r.current_failover_level,
-        "cpu_failover_percent": r.cpu_failover_percent, "memory_failover_percent": r.memory_failover_percent,
-        "counted_hosts": r.counted_hosts,
-        "excluded_hosts": r.excluded_hosts.iter().map(|e| json!([e.host, e.reason])).collect::<Vec<_>>(),
-        "counted_vms": r.counted_vms,
-        "total_cpu_mhz": r.total_cpu_mhz, "total_memory_mb": r.total_memory_mb,
-        "required_cpu_mhz": r.required_cpu_mhz, "required_memory_mb": r.required_memory_mb,
-        "failover_hosts": r.failover_hosts.iter().map(|f| json!({
-            "host": f.host, "state": f.state.as_str(), "running_vms": f.running_vms, "reason": f.reason,
-        })).collect::<Vec<_>>(),
-        "messages": r.messages,
-        "text": r.to_text(),
-    })
+    // The report is its figures plus what only the report has, in one flat mapping.
+    let mut value = figures_value(&r.figures);
+    if let Value::Object(map) = &mut value {
+        let rest = json!({
+            "policy": r.policy.as_str(),
+            "configured_host_failures": r.configured_host_failures,
+            "configured_cpu_percent": r.configured_cpu_percent, "configured_memory_percent": r.configured_memory_percent,
+            "host_slots": r.host_slots.iter().map(|h| json!([h.host, h.slots])).collect::<Vec<_>>(),
+            "counted_hosts": r.counted_hosts,
+            "excluded_hosts": r.excluded_hosts.iter().map(|e| json!([e.host, e.reason])).collect::<Vec<_>>(),
+            "total_cpu_mhz": r.total_cpu_mhz, "total_memory_mb": r.total_memory_mb,
+            "failover_hosts": r.failover_hosts.iter().map(|f| json!({
+                "host": f.host, "state": f.state.as_str(), "running_vms": f.running_vms, "reason": f.reason,
+            })).collect::<Vec<_>>(),
+            "messages": r.messages,
+            "text": r.to_text(),
+        });
+        if let Value::Object(rest) = rest {
+            map.extend(rest);
+        }
+    }
+    value
 }
 
 fn decision_value(d: &Decision) -> Value {

@@ -18,7 +18,11 @@ pub fn to_value(obj: &Bound<'_, PyAny>, path: &str, problems: &mut Vec<Problem>)
 }
 
 fn here(path: &str) -> String {
-    if path.is_empty() { "<root>".to_string() } else { path.to_string() }
+    if path.is_empty() {
+        "<root>".to_string()
+    } else {
+        path.to_string()
+    }
 }
 
 fn convert(obj: &Bound<'_, PyAny>, path: &str, depth: usize, problems: &mut Vec<Problem>) -> Value {
@@ -42,7 +46,8 @@ fn convert(obj: &Bound<'_, PyAny>, path: &str, depth: usize, problems: &mut Vec<
             }
         };
     }
-    if obj.is_instance_of::<PyInt>() || (obj.hasattr("__index__").unwrap_or(false) && !obj.is_instance_of::<PyFloat>()) {
+    if obj.is_instance_of::<PyInt>() || (obj.hasattr("__index__").unwrap_or(false) && !obj.is_instance_of::<PyFloat>())
+    {
         if let Ok(v) = obj.extract::<u64>() {
             return Value::Number(v.into());
         }

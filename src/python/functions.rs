@@ -32,7 +32,12 @@ pub fn elect(
 /// R-CLASS-M: the master's classification of a slave.
 #[pyfunction]
 #[pyo3(signature = (network_heartbeat, ping, datastore_heartbeat, isolated_flag))]
-pub fn classify_host(network_heartbeat: bool, ping: bool, datastore_heartbeat: bool, isolated_flag: bool) -> &'static str {
+pub fn classify_host(
+    network_heartbeat: bool,
+    ping: bool,
+    datastore_heartbeat: bool,
+    isolated_flag: bool,
+) -> &'static str {
     classify::master_view(MasterObservation { network_heartbeat, ping, datastore_heartbeat, isolated_flag }).as_str()
 }
 

@@ -34,7 +34,8 @@ mod _core {
 
     #[pymodule_export]
     use super::functions::{
-        _error_for_tests, _panic_for_tests, classify_host, classify_self, elect, enum_values, generate_inventory, known_options,
+        _error_for_tests, _panic_for_tests, classify_host, classify_self, elect, enum_values, generate_inventory,
+        known_options,
     };
 
     #[allow(non_upper_case_globals)]

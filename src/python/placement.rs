@@ -7,12 +7,15 @@ use pyo3::prelude::*;
 use super::convert;
 use super::errors::guard_detached;
 use super::inventory::PyInventory;
+use crate::model::Inventory;
 use crate::placement::{self, FailoverPlan};
 
 /// A computed plan; the Python layer turns `to_obj()` into value objects and asks `explain`.
+/// It keeps its inventory: a plan too big to keep every verdict recomputes them from it.
 #[pyclass(frozen, module = "hapolicy._core", name = "FailoverPlan")]
 pub struct PyFailoverPlan {
     inner: Arc<FailoverPlan>,
+    inventory: Arc<Inventory>,
 }
 
 #[pymethods]
@@ -22,8 +25,8 @@ impl PyFailoverPlan {
     }
 
     /// Why `vm` went where it went, or why it could not go anywhere, host by host.
-    fn explain(&self, vm: &str) -> String {
-        self.inner.explain(vm)
+    fn explain(&self, py: Python<'_>, vm: &str) -> PyResult<String> {
+        guard_detached(py, || self.inner.explain(&self.inventory, vm))
     }
 }
 
@@ -38,5 +41,5 @@ pub fn plan_failover(
 ) -> PyResult<PyFailoverPlan> {
     let inv = Arc::clone(&inventory.inner);
     let plan = guard_detached(py, move || placement::plan_failover(&inv, &failed_hosts, &isolated_hosts))?;
-    Ok(PyFailoverPlan { inner: Arc::new(plan) })
+    Ok(PyFailoverPlan { inner: Arc::new(plan), inventory: Arc::clone(&inventory.inner) })
 }

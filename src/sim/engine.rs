@@ -504,6 +504,25 @@ impl Simulation {
         Ok(())
     }
 
+    /// A fault from `at` that ends at `until` when one is given: checks both instants, then
+    /// schedules the start and (with `until`) the end, each with its note.
+    fn inject_window(
+        &mut self,
+        at: f64,
+        until: Option<f64>,
+        host: Option<usize>,
+        start: (Action, Value),
+        end: (Action, Value),
+    ) -> Result<()> {
+        self.at_arg("at", at)?;
+        self.until_arg(at, until)?;
+        self.inject(at, start.0, host, None, start.1);
+        if let Some(u) = until {
+            self.inject(u, end.0, host, None, end.1);
+        }
+        Ok(())
+    }
+
     fn inject(&mut self, at: f64, action: Action, host: Option<usize>, vm: Option<usize>, d: Value) {
         let host = host.map(|h| self.inv.hosts[h].id.clone());
         let vm = vm.map(|v| self.inv.vms[v].id.clone());
@@ -531,32 +550,20 @@ impl Simulation {
     /// the master reports it `fdmUnreachable` (it answers ping) and restarts nothing.
     pub fn fail_agent(&mut self, host: &str, at: f64, until: Option<f64>) -> Result<()> {
         let h = self.host_arg(host)?;
-        self.at_arg("at", at)?;
-        self.until_arg(at, until)?;
-        self.inject(at, Action::AgentDown(h), Some(h), None, json!({"type": "agent_failure"}));
-        if let Some(u) = until {
-            self.inject(u, Action::AgentUp(h), Some(h), None, json!({"type": "agent_recovery"}));
-        }
-        Ok(())
+        let start = (Action::AgentDown(h), json!({"type": "agent_failure"}));
+        self.inject_window(at, until, Some(h), start, (Action::AgentUp(h), json!({"type": "agent_recovery"})))
     }
 
     /// A host's management network is cut off from `at` (storage still reachable) until `until`.
     pub fn isolate_host(&mut self, host: &str, at: f64, until: Option<f64>) -> Result<()> {
         let h = self.host_arg(host)?;
-        self.at_arg("at", at)?;
-        self.until_arg(at, until)?;
-        self.inject(at, Action::IsolateStart(h), Some(h), None, json!({"type": "isolation"}));
-        if let Some(u) = until {
-            self.inject(u, Action::IsolateEnd(h), Some(h), None, json!({"type": "isolation_end"}));
-        }
-        Ok(())
+        let start = (Action::IsolateStart(h), json!({"type": "isolation"}));
+        self.inject_window(at, until, Some(h), start, (Action::IsolateEnd(h), json!({"type": "isolation_end"})))
     }
 
     /// The network splits into `groups` (host ids) from `at` until `until`. Hosts in no group
     /// form one more group together.
     pub fn partition(&mut self, groups: Vec<Vec<String>>, at: f64, until: Option<f64>) -> Result<()> {
-        self.at_arg("at", at)?;
-        self.until_arg(at, until)?;
         let mut idx = Vec::new();
         let mut seen = BTreeSet::new();
         for g in &groups {
@@ -571,23 +578,15 @@ impl Simulation {
             idx.push(row);
         }
         let names: Vec<Value> = groups.iter().map(|g| json!(g)).collect();
-        self.inject(at, Action::PartitionStart(idx), None, None, json!({"type": "partition", "groups": names}));
-        if let Some(u) = until {
-            self.inject(u, Action::PartitionEnd, None, None, json!({"type": "partition_end"}));
-        }
-        Ok(())
+        let start = (Action::PartitionStart(idx), json!({"type": "partition", "groups": names}));
+        self.inject_window(at, until, None, start, (Action::PartitionEnd, json!({"type": "partition_end"})))
     }
 
     /// Every host loses power at `at`; all come back at `restore_at`.
     pub fn power_outage(&mut self, at: f64, restore_at: Option<f64>) -> Result<()> {
-        self.at_arg("at", at)?;
-        self.until_arg(at, restore_at)?;
         let all: Vec<usize> = (0..self.hosts.len()).collect();
-        self.inject(at, Action::FailHosts(all.clone()), None, None, json!({"type": "power_outage"}));
-        if let Some(r) = restore_at {
-            self.inject(r, Action::RecoverHosts(all), None, None, json!({"type": "power_restore"}));
-        }
-        Ok(())
+        let start = (Action::FailHosts(all.clone()), json!({"type": "power_outage"}));
+        self.inject_window(at, restore_at, None, start, (Action::RecoverHosts(all), json!({"type": "power_restore"})))
     }
 
     fn ds_hosts(&self, d: usize, hosts: Option<Vec<String>>) -> Result<Vec<usize>> {
@@ -611,27 +610,15 @@ impl Simulation {
     /// connected to it).
     pub fn datastore_apd(&mut self, ds: &str, at: f64, until: Option<f64>, hosts: Option<Vec<String>>) -> Result<()> {
         let d = self.ds_arg(ds)?;
-        self.at_arg("at", at)?;
-        self.until_arg(at, until)?;
         let hs = self.ds_hosts(d, hosts)?;
         let ids = self.host_ids(&hs);
-        self.inject(
-            at,
+        let start = (
             Action::ApdStart { ds: d, hosts: hs.clone() },
-            None,
-            None,
             json!({"type": "datastore_apd", "datastore": ds, "hosts": ids}),
         );
-        if let Some(u) = until {
-            self.inject(
-                u,
-                Action::ApdEnd { ds: d, hosts: hs },
-                None,
-                None,
-                json!({"type": "datastore_apd_end", "datastore": ds, "hosts": ids}),
-            );
-        }
-        Ok(())
+        let end =
+            (Action::ApdEnd { ds: d, hosts: hs }, json!({"type": "datastore_apd_end", "datastore": ds, "hosts": ids}));
+        self.inject_window(at, until, None, start, end)
     }
 
     /// Permanent device loss of a datastore at `at` on `hosts` (default: every host connected to it).
@@ -667,13 +654,8 @@ impl Simulation {
 
     /// vCenter is unavailable from `at` until `until`: recorded; HA keeps working without it.
     pub fn vcenter_unavailable(&mut self, at: f64, until: Option<f64>) -> Result<()> {
-        self.at_arg("at", at)?;
-        self.until_arg(at, until)?;
-        self.inject(at, Action::Note, None, None, json!({"type": "vcenter_unavailable"}));
-        if let Some(u) = until {
-            self.inject(u, Action::Note, None, None, json!({"type": "vcenter_available"}));
-        }
-        Ok(())
+        let start = (Action::Note, json!({"type": "vcenter_unavailable"}));
+        self.inject_window(at, until, None, start, (Action::Note, json!({"type": "vcenter_available"})))
     }
 
     // ------------------------------------------------------------------ running
@@ -1396,7 +1378,9 @@ impl Simulation {
             return;
         }
         let obs = self.observe(m, s);
-        let Some(view) = self.views.get_mut(&(m, s)) else { return };
+        let Some(view) = self.views.get_mut(&(m, s)) else {
+            return;
+        };
         if view.gen != gen {
             return;
         }
@@ -1631,7 +1615,9 @@ impl Simulation {
 
     fn schedule_pump(&mut self, m: usize, at: f64) {
         let at = at.max(self.now);
-        let Some(mg) = self.managers.get_mut(&m) else { return };
+        let Some(mg) = self.managers.get_mut(&m) else {
+            return;
+        };
         if mg.pump_times.insert(at.to_bits()) {
             let epoch = mg.epoch;
             self.schedule(at, Action::Pump { m, epoch });
@@ -1640,7 +1626,9 @@ impl Simulation {
 
     fn capacity_appeared(&mut self, m: usize) {
         let now = self.now;
-        let Some(mg) = self.managers.get_mut(&m) else { return };
+        let Some(mg) = self.managers.get_mut(&m) else {
+            return;
+        };
         let mut any = false;
         for e in mg.entries.values_mut() {
             if !e.gave_up && !e.in_flight && e.last_unplaced && e.next_at > now {
@@ -1693,7 +1681,9 @@ impl Simulation {
         let power_on = self.inv.options().power_on_s;
         let mut deferred: BTreeSet<usize> = BTreeSet::new();
         loop {
-            let Some(mg) = self.managers.get(&m) else { return };
+            let Some(mg) = self.managers.get(&m) else {
+                return;
+            };
             let epoch = mg.epoch;
             let now = self.now;
             let candidates: Vec<usize> = mg
@@ -1805,8 +1795,12 @@ impl Simulation {
 
     fn after_failure(&mut self, m: usize, v: usize, unplaced: bool, max_attempts: u32) {
         let now = self.now;
-        let Some(mg) = self.managers.get_mut(&m) else { return };
-        let Some(e) = mg.entries.get_mut(&v) else { return };
+        let Some(mg) = self.managers.get_mut(&m) else {
+            return;
+        };
+        let Some(e) = mg.entries.get_mut(&v) else {
+            return;
+        };
         e.in_flight = false;
         e.last_unplaced = unplaced;
         if e.attempts >= max_attempts {
@@ -1830,7 +1824,9 @@ impl Simulation {
     }
 
     fn complete(&mut self, v: usize, id: u64) {
-        let Some(a) = self.inflight.get(&v).cloned() else { return };
+        let Some(a) = self.inflight.get(&v).cloned() else {
+            return;
+        };
         if a.id != id {
             return;
         }
@@ -1938,7 +1934,9 @@ impl Simulation {
     fn apd_end(&mut self, d: usize, hosts: &[usize]) {
         let reset = self.inv.cluster.vmcp.apd_cleared == ApdClearedReaction::Reset;
         for &h in hosts {
-            let Some(rec) = self.ds_faults.get(&(h, d)) else { continue };
+            let Some(rec) = self.ds_faults.get(&(h, d)) else {
+                continue;
+            };
             if rec.kind != DsFault::Apd {
                 continue;
             }
@@ -1975,7 +1973,9 @@ impl Simulation {
     }
 
     fn apd_timeout(&mut self, h: usize, d: usize, gen: u64) {
-        let Some(rec) = self.ds_faults.get_mut(&(h, d)) else { return };
+        let Some(rec) = self.ds_faults.get_mut(&(h, d)) else {
+            return;
+        };
         if rec.gen != gen || !self.hosts[h].alive {
             return;
         }
@@ -2125,7 +2125,9 @@ impl Simulation {
     }
 
     fn heartbeat_loss(&mut self, v: usize) {
-        let Some((interval, _, min_uptime, _)) = self.vmmon_params(v) else { return };
+        let Some((interval, _, min_uptime, _)) = self.vmmon_params(v) else {
+            return;
+        };
         if !self.vms[v].on {
             return;
         }
@@ -2135,7 +2137,9 @@ impl Simulation {
     }
 
     fn vmmon_reset(&mut self, v: usize, gen: u64) {
-        let Some((_, window, _, max)) = self.vmmon_params(v) else { return };
+        let Some((_, window, _, max)) = self.vmmon_params(v) else {
+            return;
+        };
         let now = self.now;
         let rt = &mut self.vms[v];
         if rt.gen != gen || !rt.on {
@@ -2176,7 +2180,9 @@ impl Simulation {
         for (v, rt) in self.vms.iter().enumerate() {
             let res = crate::capacity::vm_reservation(&self.inv.vms[v]);
             if rt.on {
-                let Some(h) = rt.host else { return Err(format!("{} on no host", self.inv.vms[v].id)) };
+                let Some(h) = rt.host else {
+                    return Err(format!("{} on no host", self.inv.vms[v].id));
+                };
                 if self.hosts[h].ha && !self.hosts[h].alive {
                     return Err(format!("{} runs on failed host {}", self.inv.vms[v].id, self.inv.hosts[h].id));
                 }

@@ -180,7 +180,9 @@ impl Event {
             EventKind::ElectionStarted => format!("election started among {}", list(d, "hosts")),
             EventKind::MasterElected => format!("{host} elected master of {}", list(d, "hosts")),
             EventKind::MasterAbdicated => format!("{host} abdicates as master to {}", s(d, "to")),
-            EventKind::HostUnreachable => format!("{host} unreachable (no network heartbeat; pinging)"),
+            EventKind::HostUnreachable => {
+                format!("{host} unreachable (no network heartbeat; pinging)")
+            }
             EventKind::HostState => {
                 let state = s(d, "state");
                 let why = match state {
@@ -197,7 +199,9 @@ impl Event {
                     format!("{host} {state} ({why})")
                 }
             }
-            EventKind::IsolationDeclared => format!("{host} declares itself isolated (no isolation address answers)"),
+            EventKind::IsolationDeclared => {
+                format!("{host} declares itself isolated (no isolation address answers)")
+            }
             EventKind::IsolationResponse => {
                 let reason = s(d, "reason");
                 if reason.is_empty() {
@@ -207,7 +211,9 @@ impl Event {
                 }
             }
             EventKind::VmPoweredOff => format!("{vm} on {host} powered off ({})", s(d, "reason")),
-            EventKind::RestartAttempt => format!("{vm} restart attempt {} on {host}", n(d, "attempt")),
+            EventKind::RestartAttempt => {
+                format!("{vm} restart attempt {} on {host}", n(d, "attempt"))
+            }
             EventKind::RestartFailed => {
                 format!("{vm} restart attempt {} on {host} failed ({})", n(d, "attempt"), s(d, "reason"))
             }
@@ -226,9 +232,13 @@ impl Event {
                     s(d, "policy")
                 )
             }
-            EventKind::VmcpNoAction => format!("{vm} on {host} not terminated ({})", s(d, "reason")),
+            EventKind::VmcpNoAction => {
+                format!("{vm} on {host} not terminated ({})", s(d, "reason"))
+            }
             EventKind::VmReset => format!("{vm} on {host} reset ({})", s(d, "reason")),
-            EventKind::VmResetSkipped => format!("{vm} on {host} reset skipped ({})", s(d, "reason")),
+            EventKind::VmResetSkipped => {
+                format!("{vm} on {host} reset skipped ({})", s(d, "reason"))
+            }
             EventKind::SplitBrain => format!("{vm} split brain: running on {} and {host}", s(d, "other_host")),
         };
         format!("t=+{:.1}s {body}", self.time)

@@ -292,7 +292,6 @@ impl Reader<'_> {
     }
 }
 
-
 /// Reads a scenario or inventory file as UTF-8 text, at most `parse::MAX_INPUT_BYTES` of it: a
 /// larger file (or an endless one such as a device) is refused without being read whole.
 fn read_text(path: &std::path::Path) -> std::result::Result<String, String> {

@@ -133,7 +133,9 @@ impl<'a> Planner<'a> {
         let mut host_dependency = vec![false; host_count * host_count];
         if index.rules.has_dependencies() {
             for m in &moving {
-                let Some(a) = restarted_from[m.vm as usize] else { continue };
+                let Some(a) = restarted_from[m.vm as usize] else {
+                    continue;
+                };
                 for &d in index.rules.depends_on(m.vm as usize) {
                     if let Some(b) = restarted_from.get(d as usize).copied().flatten() {
                         host_dependency[a * host_count + b] = true;

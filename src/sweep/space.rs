@@ -62,7 +62,9 @@ impl Space {
     /// The candidate positions of the scenario of rank `rank` (< `len()`), ascending, into `out`.
     pub(crate) fn unrank(&self, rank: u64, out: &mut Vec<u32>) {
         out.clear();
-        let Some(k) = (1..=self.max_failures).find(|&k| rank < self.level_start[k]) else { return };
+        let Some(k) = (1..=self.max_failures).find(|&k| rank < self.level_start[k]) else {
+            return;
+        };
         let mut rest = rank - self.level_start[k - 1];
         let mut next = 0usize;
         for picked in 0..k {
@@ -130,7 +132,6 @@ pub(crate) fn shard_slice(len: u64, shard: usize, shards: usize) -> (u64, u64) {
     let bound = |i: usize| (u128::from(len) * i as u128 / shards as u128) as u64;
     (bound(shard), bound(shard + 1))
 }
-
 
 #[cfg(test)]
 mod tests {
