@@ -27,6 +27,8 @@ case "${1:-}" in
         # packages (Go toolchain + govmomi sources); a missing toolchain then fails the run.
         sh tests/vcsim/install-deps.sh
         export HAPOLICY_REQUIRE_VCSIM=1
+        echo "== rustfmt (house style: rustfmt.toml)"
+        if cargo fmt --version >/dev/null 2>&1; then cargo fmt --check; else echo "rustfmt not installed: skipped"; fi
         echo "== cargo test (pure Rust core)"
         cargo test --quiet
         echo "== stub check (hapolicy._core against _core.pyi)"
