@@ -409,8 +409,16 @@ pub fn check_plan(inv: &Inventory, failed: &[String], isolated: &[String], plan:
     for un in &plan.unplaced {
         assert_eq!(un.hosts.len(), inv.hosts.len(), "{}: not every host has a verdict", un.vm);
     }
+    // A plan too big to keep its verdicts (forced with a limit of 0) is the same plan, and its
+    // explanations, recomputed by replay, are the kept ones.
+    let index = placement::PlacementIndex::new(inv);
+    let replayed =
+        placement::plan_failover_keeping_at_most(inv, &index, failed, isolated, 0).expect("the same plan again");
+    assert!(!replayed.keeps_verdicts() || replayed.attempted() == 0);
+    assert_eq!((&plan.placements, &plan.unplaced), (&replayed.placements, &replayed.unplaced));
     for v in &inv.vms {
-        assert!(plan.explain(inv, &v.id).is_ok(), "{}: explain failed on its own inventory", v.id);
+        let kept = plan.explain(inv, &v.id).expect("explain on the plan's own inventory");
+        assert_eq!(kept, replayed.explain(inv, &v.id).expect("replayed explain"), "{}", v.id);
         assert!(plan.host_verdicts(inv, &v.id).is_ok());
     }
     assert!(plan.explain(inv, "no-such-vm").is_ok());
