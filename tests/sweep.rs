@@ -589,6 +589,10 @@ fn bad_input_is_an_error_never_a_panic() {
     assert!(argument(SweepOptions { shard: Some((2, 2)), ..SweepOptions::new(1) }));
     assert!(argument(SweepOptions { shard: Some((0, 0)), ..SweepOptions::new(1) }));
     assert!(argument(SweepOptions { threads: Some(0), ..SweepOptions::new(1) }));
+    assert!(argument(SweepOptions { threads: Some(hapolicy::sweep::MAX_THREADS + 1), ..SweepOptions::new(1) }));
+    // The most threads allowed start no more threads than there are scenarios (4 here).
+    let widest = sweep(&inv, &SweepOptions { threads: Some(hapolicy::sweep::MAX_THREADS), ..SweepOptions::new(1) });
+    assert_eq!(widest.unwrap().scenarios(), 4);
     assert!(argument(SweepOptions { sample: Some((0, 1)), ..SweepOptions::new(1) }));
     // All four hosts down is a valid scenario.
     assert!(sweep(&inv, &SweepOptions::new(4)).is_ok());

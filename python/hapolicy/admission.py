@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _core
+from ._args import id_arg, id_list, known_ids
 from ._tabular import html_table, plain, records_to_pandas
 from .enums import AdmissionPolicy
+from .errors import ArgumentError
 from .inventory import Inventory, Vm
 
 __all__ = [
@@ -154,7 +156,8 @@ class AdmissionDecision:
 def admission_control(inv: Inventory, failed_hosts: Iterable[str] | None = None) -> AdmissionReport:
     """The admission-control figures for the configured policy (R-AC). ``failed_hosts`` are
     treated as failed (not counted) — "what would vCenter show after losing these hosts"."""
-    failed = None if failed_hosts is None else [failed_hosts] if isinstance(failed_hosts, str) else list(failed_hosts)
+    failed = (None if failed_hosts is None
+              else id_list([failed_hosts] if isinstance(failed_hosts, str) else failed_hosts, "host"))
     return AdmissionReport._from_core(_core.admission_control(inv._core, failed))
 
 
@@ -177,10 +180,18 @@ def check_migrate_in(inv: Inventory, vm: Vm | Mapping[str, Any]) -> AdmissionDec
 def check_reservation_change(
     inv: Inventory, vm: str, cpu_reservation_mhz: int | None = None, memory_reservation_mb: int | None = None
 ) -> AdmissionDecision:
-    """May ``vm``'s reservations be changed to these values (``None``: unchanged)?"""
+    """May ``vm``'s reservations be changed to these values (``None``: unchanged)? A value that
+    is not a whole number from 0 to 2⁶⁴ − 1 raises :class:`~hapolicy.ArgumentError`."""
+    for name, value in (("cpu_reservation_mhz", cpu_reservation_mhz), ("memory_reservation_mb", memory_reservation_mb)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_U64):
+            raise ArgumentError(f"{name} must be a whole number from 0 to {_MAX_U64}, got {value!r}")
     return _decision(
-        _core.check_operation(inv._core, "reservation", None, vm, cpu_reservation_mhz, memory_reservation_mb)
+        _core.check_operation(inv._core, "reservation", None, id_arg(vm, "vm"), cpu_reservation_mhz,
+                              memory_reservation_mb)
     )
+
+
+_MAX_U64 = 2**64 - 1
 
 
 def _vm_doc(inv: Inventory, vm: Vm | Mapping[str, Any]) -> dict[str, Any]:
@@ -234,7 +245,7 @@ class HeartbeatSelection:
 
 def heartbeat_datastores(inv: Inventory, unusable_datastores: Iterable[str] = ()) -> HeartbeatSelection:
     """The heartbeat datastores each host would use, and the warnings vCenter would raise."""
-    d = _core.heartbeat_datastores(inv._core, list(unusable_datastores))
+    d = _core.heartbeat_datastores(inv._core, known_ids(unusable_datastores))
     return HeartbeatSelection(
         policy=d["policy"], required=d["required"], disabled=d["disabled"],
         hosts={h: tuple(ds) for h, ds in d["hosts"]},

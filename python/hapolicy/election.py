@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _core
+from ._args import id_list, known_ids
 from ._tabular import html_table, records_to_pandas
 from .enums import HostState
 from .inventory import Inventory
@@ -72,8 +73,8 @@ def elect(
     """Elects a master among ``hosts`` (ids that can exchange election traffic; default every
     eligible host). Hosts in maintenance, standby, disconnected or not responding do not take
     part. Datastores in ``unusable_datastores`` (APD/PDL) do not count for the ranking."""
-    host_list = None if hosts is None else [hosts] if isinstance(hosts, str) else list(hosts)
-    master, ranking, excluded, explanation = _core.elect(inv._core, host_list, list(unusable_datastores))
+    host_list = None if hosts is None else id_list([hosts] if isinstance(hosts, str) else hosts, "host")
+    master, ranking, excluded, explanation = _core.elect(inv._core, host_list, known_ids(unusable_datastores))
     return Election(
         master=master,
         candidates=tuple(Candidate(h, g, d) for h, g, d in ranking),

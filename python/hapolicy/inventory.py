@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ._args import id_arg
 from ._core import Inventory as _CoreInventory
 from ._core import generate_inventory as _generate
 from ._tabular import html_table, plain
@@ -307,6 +308,8 @@ class Inventory:
             raise InventoryError([(str(p), f"cannot read file: {exc.strerror or exc}")]) from exc
         except UnicodeDecodeError as exc:
             raise InventoryError([(str(p), f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from exc
+        except ValueError as exc:  # a path the OS cannot take: a NUL, a lone surrogate
+            raise InventoryError([(str(p), f"cannot read file: {exc}")]) from exc
         return cls.from_json(text) if suffix == ".json" else cls.from_yaml(text)
 
     # ---------------------------------------------------------------- export
@@ -364,13 +367,13 @@ class Inventory:
 
     def host(self, id: str) -> Host:  # noqa: A002
         """The host with this id; ``UnknownIdError`` (a ``KeyError``) otherwise."""
-        return _build(Host, self._core.host(id), _HOST_ENUMS)
+        return _build(Host, self._core.host(id_arg(id, "host")), _HOST_ENUMS)
 
     def vm(self, id: str) -> Vm:  # noqa: A002
-        return _build(Vm, self._core.vm(id), _VM_ENUMS)
+        return _build(Vm, self._core.vm(id_arg(id, "vm")), _VM_ENUMS)
 
     def datastore(self, id: str) -> Datastore:  # noqa: A002
-        return _build(Datastore, self._core.datastore(id), _DS_ENUMS)
+        return _build(Datastore, self._core.datastore(id_arg(id, "datastore")), _DS_ENUMS)
 
     def summary(self) -> dict[str, int]:
         return self._core.summary()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _core
+from ._args import id_list, printable
 from ._tabular import html_table, records_to_pandas
 from .enums import RestartPriority, UnplacedReason
 from .inventory import Inventory
@@ -105,7 +106,7 @@ class FailoverPlan:
 
     def explain(self, vm: str) -> str:
         """Why ``vm`` went where it went, or why it could not go anywhere (host by host)."""
-        return self._core.explain(vm)
+        return self._core.explain(printable(vm))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,6 +184,6 @@ def plan_failover(inv: Inventory, failed_hosts: Iterable[str] = (), isolated_hos
     """Where every VM restarts if ``failed_hosts`` fail (R-PLACE-1..3). VMs of
     ``isolated_hosts`` are those the isolation response powers off. Unknown host ids raise
     ``UnknownIdError``."""
-    failed = [failed_hosts] if isinstance(failed_hosts, str) else list(failed_hosts)
-    isolated = [isolated_hosts] if isinstance(isolated_hosts, str) else list(isolated_hosts)
+    failed = id_list([failed_hosts] if isinstance(failed_hosts, str) else failed_hosts, "host")
+    isolated = id_list([isolated_hosts] if isinstance(isolated_hosts, str) else isolated_hosts, "host")
     return FailoverPlan(_core.plan_failover(inv._core, failed, isolated), inv)

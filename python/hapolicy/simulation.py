@@ -11,6 +11,7 @@ t=+18.0s host-12 hostDown (no network or datastore heartbeat)
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,9 +19,10 @@ from pathlib import Path
 from typing import Any, overload
 
 from . import _core
+from ._args import id_arg, id_list
 from ._tabular import html_table, records_to_pandas
 from .enums import EventKind, HostState, PowerState
-from .errors import InventoryError
+from .errors import ArgumentError, InventoryError
 from .inventory import Inventory
 
 __all__ = ["Event", "Simulation", "Timeline"]
@@ -122,6 +124,27 @@ def _timeline(raw: list[tuple[float, str, str | None, str | None, dict[str, Any]
     return Timeline(Event(t, EventKind(k), h, v, d, text) for t, k, h, v, d, text in raw)
 
 
+_MAX_ATTEMPTS = 2**32 - 1
+
+
+def _attempts(value: Any) -> int:
+    """A count of power-on attempts (the engine's unsigned 32-bit range), or ArgumentError —
+    not the OverflowError / ValueError of a bare ``int()`` and the core's conversion."""
+    n: int | None
+    if isinstance(value, bool):
+        n = None
+    elif isinstance(value, float):
+        n = int(value) if value.is_integer() else None
+    else:
+        try:
+            n = operator.index(value)
+        except TypeError:
+            n = None
+    if n is None or not 0 <= n <= _MAX_ATTEMPTS:
+        raise ArgumentError(f"attempts must be a whole number from 0 to {_MAX_ATTEMPTS}, not {value!r}")
+    return n
+
+
 class Simulation:
     """vSphere HA on a virtual clock. The master is elected at t = 0 (R-ELECT); inject faults,
     then :meth:`run`. Faults may be added between runs (at or after the current time)."""
@@ -156,22 +179,22 @@ class Simulation:
     # ---------------------------------------------------------------- faults
     def fail_host(self, host: str, at: float = 0.0) -> None:
         """The host fails (power loss, PSOD): its VMs stop."""
-        self._core.fail_host(host, float(at))
+        self._core.fail_host(id_arg(host, "host"), float(at))
 
     def recover_host(self, host: str, at: float = 0.0) -> None:
-        self._core.recover_host(host, float(at))
+        self._core.recover_host(id_arg(host, "host"), float(at))
 
     def fail_agent(self, host: str, at: float = 0.0, until: float | None = None) -> None:
         """The FDM agent stops while the host and its VMs keep running (``fdmUnreachable``)."""
-        self._core.fail_agent(host, float(at), until)
+        self._core.fail_agent(id_arg(host, "host"), float(at), until)
 
     def isolate_host(self, host: str, at: float = 0.0, until: float | None = None) -> None:
         """The host loses its management network (storage still reachable)."""
-        self._core.isolate_host(host, float(at), until)
+        self._core.isolate_host(id_arg(host, "host"), float(at), until)
 
     def partition(self, groups: Sequence[Sequence[str]], at: float = 0.0, until: float | None = None) -> None:
         """The management network splits into ``groups`` (hosts named nowhere form one more group)."""
-        self._core.partition([list(g) for g in groups], float(at), until)
+        self._core.partition([id_list(g, "host") for g in groups], float(at), until)
 
     def power_outage(self, at: float = 0.0, restore_at: float | None = 300.0) -> None:
         """Every host loses power at ``at``; all come back at ``restore_at`` (``None``: never)."""
@@ -180,19 +203,22 @@ class Simulation:
     def datastore_apd(self, datastore: str, at: float = 0.0, until: float | None = None,
                       hosts: Iterable[str] | None = None) -> None:
         """All paths down on ``datastore`` for ``hosts`` (``None``: every host)."""
-        self._core.datastore_apd(datastore, float(at), until, None if hosts is None else list(hosts))
+        self._core.datastore_apd(id_arg(datastore, "datastore"), float(at), until,
+                                 None if hosts is None else id_list(hosts, "host"))
 
     def datastore_pdl(self, datastore: str, at: float = 0.0, hosts: Iterable[str] | None = None) -> None:
         """Permanent device loss of ``datastore`` for ``hosts`` (``None``: every host)."""
-        self._core.datastore_pdl(datastore, float(at), None if hosts is None else list(hosts))
+        self._core.datastore_pdl(id_arg(datastore, "datastore"), float(at), None if hosts is None else id_list(hosts, "host"))
 
     def guest_heartbeat_loss(self, vm: str, at: float = 0.0) -> None:
         """The VM's guest stops sending VMware Tools heartbeats (VM monitoring)."""
-        self._core.guest_heartbeat_loss(vm, float(at))
+        self._core.guest_heartbeat_loss(id_arg(vm, "vm"), float(at))
 
     def power_on_failure(self, vm: str, attempts: int = 1) -> None:
-        """The next ``attempts`` power-ons of ``vm`` fail (to exercise retries)."""
-        self._core.vm_power_on_failure(vm, int(attempts))
+        """The next ``attempts`` power-ons of ``vm`` fail (to exercise retries). ``attempts``
+        is a whole number from 0 to 2³² − 1, as in a ``power_on_failure`` fault dict; anything
+        else raises :class:`~hapolicy.ArgumentError`."""
+        self._core.vm_power_on_failure(id_arg(vm, "vm"), _attempts(attempts))
 
     def vcenter_unavailable(self, at: float = 0.0, until: float | None = None) -> None:
         """vCenter goes away: HA keeps working, configuration cannot change."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _core
+from ._args import id_list
 from ._tabular import html_table, records_to_pandas
 from .enums import UnplacedReason
 from .errors import ArgumentError
@@ -126,7 +127,7 @@ class SweepResult(Sequence[ScenarioResult]):
 
     def worst(self, n: int = 10) -> list[ScenarioResult]:
         """The ``n`` scenarios leaving the most VMs unplaced (ties: fewer failures, host order)."""
-        return [_scenario(t) for t in self._core.worst(n)]
+        return [_scenario(t) for t in self._core.worst(_count(n, "n", 0))]
 
     # ---------------------------------------------------------------- sequence
     def __len__(self) -> int:
@@ -196,6 +197,16 @@ class SweepResult(Sequence[ScenarioResult]):
     def _repr_html_(self) -> str:
         rows = ((", ".join(r.failed_hosts), r.restarted, r.unplaced, ", ".join(r.unplaced_vms[:5])) for r in self.worst(20))
         return html_table(("failed hosts", "restarted", "unplaced", "unplaced VMs (first 5)"), rows, title=repr(self))
+
+
+_MAX_COUNT = 2**64 - 1
+
+
+def _count(value: Any, name: str, minimum: int) -> int:
+    """A whole number from ``minimum`` to 2⁶⁴ − 1 (the core's unsigned counts), or ArgumentError."""
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= _MAX_COUNT:
+        raise ArgumentError(f"{name} must be a whole number from {minimum} to {_MAX_COUNT}, got {value!r}")
+    return value
 
 
 def vars_of(level: LevelSummary) -> dict[str, int]:
@@ -282,7 +293,23 @@ def sweep(
     """
     if isinstance(max_failures, bool) or not isinstance(max_failures, int):
         raise ArgumentError(f"max_failures must be a whole number, got {max_failures!r}")
-    host_list = None if hosts is None else [hosts] if isinstance(hosts, str) else list(hosts)
+    # Counts are unsigned 64-bit in the core: out of range they are ArgumentErrors here, not
+    # the OverflowError of the conversion.
+    _count(max_failures, "max_failures", 1)
+    if threads is not None:
+        _count(threads, "threads", 1)
+    if sample is not None:
+        _count(sample, "sample", 1)
+        _count(seed, "seed", 0)
+    if worst_only is not None:
+        _count(worst_only, "worst_only", 0)
+    if unplaced_vms_limit is not None:
+        _count(unplaced_vms_limit, "unplaced_vms_limit", 0)
+    if shard is not None:
+        if not isinstance(shard, Sequence) or isinstance(shard, str) or len(shard) != 2:
+            raise ArgumentError(f"shard must be (i, n) with 0 ≤ i < n, got {shard!r}")
+        shard = (_count(shard[0], "shard i", 0), _count(shard[1], "shard n", 1))
+    host_list = None if hosts is None else id_list([hosts] if isinstance(hosts, str) else hosts, "host")
     callback, close = _progress(progress)
     try:
         core = _core.sweep(

@@ -54,6 +54,11 @@ fn convert(obj: &Bound<'_, PyAny>, path: &str, depth: usize, problems: &mut Vec<
         if let Ok(v) = obj.extract::<i64>() {
             return Value::Number(v.into());
         }
+        // Beyond 64 bits: a float, as JSON text reads such a literal, so the document is judged
+        // the same whichever way it came (a field that is ignored stays ignored).
+        if let Some(n) = obj.extract::<f64>().ok().and_then(Number::from_f64) {
+            return Value::Number(n);
+        }
         let text = obj.str().map(|s| s.to_string()).unwrap_or_default();
         problems.push(Problem::new(here(path), format!("{text} is too large")));
         return Value::Null;

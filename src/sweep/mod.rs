@@ -112,8 +112,8 @@ impl std::fmt::Debug for SweepOptions<'_> {
 /// Plans every scenario of the sweep `options` describes (see the module documentation).
 ///
 /// Errors ([`Error::UnknownId`] / [`Error::Argument`]): an unknown host id, `max_failures` 0 or
-/// above the number of candidate hosts, a shard `(i, n)` with n = 0 or i ≥ n, 0 threads, a
-/// sample of 0 scenarios.
+/// above the number of candidate hosts, a shard `(i, n)` with n = 0 or i ≥ n, 0 threads or more
+/// than [`MAX_THREADS`], a sample of 0 scenarios.
 pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult> {
     let candidates = candidate_hosts(inv, options.hosts)?;
     let max_failures = options.max_failures;
@@ -132,6 +132,9 @@ pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult>
     }
     if options.threads == Some(0) {
         return Err(Error::Argument("threads must be at least 1".to_string()));
+    }
+    if options.threads.is_some_and(|t| t > MAX_THREADS) {
+        return Err(Error::Argument(format!("threads must be at most {MAX_THREADS}")));
     }
     if matches!(options.sample, Some((0, _))) {
         return Err(Error::Argument("a sample needs at least 1 scenario".to_string()));
@@ -154,8 +157,9 @@ pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult>
     let planner = Planner::new(inv, &setup.candidate_hosts);
     let job = Job { planner: &planner, space: &space, sample: sample.as_deref(), setup: &setup, options, slice };
     let partial = match options.threads {
+        // No more threads than scenarios: a thread without work only costs its start-up.
         Some(threads) => rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
+            .num_threads(threads.min(usize::try_from(slice.1 - slice.0).unwrap_or(usize::MAX)).max(1))
             .build()
             .map_err(|e| Error::Argument(format!("cannot start {threads} threads: {e}")))?
             .install(|| job.run()),
@@ -236,6 +240,10 @@ struct Partial {
 
 /// Scenarios per chunk, at most: the unit of work stealing, progress and cancellation.
 const CHUNK: u64 = 256;
+
+/// The most worker threads a sweep starts: far above any core count this runs on, low enough
+/// that a typo (`threads=100_000`) is an error rather than minutes spent starting threads.
+pub const MAX_THREADS: usize = 1024;
 
 impl Job<'_, '_> {
     fn run(&self) -> Partial {

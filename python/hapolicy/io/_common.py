@@ -228,6 +228,13 @@ def vm_monitoring(
 _VERSIONS = [(int(v.value.split(".")[0]), int(v.value.split(".")[1])) for v in Version]
 
 
+def _version_part(digits: str) -> int:
+    """A version component; a run of more than 9 digits counts as 10⁹ (it only has to compare
+    above every real version — and ``int()`` refuses strings of over 4300 digits)."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 9 else 10**9
+
+
 def version(text: Any) -> str | None:
     """The engine version nearest below a vSphere version string (``"7.0.3"`` → ``"7.0"``,
     ``"6.7.0"`` → ``"6.7"``, ``"6.6"`` → ``"6.5"``); versions before 5.0 map to 5.0 and after
@@ -239,9 +246,9 @@ def version(text: Any) -> str | None:
         m2 = re.fullmatch(r"\s*(\d+)\s*", str(text))
         if m2 is None:
             return None
-        wanted = (int(m2.group(1)), 0)
+        wanted = (_version_part(m2.group(1)), 0)
     else:
-        wanted = (int(m.group(1)), int(m.group(2)))
+        wanted = (_version_part(m.group(1)), _version_part(m.group(2)))
     best = _VERSIONS[0]
     for v in _VERSIONS:
         if v <= wanted:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -275,6 +276,9 @@ def _read_tables(p: Path) -> dict[str, _Table]:
 _Raw = dict[str, tuple[str, list[tuple[int, Sequence[Any]]]]]
 
 
+_EXCEL_MAX_ROWS = 1_048_576
+
+
 def _read_xlsx(p: Path) -> _Raw:
     try:
         openpyxl = importlib.import_module("openpyxl")
@@ -298,10 +302,20 @@ def _read_xlsx(p: Path) -> _Raw:
             if name is None:
                 continue
             ws = wb[name]
-            rows: list[tuple[int, Sequence[Any]]] = [
-                (i, tuple(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)
-            ]
+            # The size a sheet declares (its <dimension>) is not trusted: openpyxl pads every row
+            # to the declared width and the sheet to the declared height, so a few KB claiming
+            # A1:XFD1048576 would take hours. Without it, rows are as long as their last cell and
+            # missing rows come as empty ones, skipped here (row numbers stay those of the sheet).
+            ws.reset_dimensions()
+            rows: list[tuple[int, Sequence[Any]]] = []
+            for i, r in enumerate(ws.iter_rows(values_only=True), start=1):
+                if i > _EXCEL_MAX_ROWS:  # only a damaged file numbers rows beyond Excel's limit
+                    raise InventoryError([(f"{p.name}:{name}", f"row {i} is beyond Excel's {_EXCEL_MAX_ROWS} rows")])
+                if any(v is not None for v in r):
+                    rows.append((i, tuple(r)))
             out[tab] = (f"{p.name}:{name}", rows)
+    except InventoryError:
+        raise
     except Exception as exc:
         raise InventoryError([(str(p), f"cannot read the workbook: {exc or type(exc).__name__}")]) from None
     finally:
@@ -333,9 +347,12 @@ def _read_csv_dir(p: Path) -> _Raw:
             dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
         except csv.Error:
             dialect = csv.excel
-        csv_rows: list[tuple[int, Sequence[Any]]] = [
-            (i, tuple(r)) for i, r in enumerate(csv.reader(text.splitlines(), dialect), start=1)
-        ]
+        try:
+            csv_rows: list[tuple[int, Sequence[Any]]] = [
+                (i, tuple(r)) for i, r in enumerate(csv.reader(text.splitlines(), dialect), start=1)
+            ]
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit()
+            raise InventoryError([(str(f), f"not a readable CSV export: {exc}")]) from None
         out[tab] = (f"{f.name}:{tab}", csv_rows)
     if not out:
         raise InventoryError([(str(p), "no RVTools CSV exports here (expected files like 'RVTools_tabvInfo.csv')")])
@@ -367,21 +384,23 @@ _NUMBER = re.compile(r"^\s*(-?\d[\d,. \u00a0']*)\s*([a-zA-Z%]*)\s*$")
 
 
 def _int(v: Any) -> int | None:
-    """A whole number from a cell: numbers, or text like ``"1,024"``, ``"2048 MB"``."""
+    """A whole number from a cell: numbers, or text like ``"1,024"``, ``"2048 MB"``; ``None``
+    for anything else, NaN and ±∞ included (also text of more digits than a float holds)."""
     if v is None or isinstance(v, bool):
         return None
     if isinstance(v, int):
         return v
     if isinstance(v, float):
-        return int(round(v)) if v == v else None
+        return int(round(v)) if math.isfinite(v) else None
     m = _NUMBER.match(str(v))
     if m is None:
         return None
     digits = re.sub(r"[,\s\u00a0']", "", m.group(1))
     try:
-        return int(round(float(digits)))
+        f = float(digits)
     except ValueError:
         return None
+    return int(round(f)) if math.isfinite(f) else None
 
 
 def _text(v: Any) -> str | None:

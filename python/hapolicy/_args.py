@@ -1,0 +1,51 @@
+"""Id arguments checked before they reach the core.
+
+The core takes ids as UTF-8. A Python ``str`` holding a lone surrogate (``"\\ud800"``, or
+``"\\udcff"`` — how Python hands over a command-line byte that is not UTF-8) cannot be
+encoded, and the bare conversion would raise ``UnicodeEncodeError``. No inventory can hold such
+an id (documents are UTF-8 text), so it names nothing: the calls treat it as the unknown id it
+is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .errors import UnknownIdError
+
+__all__ = ["encodable", "id_arg", "id_list", "known_ids", "printable"]
+
+
+def encodable(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def id_arg(value: str, kind: str) -> str:
+    """``value``; :class:`UnknownIdError` when it is a str UTF-8 cannot encode."""
+    if isinstance(value, str) and not encodable(value):
+        raise UnknownIdError(kind, value)
+    return value
+
+
+def id_list(values: Iterable[str], kind: str) -> list[str]:
+    """The ids as a list; :class:`UnknownIdError` for the first that UTF-8 cannot encode."""
+    return [id_arg(v, kind) for v in values]
+
+
+def known_ids(values: Iterable[str]) -> list[str]:
+    """The ids as a list without those UTF-8 cannot encode (for calls that ignore unknown ids)."""
+    return [v for v in values if not isinstance(v, str) or encodable(v)]
+
+
+def printable(value: str) -> str:
+    """``value`` with lone surrogates written as ``\\udcff`` escapes (for text about an id
+    that names nothing)."""
+    if isinstance(value, str) and not encodable(value):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
