@@ -9,13 +9,23 @@ fn opt<T: Into<Value>>(v: Option<T>) -> Value {
     v.map(Into::into).unwrap_or(Value::Null)
 }
 
+/// The top-level sections of the document, in the order `to_value` writes them.
+pub const SECTIONS: [&str; 5] = ["cluster", "hosts", "datastores", "vms", "rules"];
+
 pub fn to_value(inv: &Inventory) -> Value {
-    json!({
-        "cluster": cluster(&inv.cluster),
-        "hosts": inv.hosts.iter().map(host).collect::<Vec<_>>(),
-        "datastores": inv.datastores.iter().map(datastore).collect::<Vec<_>>(),
-        "vms": inv.vms.iter().map(vm).collect::<Vec<_>>(),
-        "rules": inv.rules.iter().map(rule).collect::<Vec<_>>(),
+    Value::Object(SECTIONS.iter().map(|name| (name.to_string(), section(inv, name).unwrap_or(Value::Null))).collect())
+}
+
+/// One top-level section of [`to_value`] (`cluster`, `hosts`, `datastores`, `vms` or `rules`)
+/// without writing the others: reading the hosts of a million-VM inventory writes no VM.
+pub fn section(inv: &Inventory, name: &str) -> Option<Value> {
+    Some(match name {
+        "cluster" => cluster(&inv.cluster),
+        "hosts" => Value::Array(inv.hosts.iter().map(host).collect()),
+        "datastores" => Value::Array(inv.datastores.iter().map(datastore).collect()),
+        "vms" => Value::Array(inv.vms.iter().map(vm).collect()),
+        "rules" => Value::Array(inv.rules.iter().map(rule).collect()),
+        _ => return None,
     })
 }
 

@@ -166,3 +166,14 @@ def test_generated_inventories_stay_the_same_across_releases(hosts: int, vms: in
 
     text = ha.generate_inventory(hosts=hosts, vms=vms, seed=seed).to_json()
     assert hashlib.sha256(text.encode()).hexdigest()[:16] == digest
+
+
+def test_sections_are_the_parts_of_the_document() -> None:
+    """``inv.hosts`` and friends read one section from the core, not the whole document (a
+    million-VM inventory's hosts without writing a single VM); the parts equal the whole."""
+    inv = ha.generate_inventory(hosts=6, vms=120, seed=4)
+    whole = inv.to_dict()
+    assert {name: inv._core.section(name) for name in whole} == whole
+    assert [h.id for h in inv.hosts] == [h["id"] for h in whole["hosts"]]
+    with pytest.raises(ha.ArgumentError, match="no section 'nope'"):
+        inv._core.section("nope")

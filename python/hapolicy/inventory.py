@@ -247,10 +247,9 @@ class Inventory:
     :class:`~hapolicy.InventoryError` listing every problem.
     """
 
-    __slots__ = ("_core", "_doc", "_hosts", "_vms", "_datastores", "_rules", "_config", "__weakref__")
+    __slots__ = ("_core", "_hosts", "_vms", "_datastores", "_rules", "_config", "__weakref__")
 
     _core: _CoreInventory
-    _doc: dict[str, Any] | None
     _hosts: tuple[Host, ...] | None
     _vms: tuple[Vm, ...] | None
     _datastores: tuple[Datastore, ...] | None
@@ -264,7 +263,7 @@ class Inventory:
                 f"not from {type(core).__name__}"
             )
         object.__setattr__(self, "_core", core)
-        for name in ("_doc", "_hosts", "_vms", "_datastores", "_rules", "_config"):
+        for name in ("_hosts", "_vms", "_datastores", "_rules", "_config"):
             object.__setattr__(self, name, None)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -329,31 +328,28 @@ class Inventory:
             object.__setattr__(self, name, value)
         return value
 
-    def _document(self) -> dict[str, Any]:
-        return self._cached("_doc", self._core.to_obj)
-
     # ---------------------------------------------------------------- contents
     @property
     def hosts(self) -> tuple[Host, ...]:
-        return self._cached("_hosts", lambda: tuple(_build(Host, h, _HOST_ENUMS) for h in self._document()["hosts"]))
+        return self._cached("_hosts", lambda: tuple(_build(Host, h, _HOST_ENUMS) for h in self._core.section("hosts")))
 
     @property
     def vms(self) -> tuple[Vm, ...]:
-        return self._cached("_vms", lambda: tuple(_build(Vm, v, _VM_ENUMS) for v in self._document()["vms"]))
+        return self._cached("_vms", lambda: tuple(_build(Vm, v, _VM_ENUMS) for v in self._core.section("vms")))
 
     @property
     def datastores(self) -> tuple[Datastore, ...]:
         return self._cached(
-            "_datastores", lambda: tuple(_build(Datastore, d, _DS_ENUMS) for d in self._document()["datastores"])
+            "_datastores", lambda: tuple(_build(Datastore, d, _DS_ENUMS) for d in self._core.section("datastores"))
         )
 
     @property
     def rules(self) -> tuple[Rule, ...]:
-        return self._cached("_rules", lambda: tuple(_rule(r) for r in self._document()["rules"]))
+        return self._cached("_rules", lambda: tuple(_rule(r) for r in self._core.section("rules")))
 
     @property
     def config(self) -> ClusterConfig:
-        return self._cached("_config", lambda: ClusterConfig._from_doc(self._document()["cluster"]))
+        return self._cached("_config", lambda: ClusterConfig._from_doc(self._core.section("cluster")))
 
     @property
     def warnings(self) -> list[tuple[str, str]]:

@@ -67,6 +67,16 @@ impl PyInventory {
         convert::to_py(py, &serialize::to_value(&self.inner))
     }
 
+    /// One top-level section of `to_obj()` (`cluster`, `hosts`, `datastores`, `vms`, `rules`).
+    fn section<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        match serialize::section(&self.inner, name) {
+            Some(value) => convert::to_py(py, &value),
+            None => guard(py, || {
+                Err(Error::Argument(format!("no section '{name}': expected one of {}", serialize::SECTIONS.join(", "))))
+            }),
+        }
+    }
+
     #[pyo3(signature = (indent=None))]
     fn to_json(&self, py: Python<'_>, indent: Option<usize>) -> PyResult<String> {
         let inner = Arc::clone(&self.inner);
