@@ -240,6 +240,15 @@ fn plans_without_kept_verdicts_explain_the_same() {
     let replayed = plan_failover_keeping_at_most(lab_inv, &PlacementIndex::new(lab_inv), lab_failed, &[], 0).unwrap();
     let attempted = replayed.placements[0].vm.clone();
     assert!(matches!(replayed.explain(&generated, &attempted), Err(Error::Argument(_))));
+    // Another host in the inventory (in maintenance: the VM still lands where it did) shifts
+    // every verdict: refused, not mislabelled.
+    let mut doc = hapolicy::serialize::to_value(lab_inv);
+    doc["hosts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "host-0", "cpu_mhz": 1000, "memory_mb": 1000, "maintenance": true}));
+    let with_another_host = inventory(doc);
+    assert!(matches!(replayed.explain(&with_another_host, &attempted), Err(Error::Argument(_))));
     let mut emptied = lab_inv.clone();
     emptied.vms.retain(|v| v.id != attempted);
     assert!(matches!(replayed.explain(&emptied, &attempted), Err(Error::Argument(_))));

@@ -300,16 +300,42 @@ def _workbook(path: Path, stray: str | None = None) -> Path:
 
 def test_rvtools_declared_sheet_size_is_not_trusted(tmp_path: Path) -> None:
     """One stray cell at XFD1048576 makes a 5 KB workbook declare 16384 × 1048576 cells, and
-    openpyxl pads every row to that: read_rvtools ran for hours. Rows are now as long as
-    their cells (here: the stray cell's row, far down, is not even walked to the width)."""
+    openpyxl pads every row to that: read_rvtools ran for hours. The declared size is ignored
+    and rows below the header are read only as wide as the header: the stray cell's row
+    (nothing under any column name) is empty, hence dropped."""
     from hapolicy.io.rvtools import _read_xlsx
 
     path = _workbook(tmp_path / "wide.xlsx", stray="XFD5")
     tabs = _read_xlsx(path)
     _, rows = tabs["vInfo"]
-    assert [i for i, _ in rows] == [1, 2, 5]
-    assert max(len(r) for _, r in rows[:2]) == 4
+    assert [i for i, _ in rows] == [1, 2]
+    assert [len(r) for _, r in rows] == [4, 4]
     assert ha.io.read_rvtools(path).inventory.summary()["vms"] == 1
+
+
+def test_rvtools_rows_are_read_only_as_wide_as_the_header(tmp_path: Path) -> None:
+    """Review finding: without a declared size openpyxl still pads each row to its last cell,
+    so one cell at column XFD on each of many rows (a small file) meant 16,384 values per row.
+    Rows are cut to the header's width before they are built; data under the header stays."""
+    openpyxl = pytest.importorskip("openpyxl")
+    from hapolicy.io.rvtools import _read_xlsx
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "vInfo"
+    ws.append(["VM", "Powerstate", "Host", "Cluster"])
+    for n in range(2, 302):
+        ws.append([f"vm{n:03}", "poweredOn", "esx-01", "prod-a"])
+        ws.cell(row=n, column=16384, value="x")
+    h = wb.create_sheet("vHost")
+    h.append(list(HOST))
+    h.append(list(HOST.values()))
+    path = tmp_path / "wide_rows.xlsx"
+    wb.save(path)
+    _, rows = _read_xlsx(path)["vInfo"]
+    assert len(rows) == 301 and {len(r) for _, r in rows} == {4}
+    assert rows[-1] == (301, ("vm301", "poweredOn", "esx-01", "prod-a"))
+    assert ha.io.read_rvtools(path).inventory.summary()["vms"] == 300
 
 
 def test_rvtools_row_beyond_excel_limit_is_an_inventory_error(tmp_path: Path) -> None:
@@ -332,12 +358,21 @@ def test_rvtools_corrupt_workbooks_are_inventory_errors(tmp_path: Path) -> None:
     """What the raw-bytes half of the rvtools harness checks, on a few fixed cases."""
     good = _workbook(tmp_path / "good.xlsx")
     data = good.read_bytes()
-    for i, blob in enumerate([b"", b"PK", data[: len(data) // 2], data[:30] + b"\0" * 200, b"PK\x03\x04" + data[4:]]):
+    for i, blob in enumerate([b"", b"PK", data[: len(data) // 2], data[:30] + b"\0" * 200, data[:-22]]):
         p = tmp_path / f"bad{i}.xlsx"
         p.write_bytes(blob)
-        try:
+        with pytest.raises(ha.InventoryError, match="not a readable .xlsx workbook"):
             ha.io.read_rvtools(p)
-        except ha.InternalError:
-            raise
-        except ha.HaPolicyError:
-            pass
+
+
+def test_numpy_integers_are_counts_too() -> None:
+    """Review finding: the new range checks used ``isinstance(value, int)`` and refused numpy
+    integers the core had always taken (through ``__index__``)."""
+    np = pytest.importorskip("numpy")
+    inv = ha.Inventory.load(EXAMPLES / "lab.json")
+    result = ha.sweep(inv, np.int64(1), threads=np.int32(2), worst_only=np.uint8(3))
+    assert result.scenarios == 4 and len(result.worst(np.int64(2))) == 2
+    decision = ha.check_reservation_change(inv, "vm-100", np.int64(0), np.uint16(0))
+    assert decision.allowed
+    with pytest.raises(ha.ArgumentError):
+        ha.sweep(inv, threads=np.int64(-1))

@@ -1,4 +1,4 @@
-"""Id arguments checked before they reach the core.
+"""Id and count arguments checked before they reach the core.
 
 The core takes ids as UTF-8. A Python ``str`` holding a lone surrogate (``"\\ud800"``, or
 ``"\\udcff"`` — how Python hands over a command-line byte that is not UTF-8) cannot be
@@ -9,11 +9,31 @@ is.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable
+from typing import Any
 
-from .errors import UnknownIdError
+from .errors import ArgumentError, UnknownIdError
 
-__all__ = ["encodable", "id_arg", "id_list", "known_ids", "printable"]
+__all__ = ["MAX_U32", "MAX_U64", "encodable", "id_arg", "id_list", "known_ids", "printable", "whole_number"]
+
+MAX_U32 = 2**32 - 1
+MAX_U64 = 2**64 - 1
+
+
+def whole_number(value: Any, name: str, minimum: int = 0, maximum: int = MAX_U64) -> int:
+    """``value`` as an int from ``minimum`` to ``maximum`` (the core's unsigned ranges), or
+    :class:`ArgumentError` — never the ``OverflowError`` / ``TypeError`` of the core's own
+    conversion. Anything with ``__index__`` counts (numpy integers too), ``bool`` does not."""
+    n: int | None = None
+    if not isinstance(value, bool):
+        try:
+            n = operator.index(value)
+        except TypeError:
+            n = None
+    if n is None or not minimum <= n <= maximum:
+        raise ArgumentError(f"{name} must be a whole number from {minimum} to {maximum}, got {value!r}")
+    return n
 
 
 def encodable(value: str) -> bool:

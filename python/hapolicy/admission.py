@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _core
-from ._args import id_arg, id_list, known_ids
+from ._args import id_arg, id_list, known_ids, whole_number
 from ._tabular import html_table, plain, records_to_pandas
 from .enums import AdmissionPolicy
-from .errors import ArgumentError
 from .inventory import Inventory, Vm
 
 __all__ = [
@@ -182,16 +181,14 @@ def check_reservation_change(
 ) -> AdmissionDecision:
     """May ``vm``'s reservations be changed to these values (``None``: unchanged)? A value that
     is not a whole number from 0 to 2⁶⁴ − 1 raises :class:`~hapolicy.ArgumentError`."""
-    for name, value in (("cpu_reservation_mhz", cpu_reservation_mhz), ("memory_reservation_mb", memory_reservation_mb)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_U64):
-            raise ArgumentError(f"{name} must be a whole number from 0 to {_MAX_U64}, got {value!r}")
+    if cpu_reservation_mhz is not None:
+        cpu_reservation_mhz = whole_number(cpu_reservation_mhz, "cpu_reservation_mhz")
+    if memory_reservation_mb is not None:
+        memory_reservation_mb = whole_number(memory_reservation_mb, "memory_reservation_mb")
     return _decision(
         _core.check_operation(inv._core, "reservation", None, id_arg(vm, "vm"), cpu_reservation_mhz,
                               memory_reservation_mb)
     )
-
-
-_MAX_U64 = 2**64 - 1
 
 
 def _vm_doc(inv: Inventory, vm: Vm | Mapping[str, Any]) -> dict[str, Any]:

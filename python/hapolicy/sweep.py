@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _core
-from ._args import id_list
+from ._args import MAX_U64, id_list, whole_number
 from ._tabular import html_table, records_to_pandas
 from .enums import UnplacedReason
 from .errors import ArgumentError
@@ -199,14 +199,12 @@ class SweepResult(Sequence[ScenarioResult]):
         return html_table(("failed hosts", "restarted", "unplaced", "unplaced VMs (first 5)"), rows, title=repr(self))
 
 
-_MAX_COUNT = 2**64 - 1
+_MAX_COUNT = MAX_U64
 
 
 def _count(value: Any, name: str, minimum: int) -> int:
     """A whole number from ``minimum`` to 2⁶⁴ − 1 (the core's unsigned counts), or ArgumentError."""
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= _MAX_COUNT:
-        raise ArgumentError(f"{name} must be a whole number from {minimum} to {_MAX_COUNT}, got {value!r}")
-    return value
+    return whole_number(value, name, minimum, _MAX_COUNT)
 
 
 def vars_of(level: LevelSummary) -> dict[str, int]:
@@ -291,20 +289,18 @@ def sweep(
     scenarios (``seed``) for k beyond exhaustive reach; ``worst_only=N`` keeps only the N worst
     scenario records (figures still count every scenario) to bound memory.
     """
-    if isinstance(max_failures, bool) or not isinstance(max_failures, int):
-        raise ArgumentError(f"max_failures must be a whole number, got {max_failures!r}")
     # Counts are unsigned 64-bit in the core: out of range they are ArgumentErrors here, not
     # the OverflowError of the conversion.
-    _count(max_failures, "max_failures", 1)
+    max_failures = _count(max_failures, "max_failures", 1)
     if threads is not None:
-        _count(threads, "threads", 1)
+        threads = _count(threads, "threads", 1)
     if sample is not None:
-        _count(sample, "sample", 1)
-        _count(seed, "seed", 0)
+        sample = _count(sample, "sample", 1)
+        seed = _count(seed, "seed", 0)
     if worst_only is not None:
-        _count(worst_only, "worst_only", 0)
+        worst_only = _count(worst_only, "worst_only", 0)
     if unplaced_vms_limit is not None:
-        _count(unplaced_vms_limit, "unplaced_vms_limit", 0)
+        unplaced_vms_limit = _count(unplaced_vms_limit, "unplaced_vms_limit", 0)
     if shard is not None:
         if not isinstance(shard, Sequence) or isinstance(shard, str) or len(shard) != 2:
             raise ArgumentError(f"shard must be (i, n) with 0 ≤ i < n, got {shard!r}")

@@ -408,7 +408,11 @@ fn plan_keeping<S: AsRef<str>>(
         Keep::AllWithin(limit) => order.len().saturating_mul(index.host_count()) <= limit,
         Keep::OnlyAt(_) => true,
     };
-    let mut verdicts = Vec::with_capacity(if verdicts_kept { order.len() * index.host_count() } else { 0 });
+    let mut verdicts = Vec::with_capacity(match keep {
+        Keep::OnlyAt(_) => index.host_count(),
+        Keep::AllWithin(_) if verdicts_kept => order.len().saturating_mul(index.host_count()),
+        Keep::AllWithin(_) => 0,
+    });
     let mut evaluations = Vec::with_capacity(index.host_count());
 
     for (position, &v) in order.iter().enumerate() {
@@ -690,7 +694,14 @@ impl FailoverPlan {
         )
         .map_err(|_| other_inventory())?;
         match replay.traces.last() {
-            Some(again) if again.vm == trace.vm && again.host == trace.host && again.reason == trace.reason => {
+            // The same VM at the same position with the same outcome, over the same hosts: the
+            // verdicts line up with `host_ids`.
+            Some(again)
+                if again.vm == trace.vm
+                    && again.host == trace.host
+                    && again.reason == trace.reason
+                    && replay.host_ids == self.host_ids =>
+            {
                 Ok(replay.resolved_verdicts(again))
             }
             _ => Err(other_inventory()),

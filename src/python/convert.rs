@@ -59,7 +59,8 @@ fn convert(obj: &Bound<'_, PyAny>, path: &str, depth: usize, problems: &mut Vec<
         if let Some(n) = obj.extract::<f64>().ok().and_then(Number::from_f64) {
             return Value::Number(n);
         }
-        let text = obj.str().map(|s| s.to_string()).unwrap_or_default();
+        // `str()` refuses integers of more than 4,300 digits (Python's conversion limit).
+        let text = obj.str().map(|s| s.to_string()).unwrap_or_else(|_| "an integer of thousands of digits".to_string());
         problems.push(Problem::new(here(path), format!("{text} is too large")));
         return Value::Null;
     }

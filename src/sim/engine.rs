@@ -624,8 +624,8 @@ impl Simulation {
     /// Permanent device loss of a datastore at `at` on `hosts` (default: every host connected to it).
     pub fn datastore_pdl(&mut self, ds: &str, at: f64, hosts: Option<Vec<String>>) -> Result<()> {
         let d = self.ds_arg(ds)?;
-        self.at_arg("at", at)?;
         let hs = self.ds_hosts(d, hosts)?;
+        self.at_arg("at", at)?;
         let ids = self.host_ids(&hs);
         self.inject(
             at,

@@ -277,6 +277,43 @@ _Raw = dict[str, tuple[str, list[tuple[int, Sequence[Any]]]]]
 
 
 _EXCEL_MAX_ROWS = 1_048_576
+# Columns read per row: RVTools' widest tab (vInfo) has about 100, custom attributes add some.
+_MAX_COLUMNS = 256
+
+
+def _filled(v: Any) -> bool:
+    return v is not None and str(v).strip() != ""
+
+
+def _sheet_rows(ws: Any, label: str) -> list[tuple[int, Sequence[Any]]]:
+    """The non-empty rows of a sheet, numbered as in the sheet, cut to the header's width.
+
+    Neither the size a sheet declares (its <dimension>) nor its row lengths are trusted:
+    openpyxl pads every row to the declared width and the sheet to the declared height, and
+    without a width every row to its last cell — a few KB with one cell at XFD on each of a
+    million rows would take hours. So the header row (the first with text) is read as it is,
+    and every row below it only as wide as the header (at most ``_MAX_COLUMNS``): a cell
+    beyond has no column name, so nothing is lost."""
+
+    def numbered(rows: Any, start: int) -> Any:
+        for i, r in enumerate(rows, start=start):
+            if i > _EXCEL_MAX_ROWS:  # only a damaged file numbers rows beyond Excel's limit
+                raise InventoryError([(label, f"row {i} is beyond Excel's {_EXCEL_MAX_ROWS} rows")])
+            yield i, r
+
+    ws.reset_dimensions()
+    out: list[tuple[int, Sequence[Any]]] = []
+    for i, r in numbered(ws.iter_rows(values_only=True), 1):
+        if any(_filled(v) for v in r):
+            width = min(max(k for k, v in enumerate(r) if _filled(v)) + 1, _MAX_COLUMNS)
+            out.append((i, tuple(r[:width])))
+            break
+    else:
+        return out
+    for i, r in numbered(ws.iter_rows(min_row=i + 1, max_col=width, values_only=True), i + 1):
+        if any(v is not None for v in r):
+            out.append((i, tuple(r)))
+    return out
 
 
 def _read_xlsx(p: Path) -> _Raw:
@@ -301,18 +338,7 @@ def _read_xlsx(p: Path) -> _Raw:
             name = names.get(tab.lower()) or names.get("tab" + tab.lower())
             if name is None:
                 continue
-            ws = wb[name]
-            # The size a sheet declares (its <dimension>) is not trusted: openpyxl pads every row
-            # to the declared width and the sheet to the declared height, so a few KB claiming
-            # A1:XFD1048576 would take hours. Without it, rows are as long as their last cell and
-            # missing rows come as empty ones, skipped here (row numbers stay those of the sheet).
-            ws.reset_dimensions()
-            rows: list[tuple[int, Sequence[Any]]] = []
-            for i, r in enumerate(ws.iter_rows(values_only=True), start=1):
-                if i > _EXCEL_MAX_ROWS:  # only a damaged file numbers rows beyond Excel's limit
-                    raise InventoryError([(f"{p.name}:{name}", f"row {i} is beyond Excel's {_EXCEL_MAX_ROWS} rows")])
-                if any(v is not None for v in r):
-                    rows.append((i, tuple(r)))
+            rows = _sheet_rows(wb[name], f"{p.name}:{name}")
             out[tab] = (f"{p.name}:{name}", rows)
     except InventoryError:
         raise
