@@ -80,20 +80,7 @@ impl PyInventory {
     #[pyo3(signature = (indent=None))]
     fn to_json(&self, py: Python<'_>, indent: Option<usize>) -> PyResult<String> {
         let inner = Arc::clone(&self.inner);
-        guard_detached(py, move || {
-            let value = serialize::to_value(&inner);
-            Ok(match indent {
-                Some(n) => {
-                    let pad = vec![b' '; n];
-                    let mut out = Vec::new();
-                    let fmt = serde_json::ser::PrettyFormatter::with_indent(&pad);
-                    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-                    serde::Serialize::serialize(&value, &mut ser).map_err(|e| Error::Argument(e.to_string()))?;
-                    String::from_utf8(out).map_err(|e| Error::Argument(e.to_string()))?
-                }
-                None => value.to_string(),
-            })
-        })
+        guard_detached(py, move || serialize::to_json(&inner, indent))
     }
 
     /// Non-fatal findings as `(path, message)`.
@@ -177,7 +164,8 @@ impl PyInventory {
     }
 
     fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, [serialize::to_value(&self.inner).to_string()])
+        let text = guard_detached(py, || serialize::to_json(&self.inner, None))?;
+        PyTuple::new(py, [text])
     }
 
     fn __repr__(&self) -> String {
