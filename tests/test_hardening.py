@@ -35,6 +35,7 @@ import hapolicy as ha
 
 from .conftest import EXAMPLES, doc, host, vm
 from .strategies import inventories
+from .fuzz_rules import FIELDS, survive
 
 T = TypeVar("T")
 
@@ -43,15 +44,6 @@ SOME = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 
 # ------------------------------------------------------------------ strategies
 
-FIELDS = [
-    "cluster", "hosts", "datastores", "vms", "rules", "id", "name", "version", "admission_control", "policy",
-    "host_failures", "cpu_percent", "memory_percent", "slot_cpu_mhz", "slot_memory_mb", "cpu_mhz", "memory_mb",
-    "state", "maintenance", "standby", "goodness", "networks", "host", "power_state", "cpu_reservation_mhz",
-    "memory_reservation_mb", "memory_overhead_mb", "home_datastore", "restart_priority", "isolation_response",
-    "role", "protected", "clean_power_off", "type", "vm", "depends_on", "enabled", "advanced_options",
-    "vm_monitoring", "vmcp", "heartbeat_datastores", "preferred", "isolation_addresses", "at", "until",
-    "restore_at", "groups", "datastore", "attempts", "events", "inventory",
-]
 
 scalars = (
     st.none()
@@ -123,16 +115,6 @@ fault = st.fixed_dictionaries(
                                         "attempts", "extra"]},
 )
 fault_lists = st.lists(fault, max_size=6) | json_like
-
-
-def survive(call: Callable[[], T]) -> T | None:
-    """Runs ``call``; a HaPolicyError (but not InternalError) is a fine answer, anything else fails."""
-    try:
-        return call()
-    except ha.InternalError as exc:  # a Rust panic: a bug
-        raise AssertionError(f"InternalError: {exc}") from exc
-    except ha.HaPolicyError:
-        return None
 
 
 # ------------------------------------------------------------------ hostile input, every entry point

@@ -36,17 +36,6 @@ class Violation(AssertionError):
     """A broken promise found by a harness (the input is saved as a crash)."""
 
 
-def survive(call: Callable[[], T]) -> T | None:
-    """Runs ``call``; a HaPolicyError (but not InternalError) is a fine answer, anything else
-    escapes (and crashes the fuzzer). Same rule as ``tests/test_hardening.py``."""
-    try:
-        return call()
-    except ha.InternalError as exc:  # a Rust panic: a bug
-        raise Violation(f"InternalError: {exc}") from exc
-    except ha.HaPolicyError:
-        return None
-
-
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise Violation(message)
@@ -54,16 +43,11 @@ def check(condition: bool, message: str) -> None:
 
 # ---------------------------------------------------------------- building values from bytes
 
-FIELDS = [
-    "cluster", "hosts", "datastores", "vms", "rules", "id", "name", "version", "admission_control", "policy",
-    "host_failures", "cpu_percent", "memory_percent", "slot_cpu_mhz", "slot_memory_mb", "cpu_mhz", "memory_mb",
-    "state", "maintenance", "standby", "goodness", "networks", "host", "power_state", "cpu_reservation_mhz",
-    "memory_reservation_mb", "memory_overhead_mb", "home_datastore", "restart_priority", "isolation_response",
-    "role", "protected", "clean_power_off", "type", "vm", "depends_on", "enabled", "advanced_options",
-    "vm_monitoring", "vmcp", "heartbeat_datastores", "preferred", "isolation_addresses", "at", "until",
-    "restore_at", "groups", "datastore", "attempts", "events", "inventory", "mode", "sensitivity", "apd", "pdl",
-    "apd_delay_s", "apd_cleared", "tools_running", "agent_vms_ready", "backing", "host_monitoring",
-]
+# The rule every answer keeps and the document's field names, shared with the hypothesis
+# fuzzing of tests/test_hardening.py.
+sys.path.insert(0, str(ROOT))
+from tests.fuzz_rules import FIELDS, survive  # noqa: E402
+
 WORDS = [
     "host-21", "host-22", "host-23", "host-24", "vm-100", "vm-101", "vm-119", "datastore-11", "datastore-12",
     "poweredOn", "poweredOff", "suspended", "slot", "percentage", "failoverHosts", "disabled", "8.0", "5.0", "6.5",
