@@ -27,7 +27,7 @@
 
 // Indexing (panic audit): host indices are drawn below `hosts.len()` (`Rng::below`,
 // `Weights::index_of`, `% n_hosts` only when there are hosts), VM indices come from the VMs
-// pushed here, datastore positions from `datastore_views` over `datastores`; constant tables are
+// pushed here, datastore positions from `datastores` as the hosts are made; constant tables are
 // indexed with draws below their own length.
 
 use std::collections::BTreeMap;
@@ -216,11 +216,10 @@ struct Builder<'a> {
     kinds: Vec<Kind>,
     reserve: Vec<Reserve>,
     rules: Vec<Rule>,
-    /// Ids of the datastores local to one host.
-    local: std::collections::HashSet<String>,
-    /// Per host, the positions in `datastores` of its shared and of its local datastores.
+    /// Per host, the positions in `datastores` of its shared datastores (in the host's order)
+    /// and of its local one: kept as the hosts are made, so no VM has to search for them.
     shared_of_host: Vec<Vec<usize>>,
-    local_of_host: Vec<Vec<usize>>,
+    local_of_host: Vec<Option<usize>>,
     /// Positions of the datastores with a backing (array or filer).
     backed: Vec<usize>,
 }
@@ -236,7 +235,6 @@ impl<'a> Builder<'a> {
             kinds: Vec::new(),
             reserve: Vec::new(),
             rules: Vec::new(),
-            local: std::collections::HashSet::new(),
             shared_of_host: Vec::new(),
             local_of_host: Vec::new(),
             backed: Vec::new(),
@@ -245,7 +243,6 @@ impl<'a> Builder<'a> {
 
     fn build(mut self) -> Inventory {
         self.datastores_and_hosts();
-        self.datastore_views();
         self.virtual_machines();
         self.reservations();
         self.make_rules();
@@ -289,29 +286,30 @@ impl<'a> Builder<'a> {
         let weights = Weights::new(HOST_MODELS.iter().map(|m| m.weight));
         for i in 0..n_hosts {
             let model = &HOST_MODELS[self.rng.weighted(&weights)];
-            let mut ds = Vec::new();
+            let mut seen = Vec::new();
             for k in 0..shared {
                 if k < 2 || self.rng.chance(0.9) {
-                    ds.push(self.datastores[k].id.clone());
+                    seen.push(k);
                 }
             }
             for k in shared..shared + nfs {
                 if self.rng.chance(0.8) {
-                    ds.push(self.datastores[k].id.clone());
+                    seen.push(k);
                 }
             }
-            ds.push(self.datastores[vsan].id.clone());
-            if i % 8 == 7 {
-                let local = id();
-                ds.push(local.clone());
-                self.local.insert(local.clone());
+            seen.push(vsan);
+            let local = (i % 8 == 7).then(|| {
                 self.datastores.push(Datastore {
-                    id: local,
+                    id: id(),
                     name: format!("local-esx-{:03}", i + 1),
                     ds_type: DatastoreType::Vmfs,
                     backing: None,
                 });
-            }
+                self.datastores.len() - 1
+            });
+            let ds = seen.iter().chain(&local).map(|&d| self.datastores[d].id.clone()).collect();
+            self.shared_of_host.push(seen);
+            self.local_of_host.push(local);
             self.hosts.push(Host {
                 id: format!("host-{}", 1001 + i),
                 name: format!("esx-{:03}.dc1.example.com", i + 1),
@@ -326,6 +324,7 @@ impl<'a> Builder<'a> {
                 agent_vms_ready: true,
             });
         }
+        self.backed = self.datastores.iter().enumerate().filter(|(_, d)| d.backing.is_some()).map(|(i, _)| i).collect();
     }
 
     /// A datastore for a VM on `host` (shared mostly, sometimes the host's local one).
@@ -335,7 +334,7 @@ impl<'a> Builder<'a> {
             None => &self.backed,
         };
         if let Some(h) = host {
-            if let Some(&local) = self.local_of_host[h].first() {
+            if let Some(local) = self.local_of_host[h] {
                 if self.rng.chance(0.03) {
                     return self.datastores[local].id.clone();
                 }
@@ -345,26 +344,6 @@ impl<'a> Builder<'a> {
             0 => self.datastores.first().map(|d| d.id.clone()).unwrap_or_default(),
             n => self.datastores[shared[self.rng.below(n)]].id.clone(),
         }
-    }
-
-    /// Which datastores each host sees, split into shared and local ones (in the host's order),
-    /// and the datastores with a backing: computed once, not per VM.
-    fn datastore_views(&mut self) {
-        let position: std::collections::HashMap<&str, usize> =
-            self.datastores.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
-        for host in &self.hosts {
-            let (mut shared, mut local) = (Vec::new(), Vec::new());
-            for &d in host.datastores.iter().filter_map(|id| position.get(id.as_str())) {
-                if self.local.contains(&self.datastores[d].id) {
-                    local.push(d);
-                } else {
-                    shared.push(d);
-                }
-            }
-            self.shared_of_host.push(shared);
-            self.local_of_host.push(local);
-        }
-        self.backed = self.datastores.iter().enumerate().filter(|(_, d)| d.backing.is_some()).map(|(i, _)| i).collect();
     }
 
     fn push_vm(&mut self, vm: Vm, kind: Kind, reserve: Reserve) {
