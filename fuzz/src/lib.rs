@@ -39,21 +39,20 @@ const SIM_LIMIT_S: f64 = 5000.0;
 
 /// Target `parse_json`.
 pub fn parse_json(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    match hapolicy::parse::from_json_str(text) {
-        Ok(inv) => check_inventory(&inv),
-        Err(e) => check_error(&e),
-    }
+    parse_text(data, hapolicy::parse::from_json_str);
 }
 
 /// Target `parse_yaml`.
 pub fn parse_yaml(data: &[u8]) {
+    parse_text(data, hapolicy::parse::from_yaml_str);
+}
+
+/// UTF-8 text through `read`: a checked inventory or a well-formed error.
+fn parse_text(data: &[u8], read: fn(&str) -> hapolicy::Result<Inventory>) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match hapolicy::parse::from_yaml_str(text) {
+    match read(text) {
         Ok(inv) => check_inventory(&inv),
         Err(e) => check_error(&e),
     }

@@ -11,7 +11,6 @@ t=+18.0s host-12 hostDown (no network or datastore heartbeat)
 
 from __future__ import annotations
 
-import operator
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from . import _core
-from ._args import id_arg, id_list
+from ._args import MAX_U32, id_arg, id_list, whole_number
 from ._tabular import html_table, records_to_pandas
 from .enums import EventKind, HostState, PowerState
 from .errors import ArgumentError, InventoryError
@@ -124,25 +123,13 @@ def _timeline(raw: list[tuple[float, str, str | None, str | None, dict[str, Any]
     return Timeline(Event(t, EventKind(k), h, v, d, text) for t, k, h, v, d, text in raw)
 
 
-_MAX_ATTEMPTS = 2**32 - 1
-
-
 def _attempts(value: Any) -> int:
-    """A count of power-on attempts (the engine's unsigned 32-bit range), or ArgumentError —
-    not the OverflowError / ValueError of a bare ``int()`` and the core's conversion."""
-    n: int | None
-    if isinstance(value, bool):
-        n = None
-    elif isinstance(value, float):
-        n = int(value) if value.is_integer() else None
-    else:
-        try:
-            n = operator.index(value)
-        except TypeError:
-            n = None
-    if n is None or not 0 <= n <= _MAX_ATTEMPTS:
-        raise ArgumentError(f"attempts must be a whole number from 0 to {_MAX_ATTEMPTS}, not {value!r}")
-    return n
+    """A count of power-on attempts (the engine's unsigned 32-bit range; a whole float such as
+    ``2.0`` counts, as in a fault dict), or ArgumentError — not the OverflowError / ValueError of
+    a bare ``int()`` and the core's conversion."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return whole_number(value, "attempts", 0, MAX_U32)
 
 
 class Simulation:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _core
-from ._args import MAX_U64, id_list, whole_number
+from ._args import id_list, whole_number
 from ._tabular import html_table, records_to_pandas
 from .enums import UnplacedReason
 from .errors import ArgumentError
@@ -127,7 +127,7 @@ class SweepResult(Sequence[ScenarioResult]):
 
     def worst(self, n: int = 10) -> list[ScenarioResult]:
         """The ``n`` scenarios leaving the most VMs unplaced (ties: fewer failures, host order)."""
-        return [_scenario(t) for t in self._core.worst(_count(n, "n", 0))]
+        return [_scenario(t) for t in self._core.worst(whole_number(n, "n", 0))]
 
     # ---------------------------------------------------------------- sequence
     def __len__(self) -> int:
@@ -199,12 +199,6 @@ class SweepResult(Sequence[ScenarioResult]):
         return html_table(("failed hosts", "restarted", "unplaced", "unplaced VMs (first 5)"), rows, title=repr(self))
 
 
-_MAX_COUNT = MAX_U64
-
-
-def _count(value: Any, name: str, minimum: int) -> int:
-    """A whole number from ``minimum`` to 2⁶⁴ − 1 (the core's unsigned counts), or ArgumentError."""
-    return whole_number(value, name, minimum, _MAX_COUNT)
 
 
 def vars_of(level: LevelSummary) -> dict[str, int]:
@@ -291,20 +285,20 @@ def sweep(
     """
     # Counts are unsigned 64-bit in the core: out of range they are ArgumentErrors here, not
     # the OverflowError of the conversion.
-    max_failures = _count(max_failures, "max_failures", 1)
+    max_failures = whole_number(max_failures, "max_failures", 1)
     if threads is not None:
-        threads = _count(threads, "threads", 1)
+        threads = whole_number(threads, "threads", 1)
     if sample is not None:
-        sample = _count(sample, "sample", 1)
-        seed = _count(seed, "seed", 0)
+        sample = whole_number(sample, "sample", 1)
+        seed = whole_number(seed, "seed", 0)
     if worst_only is not None:
-        worst_only = _count(worst_only, "worst_only", 0)
+        worst_only = whole_number(worst_only, "worst_only", 0)
     if unplaced_vms_limit is not None:
-        unplaced_vms_limit = _count(unplaced_vms_limit, "unplaced_vms_limit", 0)
+        unplaced_vms_limit = whole_number(unplaced_vms_limit, "unplaced_vms_limit", 0)
     if shard is not None:
         if not isinstance(shard, Sequence) or isinstance(shard, str) or len(shard) != 2:
             raise ArgumentError(f"shard must be (i, n) with 0 ≤ i < n, got {shard!r}")
-        shard = (_count(shard[0], "shard i", 0), _count(shard[1], "shard n", 1))
+        shard = (whole_number(shard[0], "shard i", 0), whole_number(shard[1], "shard n", 1))
     host_list = None if hosts is None else id_list([hosts] if isinstance(hosts, str) else hosts, "host")
     callback, close = _progress(progress)
     try:

@@ -262,7 +262,7 @@ def _read_tables(p: Path) -> dict[str, _Table]:
         body: list[tuple[int, Sequence[Any]]] = []
         for rownum, values in rows:
             if not header:
-                if any(v is not None and str(v).strip() != "" for v in values):
+                if any(_filled(v) for v in values):
                     header = ["" if v is None else str(v) for v in values]
                 continue
             if any(v is not None and (not isinstance(v, str) or v.strip() != "") for v in values):
