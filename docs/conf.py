@@ -161,8 +161,137 @@ class RuleCitations(SphinxDirective):
         return list(container.children)
 
 
+# ---------------------------------------------------------------------------- rules/options.rst
+
+
+def _option_value(value: Any) -> str:
+    if value is None or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "``true``" if value else "``false``"
+    if isinstance(value, float) and value.is_integer():
+        return f"``{int(value)}``"
+    return f"``{value}``"
+
+
+def option_defaults() -> dict[str, list[tuple[list[str], Any]]]:
+    """For every option the engine reads (``Inventory.options``), its default per cluster
+    version, consecutive versions with the same default grouped: ``[(["5.0"], False), (["5.1",
+    …, "8.0"], True)]``."""
+    out: dict[str, list[tuple[list[str], Any]]] = {}
+    for version in hapolicy.Version:
+        options = hapolicy.Inventory.from_dict({"hosts": [], "cluster": {"version": version.value}}).options
+        for key, value in options.items():
+            groups = out.setdefault(key, [])
+            if groups and groups[-1][1] == value:
+                groups[-1][0].append(version.value)
+            else:
+                groups.append(([version.value], value))
+    return out
+
+
+def _default_text(groups: list[tuple[list[str], Any]]) -> str:
+    if len(groups) == 1:
+        return _option_value(groups[0][1])
+    parts = []
+    for versions, value in groups:
+        span = versions[0] if len(versions) == 1 else f"{versions[0]}–{versions[-1]}"
+        parts.append(f"{_option_value(value)} ({span})")
+    return ", ".join(parts)
+
+
+class OptionTable(SphinxDirective):
+    """``.. hapolicy-options::`` — the options the engine reads, with their defaults per version
+    taken from the engine itself (``Inventory.options`` for every version). Each content line is
+    ``key | rules | what it does``; an option the engine reads that has no line, or a line for an
+    option it does not read, fails the build."""
+
+    has_content = True
+
+    def run(self) -> list[nodes.Node]:
+        defaults = option_defaults()
+        described: dict[str, tuple[str, str]] = {}
+        for line in self.content:
+            if not line.strip():
+                continue
+            key, rules, what = (part.strip() for part in line.split("|", 2))
+            described[key] = (rules, what)
+        missing = sorted(set(defaults) - set(described))
+        unknown = sorted(set(described) - set(defaults))
+        if missing or unknown:
+            raise self.error(f"hapolicy-options: undocumented options {missing}, options the engine does not read {unknown}")
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 30 22 12 36", "",
+                 "   * - option", "     - default (by version)", "     - rules", "     - what it does"]
+        for key in defaults:
+            rules, what = described[key]
+            lines += [f"   * - ``{key}``", f"     - {_default_text(defaults[key])}", f"     - {rules}", f"     - {what}"]
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source="hapolicy-options"), self.content_offset, container)
+        return list(container.children)
+
+
+# ---------------------------------------------------------------------------- inventory.rst
+
+
+def _schema_node(path: str) -> dict[str, Any]:
+    """The object schema at ``path``: ``document``, a ``$defs`` name (``host``), or a dotted
+    property path from there (``cluster.admission_control``, ``vm.vmcp``)."""
+    from hapolicy.schema import inventory_schema
+
+    schema = inventory_schema()
+    first, *rest = path.split(".")
+    node: dict[str, Any] = schema if first == "document" else schema["properties"]["cluster"] if first == "cluster" else schema["$defs"][first]
+    for step in rest:
+        node = node["properties"][step]
+    return node
+
+
+def _schema_type(node: dict[str, Any]) -> str:
+    if "$ref" in node:
+        return node["$ref"].rsplit("/", 1)[-1]
+    if "enum" in node:
+        return " | ".join(f"``{v}``" for v in node["enum"] if v is not None)
+    if "anyOf" in node or "oneOf" in node:
+        return " or ".join(_schema_type(b) for b in node.get("anyOf", node.get("oneOf", [])))
+    kinds = node.get("type", "any")
+    kinds = [kinds] if isinstance(kinds, str) else [k for k in kinds if k != "null"]
+    text = " or ".join({"integer": "whole number", "number": "number", "string": "text", "boolean": "boolean",
+                        "object": "object", "array": "list"}.get(k, k) for k in kinds)
+    if "array" in kinds and "items" in node:
+        text = f"list of {_schema_type(node['items'])}"
+    lo, hi = node.get("minimum"), node.get("maximum")
+    if lo is not None and hi is not None and hi < 2**53:
+        text += f" ({lo}–{hi})"
+    elif lo is not None and lo > 0:
+        text += f" (≥ {lo})"
+    return text
+
+
+class SchemaFields(SphinxDirective):
+    """``.. hapolicy-schema-fields:: host`` — the fields of one object of the inventory, from the
+    JSON Schema shipped in the package (hapolicy/inventory.schema.json): name, type, required or
+    default, description."""
+
+    required_arguments = 1
+
+    def run(self) -> list[nodes.Node]:
+        node = _schema_node(self.arguments[0])
+        required = set(node.get("required", []))
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 22 28 14 36", "",
+                 "   * - field", "     - type", "     - default", "     - meaning"]
+        for name, prop in node.get("properties", {}).items():
+            default = "required" if name in required else _option_value(prop["default"]) if "default" in prop else "—"
+            lines += [f"   * - ``{name}``", f"     - {_schema_type(prop)}", f"     - {default}",
+                      f"     - {prop.get('description', '')}"]
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, source="hapolicy-schema-fields"), self.content_offset, container)
+        return list(container.children)
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.connect("source-read", _append_unlisted)
     app.add_directive("hapolicy-cli-help", CliHelp)
     app.add_directive("hapolicy-rule-citations", RuleCitations)
+    app.add_directive("hapolicy-options", OptionTable)
+    app.add_directive("hapolicy-schema-fields", SchemaFields)
     return {"parallel_read_safe": True}

@@ -36,7 +36,7 @@ use std::fmt;
 
 use crate::capacity::{self, Resources};
 use crate::error::{Error, Result};
-use crate::model::{AdmissionControl, AdmissionPolicyKind, ConnectionState, Host, Inventory, Vm};
+use crate::model::{AdmissionControl, AdmissionPolicyKind, ConnectionState, Host, Inventory, Labels, Vm};
 use crate::options::Options;
 
 // ---------------------------------------------------------------------------------------------
@@ -465,7 +465,7 @@ impl<'a> AdmissionContext<'a> {
         let mut ids: Vec<&String> = failed_hosts.iter().collect();
         ids.sort();
         for id in ids {
-            let h = inv.host_idx(id).ok_or_else(|| Error::UnknownId { kind: "host", id: id.clone() })?;
+            let h = inv.resolve_host(id)?; // an id or an unambiguous name
             failed[h] = true;
         }
         Ok(Self::build(inv, failed))
@@ -723,7 +723,7 @@ impl<'a> AdmissionContext<'a> {
 
     /// A target host for a power-on or migration: known and able to run VMs.
     fn target_host(&self, id: &str) -> Result<usize> {
-        let h = self.inv.host_idx(id).ok_or_else(|| Error::UnknownId { kind: "host", id: id.to_string() })?;
+        let h = self.inv.resolve_host(id)?; // an id or an unambiguous name
         if !self.is_counted[h] {
             return Err(Error::Argument(format!(
                 "host '{id}' is {}: no VM can be powered on or migrated there",
@@ -977,10 +977,12 @@ impl<'a> AdmissionContext<'a> {
 
     // --- words ------------------------------------------------------------------------------
 
+    /// Hosts in id order, as readers see them (`host-21 (esx-01)`), at most 4 named.
     fn host_list(&self, hosts: impl Iterator<Item = usize>) -> String {
         let mut ids: Vec<&str> = hosts.map(|h| self.inv.hosts[h].id.as_str()).collect();
         ids.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        join_list(&ids, 4)
+        let labels: Vec<String> = ids.iter().map(|id| self.inv.host_label(id)).collect();
+        join_list(&labels.iter().map(String::as_str).collect::<Vec<_>>(), 4)
     }
 
     /// "after losing host-10" / "with no host failed" for the slot table's `k` largest hosts.
@@ -999,7 +1001,7 @@ impl<'a> AdmissionContext<'a> {
         let mut excluded: Vec<usize> = (0..inv.hosts.len()).filter(|&h| !self.is_counted[h]).collect();
         excluded.sort_by(|&a, &b| inv.hosts[a].id.as_bytes().cmp(inv.hosts[b].id.as_bytes()));
         for h in excluded {
-            out.push(format!("{} is not counted: {}", inv.hosts[h].id, self.exclusion_reason(h)));
+            out.push(format!("{} is not counted: {}", inv.host_label(&inv.hosts[h].id), self.exclusion_reason(h)));
         }
         let f = &self.figures;
         match *self.policy() {
@@ -1045,16 +1047,19 @@ impl<'a> AdmissionContext<'a> {
                 for s in failover_hosts {
                     match s.state {
                         FailoverHostState::Healthy => {}
-                        FailoverHostState::RunningVms => out.push(format!(
-                            "failover host {} runs {} powered-on VM{} ({})",
-                            s.host,
-                            s.running_vms.len(),
-                            plural(s.running_vms.len() as u64),
-                            join_list(&s.running_vms.iter().map(String::as_str).collect::<Vec<_>>(), 4)
-                        )),
+                        FailoverHostState::RunningVms => {
+                            let vms: Vec<String> = s.running_vms.iter().map(|v| inv.vm_label(v)).collect();
+                            out.push(format!(
+                                "failover host {} runs {} powered-on VM{} ({})",
+                                inv.host_label(&s.host),
+                                s.running_vms.len(),
+                                plural(s.running_vms.len() as u64),
+                                join_list(&vms.iter().map(String::as_str).collect::<Vec<_>>(), 4)
+                            ))
+                        }
                         FailoverHostState::Unavailable => out.push(format!(
                             "failover host {} is unavailable: {}",
-                            s.host,
+                            inv.host_label(&s.host),
                             s.reason.as_deref().unwrap_or("unknown")
                         )),
                     }
@@ -1102,6 +1107,7 @@ impl<'a> AdmissionContext<'a> {
             }
         });
         if let Some((n, id)) = largest {
+            let id = self.inv.vm_label(id);
             out.push(format!(
                 "{multi} powered-on VM{} need{} more than one slot (largest: {id}, {n} slots)",
                 plural(multi as u64),
@@ -1134,13 +1140,13 @@ impl<'a> AdmissionContext<'a> {
     }
 
     fn describe(&self, change: &Change) -> String {
-        let host = change.new.host.map_or("?", |h| self.inv.hosts[h].id.as_str());
+        let host = change.new.host.map_or_else(|| "?".to_string(), |h| self.inv.host_label(&self.inv.hosts[h].id));
+        let vm = self.inv.vm_label(&change.vm_id);
         match change.kind {
-            OpKind::PowerOn => format!("power-on of {} on {host}", change.vm_id),
-            OpKind::MigrateIn => format!("migration of {} onto {host}", change.vm_id),
+            OpKind::PowerOn => format!("power-on of {vm} on {host}"),
+            OpKind::MigrateIn => format!("migration of {vm} onto {host}"),
             OpKind::ChangeReservation => format!(
-                "reservation change of {} to {} MHz / {} MB",
-                change.vm_id,
+                "reservation change of {vm} to {} MHz / {} MB",
                 change.new.state.reservation.cpu_mhz,
                 change.new.state.reservation.memory_mb.saturating_sub(change.new.state.memory_overhead_mb)
             ),
@@ -1166,12 +1172,15 @@ impl<'a> AdmissionContext<'a> {
                 return match (change.kind, target) {
                     (OpKind::PowerOn | OpKind::MigrateIn, Some(t)) if hosts.contains(t) => (
                         false,
-                        format!("{t} is a dedicated failover host: it receives no user power-ons or migrations"),
+                        format!(
+                            "{} is a dedicated failover host: it receives no user power-ons or migrations",
+                            self.inv.host_label(t)
+                        ),
                     ),
                     (OpKind::ChangeReservation, _) => {
                         (true, "the failover-hosts policy does not limit reservations".to_string())
                     }
-                    (_, Some(t)) => (true, format!("{t} is not a dedicated failover host")),
+                    (_, Some(t)) => (true, format!("{} is not a dedicated failover host", self.inv.host_label(t))),
                     (_, None) => (true, "the failover-hosts policy does not limit this operation".to_string()),
                 };
             }
@@ -1386,12 +1395,15 @@ impl AdmissionReport {
     pub fn summary(&self) -> String {
         let verdict = if self.figures.satisfied { "satisfied" } else { "NOT satisfied" };
         let headline = match self.policy {
-            AdmissionPolicyKind::Slot => format!(
-                "current failover level {} (configured {}), {} slots available",
-                self.figures.current_failover_level.unwrap_or(0),
-                self.configured_host_failures.unwrap_or(0),
-                self.figures.available_slots.unwrap_or(0)
-            ),
+            AdmissionPolicyKind::Slot => {
+                let available = self.figures.available_slots.unwrap_or(0);
+                format!(
+                    "current failover level {} (configured {}), {available} slot{} available",
+                    self.figures.current_failover_level.unwrap_or(0),
+                    self.configured_host_failures.unwrap_or(0),
+                    plural(available)
+                )
+            }
             AdmissionPolicyKind::Percentage => format!(
                 "CPU {} (configured {}), memory {} (configured {})",
                 opt_pct(self.figures.cpu_failover_percent),
@@ -1408,8 +1420,14 @@ impl AdmissionReport {
         format!("admission control ({}): {verdict} — {headline}", self.policy)
     }
 
-    /// Readable multi-line text for the CLI.
+    /// Readable multi-line text for the CLI, hosts and VMs by bare id in the per-host lines.
     pub fn to_text(&self) -> String {
+        self.to_text_with(Labels::IDS)
+    }
+
+    /// [`AdmissionReport::to_text`] with hosts and VMs shown by `labels` (`host-21 (esx-01)`
+    /// with [`Inventory::labels`]).
+    pub fn to_text_with(&self, labels: Labels<'_>) -> String {
         let mut t = self.summary();
         let mut line = |s: String| {
             t.push_str("\n  ");
@@ -1423,16 +1441,18 @@ impl AdmissionReport {
                 self.figures.used_slots.unwrap_or(0),
                 self.figures.available_slots.unwrap_or(0)
             ));
-            let per_host: Vec<String> = self.host_slots.iter().map(|h| format!("{} {}", h.host, h.slots)).collect();
+            let per_host: Vec<String> =
+                self.host_slots.iter().map(|h| format!("{} {}", labels.host(&h.host), h.slots)).collect();
             line(format!("host slots: {}", per_host.join(", ")));
         }
         for s in &self.failover_hosts {
-            let mut text = format!("failover host {}: {}", s.host, s.state);
+            let mut text = format!("failover host {}: {}", labels.host(&s.host), s.state);
             if let Some(r) = &s.reason {
                 text.push_str(&format!(" ({r})"));
             }
             if !s.running_vms.is_empty() {
-                text.push_str(&format!(", running {}", s.running_vms.join(", ")));
+                let vms: Vec<String> = s.running_vms.iter().map(|v| labels.vm(v)).collect();
+                text.push_str(&format!(", running {}", vms.join(", ")));
             }
             line(text);
         }

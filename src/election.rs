@@ -3,8 +3,8 @@
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
-use crate::error::{Error, Result};
-use crate::model::{ConnectionState, Host, Inventory};
+use crate::error::Result;
+use crate::model::{ConnectionState, Host, Inventory, Labels};
 
 /// One ranked candidate with the figures that ranked it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +79,7 @@ pub fn elect(inv: &Inventory, participants: Option<&[String]>, unusable: &HashSe
             let mut seen = HashSet::new();
             let mut out = Vec::new();
             for id in ids {
-                let i = inv.host_idx(id).ok_or_else(|| Error::UnknownId { kind: "host", id: id.clone() })?;
+                let i = inv.resolve_host(id)?; // an id or an unambiguous name
                 if seen.insert(i) {
                     out.push(i);
                 }
@@ -102,22 +102,29 @@ pub fn elect(inv: &Inventory, participants: Option<&[String]>, unusable: &HashSe
 }
 
 impl Election {
-    /// Human-readable ranking: one line per candidate, then the excluded hosts.
+    /// Human-readable ranking: one line per candidate, then the excluded hosts (bare ids).
     pub fn explain(&self) -> String {
+        self.explain_with(Labels::IDS)
+    }
+
+    /// [`Election::explain`] with hosts shown by `labels` (`host-21 (esx-01)` with
+    /// [`Inventory::labels`]).
+    pub fn explain_with(&self, labels: Labels<'_>) -> String {
         let mut out = String::new();
         match &self.master {
-            Some(m) => out.push_str(&format!("master: {m}\n")),
+            Some(m) => out.push_str(&format!("master: {}\n", labels.host(m))),
             None => out.push_str("master: none (no eligible host)\n"),
         }
         out.push_str("ranking (goodness, then datastores, then larger managed-object id):\n");
         for (i, c) in self.ranking.iter().enumerate() {
             let goodness = c.goodness.map(|g| g.to_string()).unwrap_or_else(|| "unset".to_string());
-            out.push_str(&format!("  {}. {}  goodness={}  datastores={}\n", i + 1, c.host, goodness, c.datastores));
+            let host = labels.host(&c.host);
+            out.push_str(&format!("  {}. {host}  goodness={goodness}  datastores={}\n", i + 1, c.datastores));
         }
         if !self.excluded.is_empty() {
             out.push_str("not eligible:\n");
             for (h, why) in &self.excluded {
-                out.push_str(&format!("  {h}: {why}\n"));
+                out.push_str(&format!("  {}: {why}\n", labels.host(h)));
             }
         }
         out

@@ -9,6 +9,9 @@ pub enum Error {
     Invalid(Vec<Problem>),
     /// An id that names nothing in the inventory (a look-up, not an input document).
     UnknownId { kind: &'static str, id: String },
+    /// A name carried by several objects of one kind: the ids that carry it, in inventory order.
+    /// The bindings raise it as `UnknownIdError` too (a `KeyError`), its message naming them.
+    AmbiguousName { kind: &'static str, name: String, candidates: Vec<String> },
     /// An argument that makes no sense for the call (e.g. a negative time).
     Argument(String),
 }
@@ -32,6 +35,9 @@ impl std::fmt::Display for Error {
                 Ok(())
             }
             Error::UnknownId { kind, id } => write!(f, "unknown {kind} '{id}'"),
+            Error::AmbiguousName { kind, name, candidates } => {
+                write!(f, "{kind} name '{name}' is ambiguous: {}", candidates.join(", "))
+            }
             Error::Argument(msg) => f.write_str(msg),
         }
     }

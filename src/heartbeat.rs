@@ -24,8 +24,8 @@ use std::cmp::Reverse;
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::error::{Error, Result};
-use crate::model::{DatastoreType, HbDsPolicy, Inventory};
+use crate::error::Result;
+use crate::model::{DatastoreType, HbDsPolicy, Inventory, Labels};
 
 /// The heartbeat datastores of one host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,8 +81,14 @@ impl HeartbeatSelection {
         self.hosts.iter().find(|h| h.host == host).map(|h| h.datastores.as_slice())
     }
 
-    /// Readable text for the CLI.
+    /// Readable text for the CLI, hosts and datastores by bare id.
     pub fn to_text(&self) -> String {
+        self.to_text_with(Labels::IDS)
+    }
+
+    /// [`HeartbeatSelection::to_text`] with hosts and datastores shown by `labels`
+    /// (`host-21 (esx-01): datastore-11 (gold-01)` with [`Inventory::labels`]).
+    pub fn to_text_with(&self, labels: Labels<'_>) -> String {
         let mut t = format!(
             "heartbeat datastores ({}, {} per host){}",
             self.policy,
@@ -90,8 +96,12 @@ impl HeartbeatSelection {
             if self.disabled { ": datastore heartbeating disabled (empty user selection)" } else { "" }
         );
         for h in &self.hosts {
-            let list = if h.datastores.is_empty() { "(none)".to_string() } else { h.datastores.join(", ") };
-            t.push_str(&format!("\n  {}: {list}", h.host));
+            let list = if h.datastores.is_empty() {
+                "(none)".to_string()
+            } else {
+                h.datastores.iter().map(|d| labels.datastore(d)).collect::<Vec<_>>().join(", ")
+            };
+            t.push_str(&format!("\n  {}: {list}", labels.host(&h.host)));
         }
         for w in &self.warnings {
             t.push_str(&format!("\n  warning: {}", w.message));
@@ -193,7 +203,7 @@ impl<'a> HeartbeatSelector<'a> {
 
     /// [`Self::select_host`] by host id.
     pub fn select_host_id(&self, host: &str) -> Result<Vec<String>> {
-        let h = self.inv.host_idx(host).ok_or_else(|| Error::UnknownId { kind: "host", id: host.to_string() })?;
+        let h = self.inv.resolve_host(host)?; // an id or an unambiguous name
         Ok(self.select_host(h))
     }
 
@@ -238,7 +248,10 @@ pub fn select(inv: &Inventory, unusable: &HashSet<String>) -> HeartbeatSelection
                     kind: HeartbeatWarningKind::UnusablePreferred,
                     host: None,
                     datastore: Some(id.clone()),
-                    message: format!("{id} is a vSAN datastore and cannot be used for datastore heartbeating"),
+                    message: format!(
+                        "{} is a vSAN datastore and cannot be used for datastore heartbeating",
+                        inv.datastore_label(id)
+                    ),
                 });
             }
         }
@@ -258,7 +271,7 @@ pub fn select(inv: &Inventory, unusable: &HashSet<String>) -> HeartbeatSelection
                     datastore: None,
                     message: format!(
                         "{}: the number of vSphere HA heartbeat datastores for this host is {}, which is less than required: {}",
-                        host.id,
+                        inv.host_label(&host.id),
                         chosen.datastores.len(),
                         selector.required
                     ),

@@ -14,6 +14,7 @@ pub mod model;
 pub mod options;
 pub mod parse;
 pub mod placement;
+pub mod remedy;
 mod rng;
 pub mod serialize;
 pub mod sim;

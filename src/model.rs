@@ -4,7 +4,9 @@
 //! through an [`Inventory`], which also keeps id → index maps so look-ups are O(1).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
+use crate::error::Error;
 use crate::options::AdvancedOptions;
 
 /// Defines a string enumeration whose spelling is the vSphere API one.
@@ -390,6 +392,49 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// How text shows hosts, VMs and datastores: `host-21 (esx-01)` when built from an inventory
+/// ([`Inventory::labels`]), the bare id otherwise ([`Labels::IDS`]). Text only: structured
+/// results always keep ids.
+#[derive(Debug, Clone, Copy)]
+pub struct Labels<'a>(Option<&'a Inventory>);
+
+impl<'a> Labels<'a> {
+    /// Bare ids (for callers without an inventory, and for byte-stable golden text).
+    pub const IDS: Labels<'static> = Labels(None);
+
+    pub fn host(&self, id: &str) -> String {
+        self.0.map_or_else(|| id.to_string(), |inv| inv.host_label(id))
+    }
+    pub fn vm(&self, id: &str) -> String {
+        self.0.map_or_else(|| id.to_string(), |inv| inv.vm_label(id))
+    }
+    pub fn datastore(&self, id: &str) -> String {
+        self.0.map_or_else(|| id.to_string(), |inv| inv.datastore_label(id))
+    }
+    /// Labels of a list of host ids, joined with `, `.
+    pub fn hosts<S: AsRef<str>>(&self, ids: &[S]) -> String {
+        ids.iter().map(|h| self.host(h.as_ref())).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The one name look-up behind every `resolve_*`: a unique name gives its index.
+fn resolve_name<'a>(
+    index: &HashMap<String, Vec<usize>>,
+    x: &str,
+    kind: &'static str,
+    id_of: impl Fn(usize) -> &'a str,
+) -> Result<usize, Error> {
+    match index.get(x).map(Vec::as_slice) {
+        Some([i]) => Ok(*i),
+        Some(several) if !several.is_empty() => Err(Error::AmbiguousName {
+            kind,
+            name: x.to_string(),
+            candidates: several.iter().map(|&i| id_of(i).to_string()).collect(),
+        }),
+        _ => Err(Error::UnknownId { kind, id: x.to_string() }),
+    }
+}
+
 /// A validated inventory. Build it with [`crate::parse`]; never mutate the vectors afterwards
 /// (the id indexes would go stale) — derive a new inventory instead.
 #[derive(Debug, Clone)]
@@ -404,6 +449,45 @@ pub struct Inventory {
     host_index: HashMap<String, usize>,
     datastore_index: HashMap<String, usize>,
     vm_index: HashMap<String, usize>,
+    /// Name → indexes, built on first use (most inventories are never looked up by name).
+    names: NameIndexes,
+}
+
+/// Name → indexes of the objects of one kind that carry it, for [`Inventory::resolve_host`]
+/// and friends. Built once per inventory, on the first look-up by name.
+#[derive(Clone, Default)]
+struct NameIndexes {
+    hosts: OnceLock<HashMap<String, Vec<usize>>>,
+    datastores: OnceLock<HashMap<String, Vec<usize>>>,
+    vms: OnceLock<HashMap<String, Vec<usize>>>,
+}
+
+impl std::fmt::Debug for NameIndexes {
+    /// Derived data in hash order: left out, so an inventory's `Debug` form stays the same
+    /// whether or not it was looked up by name.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NameIndexes { .. }")
+    }
+}
+
+/// Indexes by name of the objects with a name of their own (not empty, not their id).
+fn name_index<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> HashMap<String, Vec<usize>> {
+    let mut map: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, (id, name)) in items.enumerate() {
+        if !name.is_empty() && name != id {
+            map.entry(name.to_string()).or_default().push(i);
+        }
+    }
+    map
+}
+
+/// `id (name)` when the object has a name of its own, else the id.
+fn labelled(id: &str, name: &str) -> String {
+    if name.is_empty() || name == id {
+        id.to_string()
+    } else {
+        format!("{id} ({name})")
+    }
 }
 
 impl PartialEq for Inventory {
@@ -435,7 +519,116 @@ impl Inventory {
         let datastore_index = index(datastores.iter().map(|d| &d.id).collect());
         let vm_index = index(vms.iter().map(|v| &v.id).collect());
         warnings.sort();
-        Inventory { cluster, hosts, datastores, vms, rules, warnings, host_index, datastore_index, vm_index }
+        Inventory {
+            cluster,
+            hosts,
+            datastores,
+            vms,
+            rules,
+            warnings,
+            host_index,
+            datastore_index,
+            vm_index,
+            names: NameIndexes::default(),
+        }
+    }
+
+    /// The index of the host `x` names: its id, else its name when exactly one host carries
+    /// it. [`Error::UnknownId`] when nothing matches, [`Error::AmbiguousName`] (listing the
+    /// ids) when several hosts share the name. An id always wins over a name.
+    pub fn resolve_host(&self, x: &str) -> Result<usize, Error> {
+        // (The id must still be there: a copy whose vectors were edited has stale indexes.)
+        if let Some(i) = self.host_idx(x).filter(|&i| self.hosts.get(i).is_some_and(|o| o.id == x)) {
+            return Ok(i);
+        }
+        let index = self.names.hosts.get_or_init(|| name_index(self.hosts.iter().map(|h| (&*h.id, &*h.name))));
+        resolve_name(index, x, "host", |i| &self.hosts[i].id)
+    }
+
+    /// Like [`Inventory::resolve_host`], for a VM.
+    pub fn resolve_vm(&self, x: &str) -> Result<usize, Error> {
+        // (The id must still be there: a copy whose vectors were edited has stale indexes.)
+        if let Some(i) = self.vm_idx(x).filter(|&i| self.vms.get(i).is_some_and(|o| o.id == x)) {
+            return Ok(i);
+        }
+        let index = self.names.vms.get_or_init(|| name_index(self.vms.iter().map(|v| (&*v.id, &*v.name))));
+        resolve_name(index, x, "vm", |i| &self.vms[i].id)
+    }
+
+    /// Like [`Inventory::resolve_host`], for a datastore.
+    pub fn resolve_datastore(&self, x: &str) -> Result<usize, Error> {
+        // (The id must still be there: a copy whose vectors were edited has stale indexes.)
+        if let Some(i) = self.datastore_idx(x).filter(|&i| self.datastores.get(i).is_some_and(|o| o.id == x)) {
+            return Ok(i);
+        }
+        let index =
+            self.names.datastores.get_or_init(|| name_index(self.datastores.iter().map(|d| (&*d.id, &*d.name))));
+        resolve_name(index, x, "datastore", |i| &self.datastores[i].id)
+    }
+
+    /// The id of the host `x` names (see [`Inventory::resolve_host`]).
+    pub fn resolve_host_id(&self, x: &str) -> Result<&str, Error> {
+        self.resolve_host(x).map(|i| &*self.hosts[i].id)
+    }
+
+    /// The id of the VM `x` names (see [`Inventory::resolve_vm`]).
+    pub fn resolve_vm_id(&self, x: &str) -> Result<&str, Error> {
+        self.resolve_vm(x).map(|i| &*self.vms[i].id)
+    }
+
+    /// The id of the datastore `x` names (see [`Inventory::resolve_datastore`]).
+    pub fn resolve_datastore_id(&self, x: &str) -> Result<&str, Error> {
+        self.resolve_datastore(x).map(|i| &*self.datastores[i].id)
+    }
+
+    /// The datastore ids of `xs` (ids or unambiguous names) for calls that ignore unknown
+    /// datastores (`unusable_datastores`): an entry that names nothing is kept as given, a name
+    /// several datastores share is an [`Error::AmbiguousName`].
+    pub fn datastore_ids_lenient<S: AsRef<str>>(
+        &self,
+        xs: impl IntoIterator<Item = S>,
+    ) -> Result<std::collections::HashSet<String>, Error> {
+        xs.into_iter()
+            .map(|x| match self.resolve_datastore_id(x.as_ref()) {
+                Ok(id) => Ok(id.to_string()),
+                Err(e @ Error::AmbiguousName { .. }) => Err(e),
+                Err(_) => Ok(x.as_ref().to_string()),
+            })
+            .collect()
+    }
+
+    /// What a reader sees for a host: `host-21 (esx-01)`, or the id alone when the host has
+    /// no name of its own; an unknown id unchanged.
+    pub fn host_label(&self, id: &str) -> String {
+        self.host(id).map_or_else(|| id.to_string(), |h| labelled(&h.id, &h.name))
+    }
+
+    /// Like [`Inventory::host_label`], for a VM.
+    pub fn vm_label(&self, id: &str) -> String {
+        self.vm(id).map_or_else(|| id.to_string(), |v| labelled(&v.id, &v.name))
+    }
+
+    /// Like [`Inventory::host_label`], for a datastore.
+    pub fn datastore_label(&self, id: &str) -> String {
+        self.datastore(id).map_or_else(|| id.to_string(), |d| labelled(&d.id, &d.name))
+    }
+
+    /// [`Labels`] drawing names from this inventory.
+    pub fn labels(&self) -> Labels<'_> {
+        Labels(Some(self))
+    }
+
+    /// The label of whatever `id` is (host, else VM, else datastore); unknown → unchanged.
+    pub fn label(&self, id: &str) -> String {
+        if let Some(h) = self.host(id) {
+            labelled(&h.id, &h.name)
+        } else if let Some(v) = self.vm(id) {
+            labelled(&v.id, &v.name)
+        } else if let Some(d) = self.datastore(id) {
+            labelled(&d.id, &d.name)
+        } else {
+            id.to_string()
+        }
     }
 
     pub fn host_idx(&self, id: &str) -> Option<usize> {

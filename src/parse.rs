@@ -491,7 +491,16 @@ pub fn vm_from_value(inv: &Inventory, v: &Value, path: &str) -> Result<Vm> {
     let max_capacity = capacities.iter().copied().reduce(|a, b| (a.0.max(b.0), a.1.max(b.1)));
     let ctx = VmContext { host_ids: &host_ids, hosts: &hosts, ds_ids: &ds_ids, capacities, max_capacity };
     let mut r = Reader::default();
-    let vm = r.vm(v, path, &ctx);
+    let named = names_to_ids(inv, v, path, &mut r.errors);
+    let ambiguous: Vec<String> = r.errors.iter().map(|p| p.path.clone()).collect();
+    let vm = r.vm(named.as_ref().unwrap_or(v), path, &ctx);
+    // An ambiguous name is reported once, with its candidates, not again as unknown.
+    let n = ambiguous.len();
+    let mut i = 0;
+    r.errors.retain(|p| {
+        i += 1;
+        i <= n || !(ambiguous.contains(&p.path) && p.message.starts_with("unknown "))
+    });
     match vm {
         Some(vm) if r.errors.is_empty() => Ok(vm),
         _ => {
@@ -503,6 +512,41 @@ pub fn vm_from_value(inv: &Inventory, v: &Value, path: &str) -> Result<Vm> {
             Err(Error::Invalid(r.errors))
         }
     }
+}
+
+/// A what-if VM's `host`, `home_datastore` and `datastores` may name their objects by an
+/// unambiguous name (`Inventory::resolve_*`): the copy returned holds ids (`None` when nothing
+/// needed replacing). A name several objects share is a problem naming their ids; an unknown
+/// one is left for the reader, which reports it.
+fn names_to_ids(inv: &Inventory, v: &Value, path: &str, errors: &mut Vec<Problem>) -> Option<Value> {
+    let Value::Object(o) = v else { return None };
+    let mut out = o.clone();
+    let mut changed = false;
+    let mut swap = |value: &mut Value, at: String, kind: &str| {
+        if let Value::String(x) = value {
+            let found = if kind == "host" { inv.resolve_host_id(x) } else { inv.resolve_datastore_id(x) };
+            match found {
+                Ok(id) if id != x => {
+                    *x = id.to_string();
+                    changed = true;
+                }
+                Err(e @ Error::AmbiguousName { .. }) => errors.push(Problem::new(at, e.to_string())),
+                _ => {}
+            }
+        }
+    };
+    if let Some(h) = out.get_mut("host") {
+        swap(h, format!("{path}.host"), "host");
+    }
+    if let Some(d) = out.get_mut("home_datastore") {
+        swap(d, format!("{path}.home_datastore"), "datastore");
+    }
+    if let Some(Value::Array(list)) = out.get_mut("datastores") {
+        for (i, d) in list.iter_mut().enumerate() {
+            swap(d, format!("{path}.datastores[{i}]"), "datastore");
+        }
+    }
+    changed.then_some(Value::Object(out))
 }
 
 /// Collects problems while reading.

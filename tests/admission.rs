@@ -785,7 +785,7 @@ fn text_rendering_carries_the_figures() {
     let r = admission::evaluate(&guide(SLOT1, &[]));
     let text = r.to_text();
     assert!(text.starts_with(
-        "admission control (slot): satisfied — current failover level 1 (configured 1), 1 slots available"
+        "admission control (slot): satisfied — current failover level 1 (configured 1), 1 slot available"
     ));
     assert!(text.contains("slot size: 2000 MHz / 2048 MB"));
     assert!(text.contains("host slots: host-1 4, host-2 3, host-3 3"));

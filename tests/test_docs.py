@@ -36,7 +36,9 @@ def text(path: Path) -> str:
 
 @pytest.mark.slow
 def test_builds_every_page(built: Path) -> None:
-    for page in ("index", "api", "cli", "testing", "notebooks", "rules"):
+    for page in ("index", "api", "cli", "inventory", "testing", "notebooks", "rules", "rules/inventory",
+                 "rules/election", "rules/timeline", "rules/admission", "rules/placement", "rules/faults",
+                 "rules/options"):
         assert (built / f"{page}.html").is_file(), page
 
 
@@ -101,3 +103,26 @@ def test_unlisted_exports_are_appended(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "What-if sweeps" in block and ".. currentmodule:: hapolicy" in block
     assert ".. autofunction:: sweep" in block
     assert conf._MARKER not in source[0]
+
+
+@pytest.mark.slow
+def test_inventory_page_renders_the_schema(built: Path) -> None:
+    """Field tables generated from the shipped schema, and the schema file itself."""
+    from hapolicy.schema import inventory_schema
+
+    page = text(built / "inventory.html")
+    schema = inventory_schema()
+    for name in schema["$defs"]["vm"]["properties"]:
+        assert name in page, name
+    assert "connected | disconnected | notResponding" in page          # an enum rendered as a type
+    assert '"$schema": "https://json-schema.org/draft/2020-12/schema"' in page   # the literalinclude
+
+
+@pytest.mark.slow
+def test_options_page_has_every_option_with_its_defaults(built: Path) -> None:
+    page = text(built / "rules" / "options.html")
+    for key in ha.Inventory.from_dict({"hosts": []}).options:
+        assert key in page, key
+    # Version-dependent defaults, read from the engine at build time.
+    assert "false (5.0–6.0), true (6.5–8.0)" in page            # das.respectVmVmAntiAffinityRules
+    assert "0 (5.0), 30 (5.1–8.0)" in page                       # isolationPolicyDelaySec

@@ -12,6 +12,7 @@ def test_import_without_extras() -> None:
         """
         import sys
         sys.modules["openpyxl"] = None   # as if not installed
+        sys.modules["python_calamine"] = None
         sys.modules["pyVmomi"] = None
         import hapolicy.io as io
         assert set(io.__all__) >= {"from_rvtools", "from_vsphere", "read_rvtools", "read_vsphere", "Defaults"}

@@ -14,141 +14,7 @@ from hapolicy import io
 
 openpyxl = pytest.importorskip("openpyxl")
 
-# The header rows of an RVTools 4.x export, tab by tab, in RVTools' column order.
-HEADERS: dict[str, list[str]] = {
-    "vInfo": [
-        "VM", "Powerstate", "Template", "SRM Placeholder", "Config status", "DNS Name", "Connection state",
-        "Guest state", "Heartbeat", "Consolidation Needed", "PowerOn", "Suspended To Memory", "Suspend time",
-        "Suspend Interval", "Creation date", "Change Version", "CPUs", "Overall Cpu Readiness", "Memory",
-        "Active Memory", "NICs", "Disks", "Total disk capacity MiB", "Fixed Passthru HotPlug",
-        "min Required EVC Mode Key", "Latency Sensitivity", "Op Notification Timeout", "EnableUUID", "CBT",
-        "Primary IP Address", "Network #1", "Network #2", "Network #3", "Network #4", "Network #5", "Network #6",
-        "Network #7", "Network #8", "Num Monitors", "Video Ram KiB", "Resource pool", "Folder ID", "Folder", "vApp",
-        "DAS protection", "FT State", "FT Role", "FT Latency", "FT Bandwidth", "FT Sec. Latency",
-        "Vm Failover In Progress", "Provisioned MiB", "In Use MiB", "Unshared MiB", "HA Restart Priority",
-        "HA Isolation Response", "HA VM Monitoring", "Cluster rule(s)", "Cluster rule name(s)", "Boot Required",
-        "Boot delay", "Boot retry delay", "Boot retry enabled", "Boot BIOS setup", "Reboot PowerOff",
-        "EFI Secure boot", "Firmware", "HW version", "HW upgrade status", "HW upgrade policy", "HW target", "Path",
-        "Log directory", "Snapshot directory", "Suspend directory", "Annotation", "Backup status",
-        "ClusterInvariantVMMId", "Last backup", "Datacenter", "Cluster", "Host",
-        "OS according to the configuration file", "OS according to the VMware Tools", "Customization Info",
-        "Guest Detailed Data", "VM ID", "SMBIOS UUID", "VM UUID", "VI SDK Server type", "VI SDK API Version",
-        "VI SDK Server", "VI SDK UUID",
-    ],
-    "vCPU": [
-        "VM", "Powerstate", "Template", "SRM Placeholder", "CPUs", "Sockets", "Cores p/s", "Max", "Overall", "Level",
-        "Shares", "Reservation", "Entitlement", "DRS Entitlement", "Limit", "Hot Add", "Hot Remove",
-        "Numa Hotadd Exposed", "Annotation", "Backup status", "ClusterInvariantVMMId", "Last backup", "Datacenter",
-        "Cluster", "Host", "Folder", "OS according to the configuration file", "OS according to the VMware Tools",
-        "VM ID", "VM UUID", "VI SDK Server", "VI SDK UUID",
-    ],
-    "vMemory": [
-        "VM", "Powerstate", "Template", "SRM Placeholder", "Size MiB", "Memory Reservation Locked To Max",
-        "Overhead", "Max", "Consumed", "Consumed Overhead", "Private", "Shared", "Swapped", "Ballooned", "Active",
-        "Entitlement", "DRS Entitlement", "Level", "Shares", "Reservation", "Limit", "Hot Add", "Annotation",
-        "Backup status", "ClusterInvariantVMMId", "Last backup", "Datacenter", "Cluster", "Host", "Folder",
-        "OS according to the configuration file", "OS according to the VMware Tools", "VM ID", "VM UUID",
-        "VI SDK Server", "VI SDK UUID",
-    ],
-    "vHost": [
-        "Host", "Datacenter", "Cluster", "Config status", "Compliance Check State", "in Maintenance Mode",
-        "in Quarantine Mode", "vSAN Fault Domain Name", "CPU Model", "Speed", "HT Available", "HT Active", "# CPU",
-        "Cores per CPU", "# Cores", "CPU usage %", "# Memory", "Memory Tiering Type", "Memory usage %", "Console",
-        "# NICs", "# HBAs", "# VMs total", "# VMs", "VMs per Core", "# vCPUs", "vCPUs per Core", "vRAM",
-        "VM Used memory", "VM Memory Swapped", "VM Memory Ballooned", "VMotion support", "Storage VMotion support",
-        "Current EVC", "Max EVC", "Assigned License(s)", "ATS Heartbeat", "ATS Locking",
-        "Current CPU power man. policy", "Supported CPU power man.", "Host Power Policy", "ESX Version",
-        "Boot time", "DNS Servers", "DHCP", "Domain", "Domain List", "DNS Search Order", "NTP Server(s)",
-        "NTPD running", "Time Zone", "Time Zone Name", "GMT Offset", "Vendor", "Model", "Serial number",
-        "Service tag", "OEM specific string", "BIOS Vendor", "BIOS Version", "BIOS Date", "Certificate Issuer",
-        "Certificate Start Date", "Certificate Expiry Date", "Certificate Status", "Certificate Subject",
-        "Object ID", "AutoDeploy.MachineIdentity", "Backup status", "ClusterInvariantVMMId", "Last backup", "UUID",
-        "VI SDK Server", "VI SDK UUID",
-    ],
-    "vDatastore": [
-        "Name", "Config status", "Address", "Accessible", "Type", "# VMs total", "# VMs", "Capacity MiB",
-        "Provisioned MiB", "In Use MiB", "Free MiB", "Free %", "SIOC enabled", "SIOC Threshold", "# Hosts", "Hosts",
-        "Cluster name", "Cluster capacity MiB", "Cluster free space MiB", "Block size", "Max Blocks", "# Extents",
-        "Major Version", "Version", "VMFS Upgradeable", "MHA", "URL", "Object ID", "Backup status",
-        "ClusterInvariantVMMId", "Last backup", "VI SDK Server", "VI SDK UUID",
-    ],
-    "vCluster": [
-        "Name", "Config status", "OverallStatus", "NumHosts", "numEffectiveHosts", "TotalCpu", "NumCpuCores",
-        "NumCpuThreads", "Effective Cpu", "TotalMemory", "Effective Memory", "Num VMotions", "HA enabled",
-        "Failover Level", "AdmissionControlEnabled", "Host monitoring", "HB Datastore Candidate Policy",
-        "Isolation Response", "Restart Priority", "Cluster Settings", "Max Failures", "Max Failure Window",
-        "Failure Interval", "Min Up Time", "VM Monitoring", "DRS enabled", "DRS default VM behavior",
-        "DRS vmotion rate", "DPM enabled", "DPM default behavior", "DPM Host Power Action Rate", "Object ID",
-        "Backup status", "ClusterInvariantVMMId", "Last backup", "VI SDK Server", "VI SDK UUID",
-    ],
-    "vSource": [
-        "Name", "OS type", "API type", "API version", "Version", "Patch level", "Build", "Fullname",
-        "Product name", "Product version", "Product line", "Vendor", "VI SDK Server", "VI SDK UUID",
-    ],
-    "vMetaData": ["RVTools major version", "RVTools version", "xlsx creation datetime", "Server"],
-}
-# RVTools writes more tabs; a workbook with only some of them must load too.
-ORDER = ["vInfo", "vCPU", "vMemory", "vDisk", "vHost", "vDatastore", "vCluster", "vSource", "vMetaData"]
-
-
-def write_export(
-    path: Path,
-    tabs: Mapping[str, Sequence[Mapping[str, Any]]],
-    *,
-    headers: Mapping[str, list[str]] = HEADERS,
-    rename: Mapping[str, Mapping[str, str]] | None = None,
-    drop: Mapping[str, Sequence[str]] | None = None,
-    extra: Mapping[str, Sequence[str]] | None = None,
-    reverse: bool = False,
-) -> Path:
-    """An RVTools-like .xlsx: one sheet per tab, the header row, then one row per record
-    (values by header name; absent ones left empty). ``rename`` changes header spellings,
-    ``drop`` removes columns, ``extra`` appends unknown columns, ``reverse`` reorders them."""
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for tab in sorted(tabs, key=lambda t: ORDER.index(t) if t in ORDER else 99):
-        cols = [h for h in headers.get(tab, []) if h not in (drop or {}).get(tab, ())]
-        cols += list((extra or {}).get(tab, ()))
-        if reverse:
-            cols.reverse()
-        ws = wb.create_sheet(tab)
-        ws.append([(rename or {}).get(tab, {}).get(h, h) for h in cols])
-        for rec in tabs[tab]:
-            unknown = set(rec) - set(headers.get(tab, [])) - set((extra or {}).get(tab, ()))
-            assert not unknown, f"test bug: {tab} has no columns {unknown}"
-            ws.append([rec.get(h) for h in cols])
-    wb.save(path)
-    return path
-
-
-def host(name: str, cluster: str, oid: str | None, *, dc: str = "DC1", mhz: int = 2600, cpus: int = 2,
-         per: int = 12, mem: int = 262144, maintenance: str = "False") -> dict[str, Any]:
-    return {"Host": name, "Datacenter": dc, "Cluster": cluster, "in Maintenance Mode": maintenance,
-            "in Quarantine Mode": "False", "CPU Model": "Intel(R) Xeon(R) Gold 6126 CPU @ 2.60GHz", "Speed": mhz,
-            "# CPU": cpus, "Cores per CPU": per, "# Cores": cpus * per, "# Memory": mem, "ESX Version":
-            "VMware ESXi 8.0.2 build-22380479", "Object ID": oid, "VI SDK Server": "vc.lab.local"}
-
-
-def vm(name: str, host: str | None, ds: str | None, oid: str | None, *, cluster: str = "prod-a", dc: str = "DC1",
-       power: str = "poweredOn", **extra: Any) -> dict[str, Any]:
-    return {"VM": name, "Powerstate": power, "Template": "False", "SRM Placeholder": "False",
-            "CPUs": 2, "Memory": 4096, "Path": f"[{ds}] {name}/{name}.vmx" if ds else None,
-            "Datacenter": dc, "Cluster": cluster, "Host": host, "VM ID": oid,
-            "VM UUID": f"4210{abs(hash(name)) % 10**8:08d}-0000-0000-0000-000000000000",
-            "VI SDK API Version": "8.0.2.0", "VI SDK Server": "vc.lab.local", **extra}
-
-
-def cpu(name: str, oid: str | None, reservation: int) -> dict[str, Any]:
-    return {"VM": name, "Powerstate": "poweredOn", "Template": "False", "CPUs": 2, "Sockets": 1, "Cores p/s": 2,
-            "Shares": 2000, "Reservation": reservation, "Limit": -1, "VM ID": oid}
-
-
-def mem(name: str, oid: str | None, reservation: int, overhead: int | None, *, size: int = 4096,
-        locked: str = "False") -> dict[str, Any]:
-    return {"VM": name, "Powerstate": "poweredOn", "Template": "False", "Size MiB": size,
-            "Memory Reservation Locked To Max": locked, "Overhead": overhead, "Shares": 40960,
-            "Reservation": reservation, "Limit": -1, "VM ID": oid}
-
+from .rvtools_layout import HEADERS, cluster, cpu, datastore, disk, host, mem, metadata, source, vm, write_export
 
 def lab_tabs() -> dict[str, list[dict[str, Any]]]:
     """One cluster 'prod-a' (3 hosts) plus a second cluster 'dev' (1 host) in one export."""
@@ -319,7 +185,7 @@ def test_several_clusters_choose_by_name(lab_xlsx: Path) -> None:
     assert path == str(lab_xlsx)
     assert "2 clusters" in message and "'dev'" in message and "'prod-a'" in message
 
-    with pytest.raises(ha.InventoryError, match="no cluster 'prod-b'.*'dev', 'prod-a'"):
+    with pytest.raises(ha.InventoryError, match="no cluster 'prod-b'.*'dev' in datacenter 'DC1', 'prod-a' in datacenter"):
         io.read_rvtools(lab_xlsx, "prod-b")
 
     dev = io.from_rvtools(lab_xlsx, "dev")
@@ -550,12 +416,17 @@ def test_bad_cells_are_reported_together(tmp_path: Path) -> None:
     assert msgs["cells.xlsx:vCPU!L2"] == "not a number: 'lots'"
 
 
-def test_missing_openpyxl_names_the_extra(lab_xlsx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_readers_name_the_extra(lab_xlsx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
     monkeypatch.setitem(sys.modules, "openpyxl", None)
+    monkeypatch.setitem(sys.modules, "python_calamine", None)
     with pytest.raises(ImportError, match=r"pip install 'hapolicy\[rvtools\]'"):
         io.read_rvtools(lab_xlsx, "prod-a")
+    with pytest.raises(ImportError, match=r"reader='calamine' needs python-calamine"):
+        io.read_rvtools(lab_xlsx, "prod-a", reader="calamine")
+    with pytest.raises(ha.ArgumentError, match="reader='xlrd' is not an .xlsx reader; choose one of calamine, openpyxl"):
+        io.read_rvtools(lab_xlsx, "prod-a", reader="xlrd")
 
 
 def test_inventory_load_dispatches_xlsx(lab_xlsx: Path, tmp_path: Path) -> None:
@@ -571,3 +442,270 @@ def test_inventory_load_dispatches_xlsx(lab_xlsx: Path, tmp_path: Path) -> None:
             pytest.skip("Inventory.load does not dispatch .xlsx to hapolicy.io yet")
         raise
     assert inv == io.from_rvtools(one)
+
+
+# ---------------------------------------------------------------- a whole vCenter, as real exports are
+# Two datacenters, each with a cluster 'prod' and a datastore 'vmfs-01' (names are unique only
+# within a datacenter), VMs whose second disk is on another datastore than their home, vDisk
+# rows with the guest's mount points in 'Disk Path', Overhead 0 with 'Consumed Overhead' set.
+
+AMS, ZRH = "Amsterdam", "Zürich"
+
+
+def vcenter_tabs(*, zrh_like_ams: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """``zrh_like_ams``: Zürich's prod has three hosts of the same size as Amsterdam's, so
+    the two vCluster rows 'prod' cannot be told apart by NumHosts / TotalCpu / TotalMemory."""
+    ams = [host(f"ams-esx-0{i}.corp.example", "prod", f"host-{10 + i}", dc=AMS) for i in (1, 2, 3)]
+    dev = [host("ams-esx-09.corp.example", "dev", "host-19", dc=AMS, mem=65536)]
+    if zrh_like_ams:
+        zrh = [host(f"zrh-esx-0{i}.corp.example", "prod", f"host-{50 + i}", dc=ZRH) for i in (1, 2, 3)]
+    else:
+        zrh = [host(f"zrh-esx-0{i}.corp.example", "prod", f"host-{50 + i}", dc=ZRH, mem=524288, mhz=3000)
+               for i in (1, 2)]
+    ams_names, zrh_names = [h["Host"] for h in ams], [h["Host"] for h in zrh]
+    return {
+        "vInfo": [
+            vm("db01", ams_names[0], "vmfs-01", "vm-100", cluster="prod", dc=AMS, Disks=2),
+            vm("web01", ams_names[1], "nfs-01", "vm-101", cluster="prod", dc=AMS),
+            vm("dev01", "ams-esx-09.corp.example", "dev-ds", "vm-190", cluster="dev", dc=AMS),
+            vm("zdb01", zrh_names[0], "vmfs-01", "vm-500", cluster="prod", dc=ZRH, Disks=2),
+            vm("zapp01", zrh_names[1], "vmfs-01", "vm-501", cluster="prod", dc=ZRH),
+        ],
+        "vCPU": [cpu("db01", "vm-100", 1000), cpu("web01", "vm-101", 0), cpu("dev01", "vm-190", 0),
+                 cpu("zdb01", "vm-500", 2000), cpu("zapp01", "vm-501", 0)],
+        "vMemory": [
+            mem("db01", "vm-100", 4096, 0, consumed_overhead=57),  # Overhead 0, as 8.0.2 writes it
+            mem("web01", "vm-101", 0, 0),  # neither figure: Defaults.memory_overhead_mb
+            mem("dev01", "vm-190", 0, 31),
+            mem("zdb01", "vm-500", 8192, 0, consumed_overhead=88),
+            mem("zapp01", "vm-501", 0, 45, consumed_overhead=44),  # Overhead given: used as it is
+        ],
+        "vDisk": [
+            disk("db01", "vm-100", 1, "vmfs-01", "/, /boot", cluster="prod", dc=AMS),
+            disk("db01", "vm-100", 2, "vmfs-02", "/var/lib/pgsql", cluster="prod", dc=AMS),
+            disk("web01", "vm-101", 1, "nfs-01", "C:\\", cluster="prod", dc=AMS),
+            disk("dev01", "vm-190", 1, "dev-ds", "/", cluster="dev", dc=AMS),
+            disk("zdb01", "vm-500", 1, "vmfs-01", "/, /boot", cluster="prod", dc=ZRH),
+            disk("zdb01", "vm-500", 2, "zrh-data", "/data", cluster="prod", dc=ZRH),
+            disk("zapp01", "vm-501", 1, "vmfs-01", "/", cluster="prod", dc=ZRH),
+        ],
+        "vHost": ams + dev + zrh,
+        "vDatastore": [
+            datastore("vmfs-01", ams_names, "datastore-11"),
+            datastore("vmfs-02", ams_names, "datastore-12"),
+            datastore("nfs-01", ams_names[:2], "datastore-13", kind="NFS", address="filer-a.corp.example:/vol/nfs01",
+                      url="ds:///vmfs/volumes/0a1b2c3d-nfs01/"),
+            datastore("dev-ds", ["ams-esx-09.corp.example"], "datastore-19"),
+            datastore("vmfs-01", zrh_names, "datastore-51"),
+            datastore("zrh-data", zrh_names, "datastore-52"),
+        ],
+        "vCluster": [  # no Datacenter column in RVTools' vCluster
+            cluster("prod", "domain-c7", ams, **{"Isolation Response": "powerOff", "Restart Priority": "high"}),
+            cluster("dev", "domain-c9", dev, **{"HA enabled": "False", "AdmissionControlEnabled": "False"}),
+            cluster("prod", "domain-c51", zrh, **{"Isolation Response": "shutdown", "Restart Priority": "low",
+                                                  "Failover Level": 1}),
+        ],
+        "vSource": [source()],
+        "vMetaData": [metadata()],
+        "vPartition": [{"VM": "db01", "Disk": "/", "Capacity MiB": 20000}],
+        "vHealth": [{"Name": "vmfs-01", "Message": "Datastore has less than 10% free", "Message type": "Storage"}],
+    }
+
+
+@pytest.fixture
+def vcenter_xlsx(tmp_path: Path) -> Path:
+    return write_export(tmp_path / "RVTools_export_all_vc01.xlsx", vcenter_tabs())
+
+
+def test_vdisk_datastore_is_read_from_path_not_disk_path(vcenter_xlsx: Path) -> None:
+    """vDisk 'Disk Path' holds the guest's mount points ('/, /boot'); the datastore of each
+    disk is in 'Path'. db01's second disk is the only user of vmfs-02."""
+    inv, assumptions = io.read_rvtools(vcenter_xlsx, f"{AMS}/prod")
+    db = inv.vm("vm-100")
+    assert db.home_datastore == "datastore-11"
+    assert db.datastores == ("datastore-11", "datastore-12")
+    assert "datastore-12" in {d.id for d in inv.datastores}
+    assert all("datastore-12" in inv.host(h).datastores for h in ("host-11", "host-12", "host-13"))
+    zrh = io.from_rvtools(vcenter_xlsx, f"{ZRH}/prod")
+    assert zrh.vm("vm-500").datastores == ("datastore-51", "datastore-52")
+    assert "not known" not in text(assumptions)
+
+
+def test_vdisk_row_without_a_datastore_is_an_assumption(tmp_path: Path) -> None:
+    tabs = vcenter_tabs()
+    tabs["vDisk"][1]["Path"] = None  # db01's second disk: nowhere to tell its datastore
+    inv, assumptions = io.read_rvtools(write_export(tmp_path / "x.xlsx", tabs), f"{AMS}/prod")
+    assert inv.vm("vm-100").datastores == ("datastore-11",)
+    assert "that disk's datastore is not known (1 object: db01)" in text(assumptions)
+
+
+def test_same_named_datastores_in_two_datacenters_are_told_apart_by_their_hosts(vcenter_xlsx: Path) -> None:
+    zrh, assumptions = io.read_rvtools(vcenter_xlsx, f"{ZRH}/prod")
+    assert {d.id for d in zrh.datastores} == {"datastore-51", "datastore-52"}
+    assert zrh.datastore("datastore-51").name == "vmfs-01"
+    assert zrh.vm("vm-500").home_datastore == "datastore-51" and zrh.vm("vm-501").home_datastore == "datastore-51"
+    assert all(set(h.datastores) == {"datastore-51", "datastore-52"} for h in zrh.hosts)
+    assert "assumed to reach" not in text(assumptions)
+    ams = io.from_rvtools(vcenter_xlsx, f"{AMS}/prod")
+    assert ams.vm("vm-100").home_datastore == "datastore-11"
+    assert "datastore-51" not in {d.id for d in ams.datastores}
+
+
+def test_same_named_datastores_without_object_ids_get_distinct_ids(tmp_path: Path) -> None:
+    tabs = vcenter_tabs()
+    for d in tabs["vDatastore"]:
+        d["Object ID"] = None
+    zrh, assumptions = io.read_rvtools(write_export(tmp_path / "noid.xlsx", tabs), f"{ZRH}/prod")
+    assert "assumed to reach" not in text(assumptions)  # Zürich's vmfs-01 row, with its hosts
+    assert "id derived from the name (2 objects: vmfs-01, zrh-data)" in text(assumptions)
+    assert zrh.vm("vm-500").home_datastore == "datastore-vmfs-01"
+    assert set(zrh.host("host-51").datastores) == {"datastore-vmfs-01", "datastore-zrh-data"}
+
+
+def test_same_named_clusters_get_their_own_ha_settings(vcenter_xlsx: Path) -> None:
+    zrh, za = io.read_rvtools(vcenter_xlsx, f"{ZRH}/prod")
+    assert (str(zrh.config.isolation_response), str(zrh.config.restart_priority)) == ("shutdown", "low")
+    ams, aa = io.read_rvtools(vcenter_xlsx, f"{AMS}/prod")
+    assert (str(ams.config.isolation_response), str(ams.config.restart_priority)) == ("powerOff", "high")
+    # Which row was used, and why, is said.
+    assert "row 4 (domain-c51) used" in text(za) and f"fit {ZRH}/prod's hosts and no other cluster's" in text(za)
+    assert "row 2 (domain-c7) used" in text(aa)
+
+
+def test_same_named_clusters_that_cannot_be_told_apart_are_refused(tmp_path: Path) -> None:
+    path = write_export(tmp_path / "twins.xlsx", vcenter_tabs(zrh_like_ams=True))
+    for choice in (f"{AMS}/prod", f"{ZRH}/prod"):
+        with pytest.raises(ha.InventoryError) as err:
+            io.read_rvtools(path, choice)
+        (where, message), = err.value.problems
+        assert where == "twins.xlsx:vCluster"
+        assert f"cannot tell which vCluster row holds the HA settings of {choice}" in message
+        assert "does not use another cluster's settings" in message
+
+
+def test_indistinguishable_cluster_rows_with_the_same_settings_are_used(tmp_path: Path) -> None:
+    tabs = vcenter_tabs(zrh_like_ams=True)
+    tabs["vCluster"][2].update({"Isolation Response": "powerOff", "Restart Priority": "high"})
+    inv, assumptions = io.read_rvtools(write_export(tmp_path / "twins.xlsx", tabs), f"{ZRH}/prod")
+    assert str(inv.config.isolation_response) == "powerOff"
+    assert "hold the same HA settings" in text(assumptions)
+
+
+def test_another_clusters_vcluster_row_is_not_used(tmp_path: Path) -> None:
+    tabs = vcenter_tabs()
+    del tabs["vCluster"][2]  # Zürich's row missing: Amsterdam's 'prod' row is not Zürich's
+    inv, assumptions = io.read_rvtools(write_export(tmp_path / "one.xlsx", tabs), f"{ZRH}/prod",
+                                       defaults={"isolation_response": "none"})
+    assert str(inv.config.isolation_response) == "none"
+    assert (f"vCluster has no Datacenter column and 1 row(s) named 'prod' (row 2 (domain-c7)), none of which "
+            f"fits {ZRH}/prod's 2 host(s)") in text(assumptions)
+    assert "HA settings from Defaults" in text(assumptions)
+
+
+def test_overhead_zero_falls_back_to_consumed_overhead(vcenter_xlsx: Path) -> None:
+    inv, assumptions = io.read_rvtools(vcenter_xlsx, f"{AMS}/prod", defaults={"memory_overhead_mb": 70})
+    assert inv.vm("vm-100").memory_overhead_mb == 57  # Overhead 0, Consumed Overhead 57
+    assert inv.vm("vm-101").memory_overhead_mb == 70  # both 0: Defaults, said
+    t = text(assumptions)
+    assert "'Consumed Overhead' figure used (1 object: db01)" in t
+    assert "memory overhead assumed 70 MB (Defaults.memory_overhead_mb) (1 object: web01)" in t
+    zrh = io.from_rvtools(vcenter_xlsx, f"{ZRH}/prod")
+    assert (zrh.vm("vm-500").memory_overhead_mb, zrh.vm("vm-501").memory_overhead_mb) == (88, 45)
+
+
+def test_whole_vcenter_export_lists_its_clusters_with_datacenters(vcenter_xlsx: Path) -> None:
+    with pytest.raises(ha.InventoryError) as err:
+        io.read_rvtools(vcenter_xlsx)
+    (_, message), = err.value.problems
+    assert message == (
+        f"the export holds 3 clusters ('dev' in datacenter '{AMS}', '{AMS}/prod', '{ZRH}/prod'): "
+        "choose one with cluster=… (Python) or --cluster … (CLI)"
+    )
+    with pytest.raises(ha.InventoryError) as err:
+        io.read_rvtools(vcenter_xlsx, "prod")
+    (_, message), = err.value.problems
+    assert message == (
+        f"cluster 'prod' exists in several datacenters: choose one of '{AMS}/prod', '{ZRH}/prod' "
+        "with cluster=… (Python) or --cluster … (CLI)"
+    )
+    assert io.from_rvtools(vcenter_xlsx, "dev").config.name == "dev"
+    assert io.from_rvtools(vcenter_xlsx, "zürich/PROD").vm("vm-500").host == "host-51"  # case folded
+
+
+def test_calamine_and_openpyxl_give_the_same_inventories(vcenter_xlsx: Path, lab_xlsx: Path) -> None:
+    pytest.importorskip("python_calamine")
+    for path, choice in ((vcenter_xlsx, f"{AMS}/prod"), (vcenter_xlsx, f"{ZRH}/prod"), (vcenter_xlsx, "dev"),
+                         (lab_xlsx, "prod-a"), (lab_xlsx, "dev")):
+        a = io.read_rvtools(path, choice, reader="calamine")
+        b = io.read_rvtools(path, choice, reader="openpyxl")
+        assert a.inventory == b.inventory, choice
+        assert a.assumptions == b.assumptions, choice
+        assert a.inventory.to_dict() == b.inventory.to_dict()
+
+
+def test_calamine_problems_point_at_the_same_cells(tmp_path: Path) -> None:
+    pytest.importorskip("python_calamine")
+    tabs = vcenter_tabs()
+    tabs["vInfo"][1]["Powerstate"] = "exploded"
+    tabs["vCPU"][0]["Reservation"] = "lots"
+    path = write_export(tmp_path / "cells.xlsx", tabs)
+    problems = []
+    for reader in ("calamine", "openpyxl"):
+        with pytest.raises(ha.InventoryError) as err:
+            io.read_rvtools(path, f"{AMS}/prod", reader=reader)
+        problems.append(err.value.problems)
+    assert problems[0] == problems[1]
+    assert ("cells.xlsx:vInfo!B3", "unknown power state 'exploded'") in problems[0]
+
+
+def test_sheets_calamine_cannot_hold_safely_are_read_by_openpyxl(tmp_path: Path) -> None:
+    """python-calamine holds a sheet as one block from its first to its last cell: one cell far
+    right (column JA) or far down (row 999,999) makes a few KB of XML ask for hundreds of
+    millions of cells. Such sheets go to openpyxl, which streams."""
+    pytest.importorskip("python_calamine")
+    from hapolicy.io.rvtools import _calamine_safe
+
+    path = write_export(tmp_path / "ok.xlsx", vcenter_tabs())
+    assert _calamine_safe(path, ["vInfo", "vHost", "vDisk"])
+    wb = openpyxl.load_workbook(path)
+    wb["vHost"].cell(row=2, column=261, value="far right")  # column JA
+    wb["vInfo"].cell(row=999_999, column=200, value="far down")
+    far = tmp_path / "far.xlsx"
+    wb.save(far)
+    assert not _calamine_safe(far, ["vHost"]) and not _calamine_safe(far, ["vInfo"])
+    assert _calamine_safe(far, ["vCPU"])
+    a = io.read_rvtools(far, f"{ZRH}/prod", reader="calamine")
+    assert a.inventory == io.from_rvtools(path, f"{ZRH}/prod", reader="openpyxl")
+
+
+def test_calamine_alone_reads_an_export(vcenter_xlsx: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With python-calamine installed, openpyxl is needed only for sheets calamine cannot hold."""
+    pytest.importorskip("python_calamine")
+    import sys
+
+    expected = io.from_rvtools(vcenter_xlsx, f"{ZRH}/prod", reader="openpyxl")
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    assert io.from_rvtools(vcenter_xlsx, f"{ZRH}/prod") == expected
+
+
+def test_a_datastore_mounted_only_on_other_hosts_is_not_this_clusters(tmp_path: Path) -> None:
+    tabs = vcenter_tabs()
+    del tabs["vDatastore"][4]  # Zürich's vmfs-01: only Amsterdam's (on Amsterdam's hosts) is left
+    zrh, assumptions = io.read_rvtools(write_export(tmp_path / "x.xlsx", tabs), f"{ZRH}/prod")
+    assert zrh.vm("vm-500").home_datastore == "datastore-vmfs-01"
+    assert "datastore-11" not in {d.id for d in zrh.datastores}
+    assert "vDatastore has no 'vmfs-01' mounted on a host of this cluster (its row(s) 2 of that name are " \
+           "datastores mounted on other clusters' hosts only)" in text(assumptions)
+    assert "assumed to reach" not in text(assumptions)
+
+
+def test_one_datastore_listed_twice_is_one_datastore(tmp_path: Path) -> None:
+    """Rows with the same URL are one datastore (e.g. two exports of one vCenter merged): the
+    hosts of both rows reach it."""
+    tabs = vcenter_tabs()
+    zrh_vmfs = tabs["vDatastore"][4]
+    tabs["vDatastore"][4] = {**zrh_vmfs, "Hosts": "zrh-esx-01.corp.example", "# Hosts": 1}
+    tabs["vDatastore"].append({**zrh_vmfs, "Hosts": "zrh-esx-02.corp.example", "# Hosts": 1})
+    zrh = io.from_rvtools(write_export(tmp_path / "twice.xlsx", tabs), f"{ZRH}/prod")
+    assert [d.id for d in zrh.datastores if d.name == "vmfs-01"] == ["datastore-51"]
+    assert all("datastore-51" in h.datastores for h in zrh.hosts)

@@ -86,7 +86,7 @@ MILLION = """
     out["plan_96_hosts"] = [plan.restarted, len(plan.unplaced), len(plan.not_restarted)]
     t = time.perf_counter()
     last = plan.placements[-1]
-    out["explain_last_ok"] = plan.explain(last.vm).startswith(f"{last.vm} restarts on {last.host}")
+    out["explain_last_ok"] = plan.explain(last.vm).startswith(f"{inv.label(last.vm)} restarts on {inv.label(last.host)}")
     out["explain_last_s"] = time.perf_counter() - t
     del plan
     t = time.perf_counter()

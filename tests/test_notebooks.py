@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -57,9 +58,11 @@ def test_parameters_change_the_run(tmp_path: Path) -> None:
     nb.cells.insert(index + 1, injected)
     nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
-    out = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "== host-24 fails" in out and "== host-24 isolated" in out
-    assert "t=+18.0s host-24 hostDown" in out
+    # Printed text and rich output (the notebooks display results rather than print them).
+    out = "".join(o.get("text", "") + "".join(o.get("data", {}).get(kind, "") for kind in ("text/markdown", "text/html"))
+                  for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "### host-24 fails" in out and "### host-24 isolated" in out
+    assert re.search(r"t=\+18\.0s host-24( \([^)]*\))? hostDown", out)  # the name beside the id
     assert "timelines as expected" in out
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
     assert len(images) == 1

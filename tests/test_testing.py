@@ -53,10 +53,13 @@ def test_survives_three_failures_names_worst_combinations_and_reasons(lab: ha.In
     assert first == ("cluster 'lab' does not survive 3 host failures: 4 of 14 failure combinations (1–3 hosts) "
                      "leave VMs unplaced; it survives any 2")
     # The worst combination comes first, with every unplaced VM, its reason and why the surviving host refused.
-    assert rest[1] == "  host-21 + host-22 + host-23 fail: 5 unplaced, 9 restarted"
-    assert rest[2] == ("    vm-102 (sql01) [high]: antiAffinity — host-24: vm-103 of anti-affinity rule "
-                       "'sql-apart' is there")
-    assert "    vm-112 (build01) [low]: datastoreInaccessible — host-24: not connected to datastore datastore-13" in rest
+    # Hosts and VMs are shown with their names (lab.json names host-21 "esx-01.lab.local", …).
+    assert rest[1] == ("  host-21 (esx-01.lab.local) + host-22 (esx-02.lab.local) + host-23 (esx-03.lab.local) "
+                       "fail: 5 unplaced, 9 restarted")
+    assert rest[2] == ("    vm-102 (sql01) [high]: antiAffinity — host-24 (esx-04.lab.local): vm-103 of anti-affinity "
+                       "rule 'sql-apart' is there")
+    assert ("    vm-112 (build01) [low]: datastoreInaccessible — host-24 (esx-04.lab.local): not connected to "
+            "datastore datastore-13") in rest
     assert "host failed" not in text  # the failed hosts' own refusal is noise
     assert text.count(" fail: ") == 4
 
@@ -71,8 +74,9 @@ def test_survives_limits_the_listing(lab: ha.Inventory) -> None:
 def test_survives_among_some_hosts(lab: ha.Inventory) -> None:
     with pytest.raises(AssertionError) as exc:
         assert_survives(lab, failures=3, hosts=(h for h in ["host-24", "host-21", "host-22"]))
-    assert "among host-21, host-22, host-24: 1 of 7 failure combinations" in message(exc)
-    assert "vm-103 (sql02) [high]: antiAffinity — host-23:" in message(exc)
+    assert ("among host-21 (esx-01.lab.local), host-22 (esx-02.lab.local), host-24 (esx-04.lab.local): "
+            "1 of 7 failure combinations") in message(exc)
+    assert "vm-103 (sql02) [high]: antiAffinity — host-23 (esx-03.lab.local):" in message(exc)
 
 
 def test_survives_single_failure_message() -> None:
@@ -152,7 +156,8 @@ def test_admits_and_refuses(lab: ha.Inventory) -> None:
     assert not decision.allowed
     with pytest.raises(AssertionError) as exc:
         assert_admits(lab, NEW_VM)
-    assert message(exc) == ("expected admission control to allow powering on vm-900 on host-21 (admission control: slot), "
+    assert message(exc) == ("expected admission control to allow powering on vm-900 on host-21 (esx-01.lab.local) "
+                            "(admission control: slot), "
                             f"but it refuses: {decision.reason}")
     assert "overcommitted" in decision.reason
 
@@ -161,7 +166,7 @@ def test_admits_and_refuses(lab: ha.Inventory) -> None:
     assert allowed.allowed
     with pytest.raises(AssertionError) as exc:
         assert_refuses(pct, NEW_VM)
-    assert message(exc).startswith("expected admission control to refuse powering on vm-900 on host-21 "
+    assert message(exc).startswith("expected admission control to refuse powering on vm-900 on host-21 (esx-01.lab.local) "
                                    "(admission control: percentage), but it allows it: CPU failover capacity")
 
 
@@ -207,8 +212,9 @@ def test_failover_level_placement(lab: ha.Inventory) -> None:
     with pytest.raises(AssertionError) as exc:
         assert_failover_level(lab, at_least=3, basis="placement")
     assert message(exc) == (
-        "cluster 'lab' tolerates 2 host failures by placement, expected at least 3: when host-21 + host-22 + host-23 "
-        "fail, 5 VMs cannot restart (vm-102, vm-112, vm-113, vm-114, vm-115); 4 of 14 combinations of up to 3 hosts fail"
+        "cluster 'lab' tolerates 2 host failures by placement, expected at least 3: when host-21 (esx-01.lab.local) + "
+        "host-22 (esx-02.lab.local) + host-23 (esx-03.lab.local) fail, 5 VMs cannot restart (vm-102 (sql01), "
+        "vm-112 (build01), vm-113 (build02), vm-114 (test01), vm-115 (test02)); 4 of 14 combinations of up to 3 hosts fail"
     )
 
 
@@ -261,16 +267,18 @@ def test_timeline_failure_shows_a_diff(failed_sim: ha.Simulation) -> None:
         ])
     lines = message(exc).splitlines()
     assert lines[0] == "timeline does not contain the expected events in order: 2 of 4 missing (13 events, t=0s–21s)"
+    # Timeline lines show names beside ids; the fragments above, written with ids, still match.
     assert lines[1] == ("  missing expected[1] (60.0, 'vm_restarted', 'vm-100'): at another time: event #7 is at t=19s, "
-                        "expected t=60s: 't=+19.0s vm-100 restarted on host-22'")
+                        "expected t=60s: 't=+19.0s vm-100 (dc01) restarted on host-22 (esx-02.lab.local)'")
     assert lines[2] == ("  missing expected[3] 'vm-108 restarted on host-23': closest line: event #11 "
-                        "'t=+20.0s vm-108 restarted on host-22'")
+                        "'t=+20.0s vm-108 (web01) restarted on host-22 (esx-02.lab.local)'")
     assert lines[3].startswith("timeline (= matched, - missing")
     diff = lines[4:]
     assert len(diff) == 13 + 2  # short timelines are shown whole, plus the two missing items
-    assert diff[3] == "  = #4   t=+18.0s host-21 hostDown (no network or datastore heartbeat)    (expected[0])"
+    assert diff[3] == ("  = #4   t=+18.0s host-21 (esx-01.lab.local) hostDown (no network or datastore heartbeat)"
+                       "    (expected[0])")
     assert diff[4] == "  -      (60.0, 'vm_restarted', 'vm-100')"
-    assert diff[10] == "  = #10  t=+20.0s vm-104 restarted on host-22    (expected[2])"
+    assert diff[10] == "  = #10  t=+20.0s vm-104 (app01) restarted on host-22 (esx-02.lab.local)    (expected[2])"
     assert diff[11] == "  -      'vm-108 restarted on host-23'"
 
 

@@ -38,7 +38,8 @@ import _harness as H
 SCRATCH_DIR = H.scratch_dir("cli")
 OUTPUTS = [str(SCRATCH_DIR / "out.html"), str(SCRATCH_DIR / "out.csv")]
 
-COMMANDS = ["report", "validate", "elect", "admission", "check", "heartbeat", "failover", "sweep", "simulate"]
+COMMANDS = ["report", "validate", "elect", "admission", "check", "heartbeat", "failover", "sweep", "remedies",
+            "simulate", "schema"]
 INVENTORIES = [str(H.EXAMPLES / "lab.json"), str(H.EXAMPLES / "availability_guide.json")]
 SCENARIOS = [str(p) for p in sorted((H.EXAMPLES / "scenarios").glob("*.json"))]
 INVALID = [str(p) for p in sorted(H.INVALID.iterdir()) if p.suffix in (".json", ".yaml", ".yml")]
@@ -54,19 +55,22 @@ OPTIONS: dict[str, str] = {
     "--vm-json": "vmjson", "--reservation": "id", "--migrate": "flag", "--cpu": "int", "--memory": "int",
     "--isolate": "ids", "--explain": "ids", "--max-failures": "int", "--threads": "threads", "--sample": "int",
     "--seed": "int", "--worst": "int", "--csv": "output", "--no-progress": "flag", "--until": "float",
-    "--version": "flag", "--help": "flag",
+    "--version": "flag", "--help": "flag", "--cluster": "cluster", "--check": "flag", "--failures": "int",
+    "--unit": "unit",
 }
 OWN: dict[str, list[str]] = {
-    "report": ["--json", "--html"],
-    "validate": ["--json"],
-    "elect": ["--json", "--hosts", "--unusable-datastore"],
-    "admission": ["--json", "--fail"],
-    "check": ["--json", "--vm-json", "--reservation", "--migrate", "--cpu", "--memory"],
-    "heartbeat": ["--json", "--unusable-datastore"],
-    "failover": ["--json", "--fail", "--isolate", "--explain"],
+    "report": ["--json", "--html", "--cluster", "--failures", "--check"],
+    "validate": ["--json", "--cluster"],
+    "elect": ["--json", "--hosts", "--unusable-datastore", "--cluster"],
+    "admission": ["--json", "--fail", "--cluster", "--check"],
+    "check": ["--json", "--vm-json", "--reservation", "--migrate", "--cpu", "--memory", "--cluster"],
+    "heartbeat": ["--json", "--unusable-datastore", "--cluster"],
+    "failover": ["--json", "--fail", "--isolate", "--explain", "--cluster"],
     "sweep": ["--json", "--max-failures", "--hosts", "--threads", "--sample", "--seed", "--worst", "--csv",
-              "--no-progress"],
+              "--no-progress", "--cluster", "--check"],
+    "remedies": ["--json", "--failures", "--unit", "--cluster"],
     "simulate": ["--json", "--until"],
+    "schema": ["--help"],
 }
 INT_TEXT = ["0", "1", "2", "3", "-1", "-2", "10", "1000", "4294967296", "18446744073709551616", "-9223372036854775809",
             "99999999999999999999999", "1e3", "x", "", " 1", "0x10", "1_000", "٣"]
@@ -80,6 +84,10 @@ def value(fdp: atheris.FuzzedDataProvider, kind: str) -> list[str]:
         return []
     if kind == "output":
         return [fdp.PickValueInList(OUTPUTS)]
+    if kind == "cluster":
+        return [fdp.PickValueInList(["lab", "prod-a", "", "Lab", "DC1/prod-a"])]
+    if kind == "unit":
+        return [fdp.PickValueInList(["host", "fault_domain", "site", "rack"])]
     if kind == "id":
         return [fdp.PickValueInList(IDS)]
     if kind == "ids":

@@ -3,7 +3,7 @@
 >>> import hapolicy as ha
 >>> inv = ha.Inventory.load("examples/lab.json")        # doctest: +SKIP
 >>> ha.elect(inv).master                                 # doctest: +SKIP
-'host-24'
+'host-23'
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from .enums import (
     HbDsPolicy,
     HostState,
     IsolationResponse,
+    NotRestartedReason,
     PowerState,
     RestartPriority,
     RuleKind,
@@ -37,8 +38,17 @@ from .enums import (
     Version,
     VmRole,
 )
-from .errors import ArgumentError, HaPolicyError, InternalError, InventoryError, UnknownIdError
+from .errors import (
+    ArgumentError,
+    HaPolicyError,
+    InternalError,
+    InventoryError,
+    InventoryFileNotFoundError,
+    UnknownIdError,
+)
 from .placement import FailoverPlan, NotRestarted, Placement, Unplaced, plan_failover
+from .remedies import Remedies, Remedy, RemedyKind, RemedyScope, remedies
+from .schema import inventory_schema
 from .simulation import Event, Simulation, Timeline
 from .sweep import LevelSummary, ScenarioResult, SweepResult, sweep
 from .inventory import (
@@ -66,6 +76,7 @@ __all__ = [
     "check_power_on",
     "check_reservation_change",
     "heartbeat_datastores",
+    "inventory_schema",
     "AdmissionControlConfig",
     "AdmissionPolicy",
     "ArgumentError",
@@ -86,11 +97,17 @@ __all__ = [
     "InternalError",
     "Inventory",
     "InventoryError",
+    "InventoryFileNotFoundError",
     "LevelSummary",
     "IsolationResponse",
     "NotRestarted",
+    "NotRestartedReason",
     "Placement",
     "PowerState",
+    "Remedies",
+    "Remedy",
+    "RemedyKind",
+    "RemedyScope",
     "RestartPriority",
     "Rule",
     "ScenarioResult",
@@ -109,5 +126,6 @@ __all__ = [
     "elect",
     "generate_inventory",
     "plan_failover",
+    "remedies",
     "sweep",
 ]

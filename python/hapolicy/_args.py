@@ -21,18 +21,28 @@ MAX_U32 = 2**32 - 1
 MAX_U64 = 2**64 - 1
 
 
-def whole_number(value: Any, name: str, minimum: int = 0, maximum: int = MAX_U64) -> int:
-    """``value`` as an int from ``minimum`` to ``maximum`` (the core's unsigned ranges), or
+def whole_number(value: Any, name: str, minimum: int = 0, maximum: int | None = None) -> int:
+    """``value`` as an int of at least ``minimum`` and at most ``maximum``, or
     :class:`ArgumentError` — never the ``OverflowError`` / ``TypeError`` of the core's own
-    conversion. Anything with ``__index__`` counts (numpy integers too), ``bool`` does not."""
+    conversion. Anything with ``__index__`` counts (numpy integers too), ``bool`` does not.
+
+    ``maximum`` is the bound a user can actually use (e.g. 100,000 generated hosts); without
+    one the core's unsigned 64-bit range applies, and a value beyond it is reported as too
+    large without quoting the machine limit."""
     n: int | None = None
     if not isinstance(value, bool):
         try:
             n = operator.index(value)
         except TypeError:
             n = None
-    if n is None or not minimum <= n <= maximum:
-        raise ArgumentError(f"{name} must be a whole number from {minimum} to {maximum}, got {value!r}")
+    if n is None:
+        raise ArgumentError(f"{name} must be a whole number, got {value!r} ({type(value).__name__})")
+    if maximum is not None and not minimum <= n <= maximum:
+        raise ArgumentError(f"{name} must be a whole number from {minimum:,} to {maximum:,}, got {n:,}")
+    if n < minimum:
+        raise ArgumentError(f"{name} must be a whole number ≥ {minimum:,}, got {n:,}")
+    if n > MAX_U64:
+        raise ArgumentError(f"{name} must be a whole number ≥ {minimum:,}; {n:,} is too large")
     return n
 
 

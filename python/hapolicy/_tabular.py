@@ -7,7 +7,10 @@ import importlib
 import html
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["html_table", "plain", "records_to_pandas"]
 
@@ -29,15 +32,33 @@ def plain(value: Any) -> Any:
     return value
 
 
-def records_to_pandas(records: list[dict[str, Any]], columns: Sequence[str] | None = None) -> Any:
-    """A DataFrame of ``records``; pandas is an optional dependency."""
+def records_to_pandas(
+    records: list[dict[str, Any]],
+    columns: Sequence[str] | None = None,
+    *,
+    ints: Iterable[str] = (),
+    categories: Mapping[str, Iterable[str] | type[Enum]] | None = None,
+) -> pd.DataFrame:
+    """A DataFrame of ``records``; pandas is an optional dependency.
+
+    ``ints``: columns of whole numbers that may be missing, typed ``Int64`` (pandas' nullable
+    integer; missing values are ``<NA>``, not a float ``NaN``). ``categories``: enum columns,
+    typed ``category`` with every value of the enum (or the given values) as categories, so
+    frames of different results concatenate and compare cleanly."""
     try:
-        pd = importlib.import_module("pandas")
+        pandas: Any = importlib.import_module("pandas")
     except ImportError as exc:  # pragma: no cover - exercised only without pandas
         raise ImportError(
             "to_pandas() needs pandas, which is an optional dependency: pip install 'hapolicy[pandas]'"
         ) from exc
-    return pd.DataFrame.from_records(records, columns=list(columns) if columns is not None else None)
+    frame = pandas.DataFrame.from_records(records, columns=list(columns) if columns is not None else None)
+    for name in ints:
+        frame[name] = frame[name].astype("Int64")
+    for name, values in (categories or {}).items():
+        cats = [str(v.value) if isinstance(v, Enum) else str(v) for v in values]
+        frame[name] = frame[name].astype(pandas.CategoricalDtype(categories=cats))
+    out: pd.DataFrame = frame
+    return out
 
 
 def html_table(

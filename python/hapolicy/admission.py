@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _core
 from ._args import id_arg, id_list, known_ids, whole_number
-from ._tabular import html_table, plain, records_to_pandas
+from ._tabular import plain, records_to_pandas
 from .enums import AdmissionPolicy
+from .errors import UnknownIdError
 from .inventory import Inventory, Vm
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "AdmissionDecision",
@@ -68,9 +72,11 @@ class AdmissionReport:
     failover_hosts: tuple[FailoverHostStatus, ...]
     messages: tuple[str, ...]
     text: str = field(default="", compare=False, repr=False)
+    #: host id → name, for the ``host_name`` column of :meth:`to_records`.
+    _host_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def _from_core(cls, d: Mapping[str, Any]) -> AdmissionReport:
+    def _from_core(cls, d: Mapping[str, Any], host_names: Mapping[str, str] | None = None) -> AdmissionReport:
         return cls(
             policy=AdmissionPolicy(d["policy"]),
             satisfied=d["satisfied"],
@@ -99,37 +105,41 @@ class AdmissionReport:
             ),
             messages=tuple(d["messages"]),
             text=d["text"],
+            _host_names=host_names or {},
         )
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = plain({k: getattr(self, k) for k in self.__dataclass_fields__ if k != "text"})
+        fields = (k for k in self.__dataclass_fields__ if k not in ("text", "_host_names"))
+        out: dict[str, Any] = plain({k: getattr(self, k) for k in fields})
         return out
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One row per host: counted or not, its slots (slot policy)."""
+        """One row per host: counted or not, its slots (slot policy). ``host`` is the id,
+        ``host_name`` the inventory's name (the id when the host has none of its own)."""
+        names = self._host_names
         rows: list[dict[str, Any]] = [
-            {"host": h, "counted": True, "slots": self.host_slots.get(h), "excluded_because": None}
+            {"host": h, "host_name": names.get(h, h), "counted": True, "slots": self.host_slots.get(h),
+             "excluded_because": None}
             for h in self.counted_hosts
         ]
-        rows += [{"host": h, "counted": False, "slots": None, "excluded_because": why} for h, why in self.excluded_hosts.items()]
+        rows += [{"host": h, "host_name": names.get(h, h), "counted": False, "slots": None, "excluded_because": why}
+                 for h, why in self.excluded_hosts.items()]
         return rows
 
-    def to_pandas(self) -> Any:
-        return records_to_pandas(self.to_records(), ["host", "counted", "slots", "excluded_because"])
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per host; ``slots`` is a nullable ``Int64`` (missing when not counted or not
+        the slot policy)."""
+        return records_to_pandas(self.to_records(), ["host", "host_name", "counted", "slots", "excluded_because"],
+                                 ints=["slots"])
 
     def __str__(self) -> str:
         return self.text
 
     def _repr_html_(self) -> str:
-        figures = [
-            (k, getattr(self, k))
-            for k in ("policy", "satisfied", "slot_cpu_mhz", "slot_memory_mb", "total_slots", "used_slots",
-                      "available_slots", "current_failover_level", "cpu_failover_percent", "memory_failover_percent",
-                      "configured_cpu_percent", "configured_memory_percent")
-            if getattr(self, k) is not None
-        ]
-        figures += [("message", m) for m in self.messages]
-        return html_table(("figure", "value"), figures, title="Admission control")
+        # The report's admission-control section (one renderer for the page and Jupyter).
+        from . import _html, report
+
+        return _html.fragment("admission_control", report.admission_section(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +161,28 @@ class AdmissionDecision:
     def __str__(self) -> str:
         return f"{'allowed' if self.allowed else 'refused'}: {self.reason}"
 
+    def _repr_html_(self) -> str:
+        from . import _html
+
+        keys = list(dict.fromkeys([*self.before, *self.after]))
+        figures = [{"figure": k.replace("_", " "), "before": self.before.get(k), "after": self.after.get(k)}
+                   for k in keys if not isinstance(self.before.get(k, self.after.get(k)), (dict, list))
+                   and (self.before.get(k) is not None or self.after.get(k) is not None)]
+        return _html.fragment("decision", {"allowed": self.allowed, "reason": self.reason, "figures": figures})
+
 
 def admission_control(inv: Inventory, failed_hosts: Iterable[str] | None = None) -> AdmissionReport:
-    """The admission-control figures for the configured policy (R-AC). ``failed_hosts`` are
-    treated as failed (not counted) — "what would vCenter show after losing these hosts"."""
+    """The admission-control figures for the configured policy (R-AC). ``failed_hosts`` (ids or
+    unambiguous names) are treated as failed (not counted) — "what would vCenter show after
+    losing these hosts". The report's ``text`` shows hosts as ``host-21 (esx-01)``."""
     failed = (None if failed_hosts is None
               else id_list([failed_hosts] if isinstance(failed_hosts, str) else failed_hosts, "host"))
-    return AdmissionReport._from_core(_core.admission_control(inv._core, failed))
+    return AdmissionReport._from_core(_core.admission_control(inv._core, failed), _host_names(inv))
+
+
+def _host_names(inv: Inventory) -> dict[str, str]:
+    """host id → name (the id when the host has no name of its own)."""
+    return {h.id: h.name or h.id for h in inv.hosts}
 
 
 def _decision(d: Mapping[str, Any]) -> AdmissionDecision:
@@ -165,9 +190,11 @@ def _decision(d: Mapping[str, Any]) -> AdmissionDecision:
 
 
 def check_power_on(inv: Inventory, vm: Vm | Mapping[str, Any]) -> AdmissionDecision:
-    """May ``vm`` be powered on? ``vm`` is a VM of the inventory that is powered off (its id is
-    enough with the target ``host``), or a new VM, in the JSON vm shape or as a :class:`Vm`. The
-    VM is powered on on its ``host``. Admission control never blocks HA's own restarts."""
+    """May ``vm`` be powered on? ``vm`` is a VM of the inventory that is powered off (its id, or
+    a name only it carries, is enough with the target ``host``), or a new VM, in the JSON vm
+    shape or as a :class:`Vm`. ``host``, ``home_datastore`` and ``datastores`` may be ids or
+    unambiguous names. The VM is powered on on its ``host``. Admission control never blocks HA's
+    own restarts. Anything but a mapping or a :class:`Vm` raises ``TypeError``."""
     return _decision(_core.check_operation(inv._core, "power_on", _vm_doc(inv, vm)))
 
 
@@ -179,8 +206,9 @@ def check_migrate_in(inv: Inventory, vm: Vm | Mapping[str, Any]) -> AdmissionDec
 def check_reservation_change(
     inv: Inventory, vm: str, cpu_reservation_mhz: int | None = None, memory_reservation_mb: int | None = None
 ) -> AdmissionDecision:
-    """May ``vm``'s reservations be changed to these values (``None``: unchanged)? A value that
-    is not a whole number from 0 to 2⁶⁴ − 1 raises :class:`~hapolicy.ArgumentError`."""
+    """May ``vm`` (an id or an unambiguous name)'s reservations be changed to these values
+    (``None``: unchanged)? A value that is not a whole number (0 or more) raises
+    :class:`~hapolicy.ArgumentError`."""
     if cpu_reservation_mhz is not None:
         cpu_reservation_mhz = whole_number(cpu_reservation_mhz, "cpu_reservation_mhz")
     if memory_reservation_mb is not None:
@@ -192,14 +220,34 @@ def check_reservation_change(
 
 
 def _vm_doc(inv: Inventory, vm: Vm | Mapping[str, Any]) -> dict[str, Any]:
-    """The VM as it would be once powered on: an inventory VM named by id starts from its
-    record, then takes what was given (e.g. the target ``host``)."""
-    given: dict[str, Any] = dict(vm) if isinstance(vm, Mapping) else plain(vm)
+    """The VM as it would be once powered on: an inventory VM named by id (or by a name only it
+    carries) starts from its record, then takes what was given (e.g. the target ``host``).
+    ``host`` and the datastores may name their objects: the core resolves them."""
+    if isinstance(vm, Mapping):
+        given: dict[str, Any] = dict(vm)
+    elif isinstance(vm, Vm):
+        given = plain(vm)
+    else:
+        raise TypeError(f"vm must be a mapping in the JSON vm shape or a hapolicy.Vm, got {type(vm).__name__}")
     vm_id = given.get("id")
-    doc = inv._core.vm(vm_id) if isinstance(vm_id, str) and vm_id in inv._core.vm_ids() else {}
+    known = _existing_vm(inv, vm_id) if isinstance(vm_id, str) else None
+    doc = inv._core.vm(known) if known is not None else {}
+    if known is not None:
+        given["id"] = known
     doc.update({k: v for k, v in given.items() if v is not None and not (k == "name" and v == "")})
     doc["power_state"] = "poweredOn"
     return doc
+
+
+def _existing_vm(inv: Inventory, x: str) -> str | None:
+    """The id of the inventory VM ``x`` names (id, or a name only one VM carries); ``None`` for
+    a new VM. A name several VMs share raises :class:`~hapolicy.UnknownIdError`."""
+    try:
+        return inv.resolve_vm(x)
+    except UnknownIdError as exc:
+        if exc.candidates:
+            raise
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +268,8 @@ class HeartbeatSelection:
     hosts: Mapping[str, tuple[str, ...]]
     warnings: tuple[HeartbeatWarning, ...]
     text: str = field(default="", compare=False, repr=False)
+    #: host id → name, for the ``host_name`` column of :meth:`to_records`.
+    _host_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"policy": self.policy, "required": self.required, "disabled": self.disabled,
@@ -227,25 +277,34 @@ class HeartbeatSelection:
                 "warnings": [plain(w) for w in self.warnings]}
 
     def to_records(self) -> list[dict[str, Any]]:
-        return [{"host": h, "datastores": list(d), "count": len(d)} for h, d in self.hosts.items()]
+        """One row per host: its heartbeat datastores (ids) and how many; ``host_name`` beside the id."""
+        return [{"host": h, "host_name": self._host_names.get(h, h), "datastores": list(d), "count": len(d)}
+                for h, d in self.hosts.items()]
 
-    def to_pandas(self) -> Any:
-        return records_to_pandas(self.to_records(), ["host", "datastores", "count"])
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per host: its heartbeat datastores and how many."""
+        return records_to_pandas(self.to_records(), ["host", "host_name", "datastores", "count"])
 
     def __str__(self) -> str:
         return self.text
 
     def _repr_html_(self) -> str:
-        return html_table(("host", "heartbeat datastores"), ((h, d) for h, d in self.hosts.items()),
-                          title=f"Heartbeat datastores ({self.policy}, {self.required} per host)")
+        from . import _html, report
+
+        return _html.fragment("heartbeat_datastores", report.heartbeat_section(self, None))
 
 
 def heartbeat_datastores(inv: Inventory, unusable_datastores: Iterable[str] = ()) -> HeartbeatSelection:
-    """The heartbeat datastores each host would use, and the warnings vCenter would raise."""
-    d = _core.heartbeat_datastores(inv._core, known_ids(unusable_datastores))
+    """The heartbeat datastores each host would use, and the warnings vCenter would raise.
+    ``unusable_datastores`` are ids or unambiguous names (an unknown one is ignored, a name
+    several datastores share raises :class:`~hapolicy.UnknownIdError`); ``text`` shows hosts and
+    datastores as ``host-21 (esx-01)``."""
+    unusable = [unusable_datastores] if isinstance(unusable_datastores, str) else unusable_datastores
+    d = _core.heartbeat_datastores(inv._core, known_ids(unusable))
     return HeartbeatSelection(
         policy=d["policy"], required=d["required"], disabled=d["disabled"],
         hosts={h: tuple(ds) for h, ds in d["hosts"]},
         warnings=tuple(HeartbeatWarning(w["kind"], w["host"], w["datastore"], w["message"]) for w in d["warnings"]),
         text=d["text"],
+        _host_names=_host_names(inv),
     )

@@ -1,18 +1,24 @@
 """The ``hapolicy`` command line: shell automation over the Python API.
 
-Every subcommand prints readable text, or JSON with ``--json``. Bad input exits with status 2
-and a one-line message on standard error; success exits 0.
+Every subcommand prints readable text, or JSON with ``--json`` (an object with
+``"schema_version": 1`` at the top). What an adapter assumed while reading the inventory
+(an RVTools export cannot tell everything) is listed on standard error in text mode, one
+``assumption: PATH: MESSAGE`` line each after a count line, and as ``"assumptions"``
+(``[{"path", "message"}]``) in JSON.
+
+Exit status: 0 done; 1 the inventory is invalid (``validate``), a ``check`` is refused, or
+``--check`` was given and the promise does not hold; 2 a usage error or unreadable input, with
+a one-line message on standard error.
 """
 
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .admission import (
@@ -23,188 +29,275 @@ from .admission import (
     heartbeat_datastores,
 )
 from .election import elect
-from .errors import HaPolicyError, InventoryError
-from .inventory import Inventory
+from .errors import ArgumentError, HaPolicyError, InventoryError
+from .inventory import Inventory, input_path
 from .placement import plan_failover
 from .simulation import Simulation
 from .sweep import SweepResult, sweep
 
 __all__ = ["main"]
 
+EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+SCHEMA_VERSION = 1
+# Problems shown in a one-line error before "… N more".
+SHOWN_PROBLEMS = 5
+
+INV_HELP = "inventory: .json, .yaml/.yml, an RVTools .xlsx export, or a directory of RVTools CSV files"
 
 
-def _load(path: str) -> Inventory:
-    return Inventory.load(path)
+def _count(text: str) -> int:
+    """argparse type: a whole number ≥ 0."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {n}")
+    return n
 
 
-def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+def _plural(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors: ``hapolicy: error: …; see hapolicy COMMAND --help``."""
+
+    def error(self, message: str) -> NoReturn:
+        message = message.replace("\r", "\\r").replace("\n", "\\n")  # an argument may hold line breaks
+        sys.stderr.write(f"hapolicy: error: {message}; see {self.prog} --help\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+# ---------------------------------------------------------------- loading and output
+
+
+def _load(args: argparse.Namespace) -> Inventory:
+    return Inventory.load(args.inventory, cluster=args.cluster)
+
+
+def _label(inv: Inventory, id: str) -> str:  # noqa: A002
+    return inv.label(id)
+
+
+def _assumptions(inv: Inventory | None) -> list[dict[str, str]]:
+    return [] if inv is None else [{"path": a.path, "message": a.message} for a in inv.assumptions]
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str, inv: Inventory | None = None) -> None:
+    """Writes the result: JSON (``schema_version`` first, ``assumptions`` when an inventory was
+    read) or the text, then — in text mode — the assumptions on standard error."""
     if args.json:
-        json.dump(data, sys.stdout, indent=2, sort_keys=False)
+        out: dict[str, Any] = {"schema_version": SCHEMA_VERSION, **data}
+        if inv is not None:
+            out.setdefault("source", inv.source)
+            out.setdefault("assumptions", _assumptions(inv))
+        json.dump(out, sys.stdout, indent=2)
         sys.stdout.write("\n")
-    else:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+    if inv is not None and inv.assumptions:
+        n = len(inv.assumptions)
+        head = f"{_plural(n, 'assumption')} made reading {inv.source or 'the inventory'} (values the source does not give)"
+        sys.stderr.write(head + ":\n" + "".join(f"assumption: {a.path}: {a.message}\n" for a in inv.assumptions))
+
+
+def _problems(problems: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"path": p, "message": m} for p, m in problems]
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ArgumentError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL in the name
+        raise ArgumentError(f"cannot write {path!r}: {exc}") from None
+
+
+# ---------------------------------------------------------------- validate
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    inv = _load(args.inventory)
+    input_path(args.inventory)  # an unreadable path is bad input (2), not an invalid inventory
+    try:
+        inv = _load(args)
+    except InventoryError as exc:
+        n = len(exc.problems)
+        text = "\n".join([f"{args.inventory}: invalid — {_plural(n, 'problem')}",
+                          *(f"  {p}: {m}" for p, m in exc.problems)])
+        _emit(args, {"valid": False, "source": args.inventory, "problems": _problems(exc.problems)}, text)
+        return EXIT_FAILED
     s = inv.summary()
     warnings = inv.warnings
     lines = [
-        f"{args.inventory}: valid — {s['hosts']} hosts, {s['vms']} VMs ({s['powered_on_vms']} powered on), "
-        f"{s['datastores']} datastores, {s['rules']} rules",
+        f"{args.inventory}: valid — {_plural(s['hosts'], 'host')}, {_plural(s['vms'], 'VM')} "
+        f"({s['powered_on_vms']} powered on), {_plural(s['datastores'], 'datastore')}, {_plural(s['rules'], 'rule')}",
         *(f"warning: {p}: {m}" for p, m in warnings),
     ]
-    _emit(args, {"valid": True, "summary": s, "warnings": [list(w) for w in warnings]}, "\n".join(lines))
-    return 0
+    data = {"valid": True, "summary": s, "warnings": _problems(warnings)}
+    _emit(args, data, "\n".join(lines), inv)
+    return EXIT_OK
 
 
-def cmd_elect(args: argparse.Namespace) -> int:
-    inv = _load(args.inventory)
-    e = elect(inv, args.hosts, unusable_datastores=args.unusable_datastore or ())
-    _emit(args, e.to_dict(), e.explain())
-    return 0
-
-
-# Host-count above which the report sweeps single failures only (pairs grow as n²/2).
-REPORT_PAIR_SWEEP_MAX_HOSTS = 400
+# ---------------------------------------------------------------- report
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """The main job: one readable page about the cluster's HA posture."""
-    inv = _load(args.inventory)
-    s = inv.summary()
-    c = inv.config
-    e = elect(inv)
-    ac = admission_control(inv)
-    hb = heartbeat_datastores(inv)
-    usable = [h for h in inv.hosts if h.state == "connected" and not h.maintenance and not h.standby]
-    k = min(2 if len(usable) <= REPORT_PAIR_SWEEP_MAX_HOSTS else 1, len(usable))
-    failures = sweep(inv, k) if k else None
-    sections: list[tuple[str, str]] = [
-        (
-            "Cluster",
-            f"{c.name or '(unnamed)'} — vSphere {c.version}, {s['hosts']} hosts, {s['vms']} VMs "
-            f"({s['powered_on_vms']} powered on), {s['datastores']} datastores, {s['rules']} rules\n"
-            f"admission control: {json.dumps(c.admission_control.to_dict())}; "
-            f"isolation response: {c.isolation_response}; default restart priority: {c.restart_priority}",
-        ),
-        ("Master election (R-ELECT)", e.explain().rstrip()),
-        ("Admission control (R-AC)", str(ac).rstrip()),
-        ("Heartbeat datastores (R-HBDS)", str(hb).rstrip()),
-        ("Host failures (R-PLACE)", _failure_summary(failures)),
-    ]
-    if inv.warnings:
-        sections.append(("Warnings", "\n".join(f"{p}: {m}" for p, m in inv.warnings)))
-    text = "\n\n".join(f"== {title}\n{body}" for title, body in sections)
-    data = {
-        "summary": s, "config": c.to_dict(), "election": e.to_dict(), "admission_control": ac.to_dict(),
-        "heartbeat_datastores": hb.to_dict(),
-        "host_failures": None if failures is None else {
-            "scenarios": failures.scenarios, "max_failures": failures.max_failures,
-            "max_failures_tolerated": failures.max_failures_tolerated,
-            "worst": [r.to_dict() for r in failures.worst(10) if r.unplaced],
-        },
-        "warnings": [list(w) for w in inv.warnings],
-    }
+    """The main job: one readable page about the cluster's HA posture (hapolicy.report)."""
+    from .report import build_report
+
+    inv = _load(args)
+    report = build_report(inv, failures=args.failures, source=inv.source)
     if args.html:
-        Path(args.html).write_text(_html_page(f"hapolicy report: {c.name or args.inventory}", sections), encoding="utf-8")
-    _emit(args, data, text)
-    return 0
+        _write(args.html, report.html())
+    _emit(args, report.to_dict(), report.text(), inv)
+    return EXIT_FAILED if args.check and not report.holds else EXIT_OK
 
 
-def _failure_summary(result: SweepResult | None) -> str:
-    if result is None:
-        return "no usable host: nothing to fail"
-    tolerated = result.max_failures_tolerated
-    if tolerated is None:
-        verdict = "undecided"
-    elif tolerated >= result.max_failures:
-        verdict = f"every combination of up to {result.max_failures} failed hosts restarts every VM HA attempts"
-    else:
-        verdict = f"tolerates {tolerated} host failure(s): some {tolerated + 1}-host failure leaves VMs unplaced"
-    lines = [f"{result.scenarios} combinations of up to {result.max_failures} failed hosts; {verdict}"]
-    worst = [r for r in result.worst(10) if r.unplaced]
-    if worst:
-        lines.append("worst combinations:")
-        for r in worst:
-            shown = ", ".join(f"{v} ({why})" for v, why in list(zip(r.unplaced_vms, r.reasons))[:6])
-            more = " …" if r.unplaced > 6 else ""
-            lines.append(f"  {' + '.join(r.failed_hosts)}: {r.restarted} restart, {r.unplaced} unplaced: {shown}{more}")
-    return "\n".join(lines)
+# ---------------------------------------------------------------- the other subcommands
 
 
-def _html_page(title: str, sections: list[tuple[str, str]]) -> str:
-    body = "".join(f"<h2>{html.escape(t)}</h2><pre>{html.escape(b)}</pre>" for t, b in sections)
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}pre{background:#f6f6f6;"
-            f"padding:1em;overflow-x:auto}}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>")
+def cmd_elect(args: argparse.Namespace) -> int:
+    inv = _load(args)
+    e = elect(inv, args.hosts, unusable_datastores=args.unusable_datastore or ())
+    _emit(args, e.to_dict(), e.explain(), inv)
+    return EXIT_OK
 
 
 def cmd_admission(args: argparse.Namespace) -> int:
-    inv = _load(args.inventory)
+    inv = _load(args)
     r = admission_control(inv, args.fail)
-    _emit(args, r.to_dict(), str(r))
-    return 0
+    _emit(args, r.to_dict(), str(r), inv)
+    return EXIT_FAILED if args.check and not r.satisfied else EXIT_OK
+
+
+def _vm_json(text: str) -> dict[str, Any]:
+    try:
+        vm = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InventoryError([("--vm-json", f"line {exc.lineno}, column {exc.colno}: {exc.msg}")]) from None
+    except RecursionError:
+        raise InventoryError([("--vm-json", "nested too deeply to be a VM")]) from None
+    if not isinstance(vm, dict):
+        raise InventoryError([("--vm-json", f"expected a JSON object (the vm shape), got {_json_type(vm)}")])
+    return vm
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list"}.get(
+        type(value), type(value).__name__)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    inv = _load(args.inventory)
+    inv = _load(args)
     if args.vm_json is not None:
-        try:
-            vm = json.loads(args.vm_json)
-        except json.JSONDecodeError as exc:
-            raise InventoryError([("--vm-json", f"line {exc.lineno}, column {exc.colno}: {exc.msg}")]) from exc
-        if not isinstance(vm, dict):
-            raise InventoryError([("--vm-json", "expected a JSON object (the vm shape)")])
+        vm = _vm_json(args.vm_json)
         d = check_migrate_in(inv, vm) if args.migrate else check_power_on(inv, vm)
     else:
         d = check_reservation_change(inv, args.reservation, args.cpu, args.memory)
-    _emit(args, d.to_dict(), str(d))
-    return 0 if d.allowed else 1
+    _emit(args, d.to_dict(), str(d), inv)
+    return EXIT_OK if d.allowed else EXIT_FAILED
 
 
 def cmd_heartbeat(args: argparse.Namespace) -> int:
-    inv = _load(args.inventory)
+    inv = _load(args)
     s = heartbeat_datastores(inv, args.unusable_datastore or ())
-    _emit(args, s.to_dict(), str(s))
-    return 0
+    _emit(args, s.to_dict(), str(s), inv)
+    return EXIT_OK
 
 
 def cmd_failover(args: argparse.Namespace) -> int:
-    inv = _load(args.inventory)
-    plan = plan_failover(inv, args.fail, args.isolate or ())
+    inv = _load(args)
+    plan = plan_failover(inv, args.fail or (), args.isolate or ())
     text = plan.text()
     if args.explain:
-        text += "\n\n" + "\n\n".join(plan.explain(v) for v in args.explain)
-    _emit(args, plan.to_dict(), text)
-    return 0
+        vms = [inv.resolve_vm(v) for v in args.explain]  # an unknown VM is an error, not a remark
+        text += "\n\n" + "\n\n".join(plan.explain(v) for v in vms)
+    _emit(args, plan.to_dict(), text, inv)
+    return EXIT_OK
+
+
+def _sweep_verdict(result: SweepResult) -> str:
+    """One sentence: what was evaluated and what it shows."""
+    k = result.max_failures
+    evaluated = f"{_plural(result.scenarios, 'combination')} of up to {_plural(k, 'failed host')}"
+    total = sum(lv.combinations for lv in result.per_k)
+    if not result.complete:
+        evaluated += f" (stopped early; {total} in all)"
+    elif result.scenarios < total:
+        evaluated += f" (a sample of the {total})"
+    tolerated = result.max_failures_tolerated
+    bad = [lv for lv in result.per_k if lv.worst_unplaced]
+    if not bad:
+        verdict = "every one restarts every VM HA attempts"
+        if tolerated is None:
+            verdict += " (the combinations not evaluated may differ)"
+    elif tolerated is None:
+        verdict = f"some {bad[0].failures}-host failure leaves VMs unplaced"
+    else:
+        verdict = (f"tolerates {_plural(tolerated, 'host failure')}: "
+                   f"some {tolerated + 1}-host failure leaves VMs unplaced")
+    return f"{evaluated}: {verdict}"
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    inv = _load(args.inventory)
+    inv = _load(args)
     show_progress = not args.no_progress and sys.stderr.isatty()
     result = sweep(inv, args.max_failures, args.hosts, args.threads, progress=show_progress or None,
-                   sample=args.sample, seed=args.seed)
+                   sample=args.sample, seed=0 if args.seed is None else args.seed)
     if args.csv:
         import csv
+        import io
 
-        with open(args.csv, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["failed_hosts", "restarted", "unplaced", "unplaced_vms", "cpu_left_mhz", "memory_left_mb"])
-            for r in result.results:
-                writer.writerow([" ".join(r.failed_hosts), r.restarted, r.unplaced, " ".join(r.unplaced_vms),
-                                 r.cpu_left_mhz, r.memory_left_mb])
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["failed_hosts", "restarted", "unplaced", "unplaced_vms", "cpu_left_mhz", "memory_left_mb"])
+        for r in result.results:
+            writer.writerow([" ".join(r.failed_hosts), r.restarted, r.unplaced, " ".join(r.unplaced_vms),
+                             r.cpu_left_mhz, r.memory_left_mb])
+        _write(args.csv, buf.getvalue())
     worst = [r for r in result.worst(args.worst) if r.unplaced]
-    lines = [result.summary()]
+    lines = [_sweep_verdict(result)]
+    for lv in result.per_k:
+        head = f"  {_plural(lv.failures, 'failed host')}: {lv.evaluated} of {_plural(lv.combinations, 'combination')} evaluated"
+        if lv.evaluated:
+            head += (f", {lv.fully_restarted} restart every VM, the worst leaves "
+                     f"{_plural(lv.worst_unplaced, 'VM')} unplaced")
+        lines.append(head)
     if worst:
-        lines.append(f"Worst {len(worst)} combinations:")
-        lines += [f"  {', '.join(r.failed_hosts)}: {r.unplaced} unplaced ({', '.join(r.unplaced_vms[:8])}"
+        lines.append(f"Worst {_plural(len(worst), 'combination')}:")
+        lines += [f"  {', '.join(_label(inv, h) for h in r.failed_hosts)}: {r.unplaced} unplaced "
+                  f"({', '.join(_label(inv, v) for v in r.unplaced_vms[:8])}"
                   f"{' …' if len(r.unplaced_vms) > 8 else ''})" for r in worst]
     data = {k: v for k, v in result.to_dict().items() if k != "results"}
+    data["holds"] = not any(lv.worst_unplaced for lv in result.per_k)
     data["worst"] = [r.to_dict() for r in worst]
-    _emit(args, data, "\n".join(lines))
-    return 0
+    _emit(args, data, "\n".join(lines), inv)
+    return EXIT_FAILED if args.check and not data["holds"] else EXIT_OK
+
+
+def cmd_remedies(args: argparse.Namespace) -> int:
+    """The smallest changes that make the promise hold (hapolicy.remedies)."""
+    from .remedies import remedies
+
+    inv = _load(args)
+    found = remedies(inv, failures=args.failures, unit=args.unit)
+    _emit(args, found.to_dict(), found.text(), inv)
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import inventory_schema_text
+
+    text = inventory_schema_text()  # the shipped file, as it is
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    return EXIT_OK
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -212,46 +305,88 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     tl = sim.run(args.until)
     states = {h: str(s) for h, s in sim.host_states().items()}
     vms = {v: {"power_state": str(p), "host": h} for v, (p, h) in sim.vm_states().items()}
-    end = [f"\n== End state at t={sim.now:g}s (master: {sim.master})"]
-    end += [f"{h}: {s}" for h, s in states.items()]
-    _emit(args, {"events": tl.to_records(), "master": sim.master, "host_states": states, "vm_states": vms},
-          tl.text() + "\n".join(end))
-    return 0
+    inv = sim.inventory
+    master = sim.master
+    end = [f"\n== End state at t={sim.now:g}s (master: {_label(inv, master) if master else 'none'})"]
+    end += [f"{_label(inv, h)}: {s}" for h, s in states.items()]
+    _emit(args, {"events": tl.to_records(), "master": master, "host_states": states, "vm_states": vms},
+          tl.text().rstrip("\n") + "\n" + "\n".join(end))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- options that do not apply
+
+
+def _refuse(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    parser.error(message)
+
+
+def _check_combinations(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Refuses options that do not apply to the chosen mode (instead of ignoring them)."""
+    if args.command == "check":
+        if args.vm_json is not None:
+            given = [o for o, v in (("--cpu", args.cpu), ("--memory", args.memory)) if v is not None]
+            if given:
+                verb = "applies" if len(given) == 1 else "apply"
+                _refuse(parser, f"{' and '.join(given)} {verb} to --reservation, not to --vm-json")
+        else:
+            if args.migrate:
+                _refuse(parser, "--migrate applies to --vm-json, not to --reservation")
+            if args.cpu is None and args.memory is None:
+                _refuse(parser, "--reservation needs the new reservation: --cpu MHZ and/or --memory MB")
+    elif args.command == "failover":
+        if not args.fail and not args.isolate:
+            _refuse(parser, "name the hosts that fail (--fail HOST ...) or are isolated (--isolate HOST ...)")
+    elif args.command == "sweep":
+        if args.seed is not None and args.sample is None:
+            _refuse(parser, "--seed applies to --sample")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hapolicy", description="Reproduce VMware vSphere HA (FDM) decisions for a cluster inventory."
+    parser = _Parser(
+        prog="hapolicy", description="Reproduce VMware vSphere HA (FDM) decisions for a cluster inventory.",
+        epilog="Exit status: 0 done; 1 the inventory is invalid (validate), a check is refused, or --check was "
+               "given and the promise does not hold; 2 usage error or unreadable input.",
     )
     parser.add_argument("--version", action="version", version=f"hapolicy {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
 
     def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
-        p.add_argument("inventory", metavar="INV", help="inventory file (.json, .yaml, .yml)")
+        p.add_argument("inventory", metavar="INV", help=INV_HELP)
+        p.add_argument("--cluster", metavar="NAME",
+                       help="the cluster to read from an RVTools export holding several (for JSON/YAML: "
+                            "must be the document's cluster name)")
         p.add_argument("--json", action="store_true", help="machine-readable JSON output")
         p.set_defaults(func=func)
         return p
 
+    def check_option(p: argparse.ArgumentParser, promise: str) -> None:
+        p.add_argument("--check", action="store_true", help=f"exit 1 when {promise}")
+
     p = command("report", cmd_report, "one page on the cluster's HA posture (the main job)")
-    p.add_argument("--html", metavar="FILE", help="also write the report as an HTML page")
-    command("validate", cmd_validate, "check an inventory and list every problem")
+    p.add_argument("--html", metavar="FILE", help="also write the report as a self-contained HTML page")
+    p.add_argument("--failures", type=_count, metavar="K",
+                   help="check every combination of up to K failed hosts (default: chosen by the report)")
+    check_option(p, "a promise of the report does not hold")
+    command("validate", cmd_validate, "check an inventory and list every problem (exit 1 when invalid)")
     p = command("elect", cmd_elect, "which host becomes HA master, and why (R-ELECT)")
     p.add_argument("--hosts", nargs="+", metavar="HOST", help="only these hosts can talk to each other")
     p.add_argument("--unusable-datastore", action="append", metavar="DS", help="datastore in APD/PDL (repeatable)")
     p = command("admission", cmd_admission, "admission control figures as vCenter shows them (R-AC)")
     p.add_argument("--fail", nargs="+", metavar="HOST", help="treat these hosts as failed")
+    check_option(p, "admission control is not satisfied")
     p = command("check", cmd_check, "may this VM power on / migrate in / change reservation? (exit 1 when refused)")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--vm-json", metavar="JSON", help='the VM in the JSON vm shape, e.g. \'{"id": "vm-9", "host": "host-1", ...}\'')
-    what.add_argument("--reservation", metavar="VM", help="check a reservation change of this VM")
+    what.add_argument("--reservation", metavar="VM", help="check a reservation change of this VM (with --cpu and/or --memory)")
     p.add_argument("--migrate", action="store_true", help="with --vm-json: a migration into the cluster")
     p.add_argument("--cpu", type=int, metavar="MHZ", help="with --reservation: new CPU reservation")
     p.add_argument("--memory", type=int, metavar="MB", help="with --reservation: new memory reservation")
     p = command("heartbeat", cmd_heartbeat, "heartbeat datastores per host and the warnings (R-HBDS)")
     p.add_argument("--unusable-datastore", action="append", metavar="DS", help="datastore in APD/PDL (repeatable)")
     p = command("failover", cmd_failover, "where every VM restarts if these hosts fail (R-PLACE)")
-    p.add_argument("--fail", nargs="+", metavar="HOST", default=[], help="hosts that fail")
+    p.add_argument("--fail", nargs="+", metavar="HOST", help="hosts that fail")
     p.add_argument("--isolate", nargs="+", metavar="HOST", help="hosts isolated (their VMs powered off by the response)")
     p.add_argument("--explain", nargs="+", metavar="VM", help="also explain these VMs' placement, host by host")
     p = command("sweep", cmd_sweep, "every combination of up to K failed hosts: what still restarts?")
@@ -259,30 +394,57 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--hosts", nargs="+", metavar="HOST", help="only these hosts may fail")
     p.add_argument("--threads", type=int, help="worker threads (default: one per core)")
     p.add_argument("--sample", type=int, metavar="N", help="evaluate N random combinations instead of all")
-    p.add_argument("--seed", type=int, default=0, help="seed for --sample")
+    p.add_argument("--seed", type=int, default=None, help="seed for --sample (default 0)")
     p.add_argument("--worst", type=int, default=10, metavar="N", help="list the N worst combinations")
     p.add_argument("--csv", metavar="FILE", help="write every combination's figures to FILE")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
+    check_option(p, "some combination leaves VMs unplaced")
+    p = command("remedies", cmd_remedies, "the smallest changes that make the failover promise hold")
+    p.add_argument("--failures", type=_count, metavar="K",
+                   help="host failures to survive (default: the configured admission control level)")
+    p.add_argument("--unit", choices=("host", "fault_domain", "site"), default="host",
+                   help="what fails together (default: host)")
     p = sub.add_parser("simulate", help="run a fault scenario on the virtual clock and print the timeline",
                        description="run a fault scenario ({inventory, events, until}) and print the timeline")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario file (.json, .yaml, .yml)")
     p.add_argument("--until", type=float, default=None, help="stop the clock here (default: the scenario's until)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON output")
     p.set_defaults(func=cmd_simulate)
+    p = sub.add_parser("schema", help="print the JSON Schema of the inventory document",
+                       description="print the JSON Schema of the inventory document (JSON on standard output)")
+    p.set_defaults(func=cmd_schema, json=False)
     return parser
 
 
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, InventoryError):
         n = len(exc.problems)
-        shown = "; ".join(f"{p}: {m}" for p, m in exc.problems[:5])
-        more = f"; … {n - 5} more" if n > 5 else ""
-        return f"{n} problem{'s' if n != 1 else ''}: {shown}{more}"
+        if n == 1:
+            (p, m), = exc.problems
+            return f"{p}: {m}".replace("\n", " ")
+        shown = "; ".join(f"{p}: {m}" for p, m in exc.problems[:SHOWN_PROBLEMS])
+        more = f"; … {n - SHOWN_PROBLEMS} more (hapolicy validate lists them all)" if n > SHOWN_PROBLEMS else ""
+        return f"{n} problems: {shown}{more}".replace("\n", " ")
     return str(exc).replace("\n", " ")
 
 
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[args.command]
+    if extra:
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
+    _check_combinations(args, sub)
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parse(argv)
+    except SystemExit as exc:
+        if exc.code in (0, None):  # --help / --version: done, as argparse does it
+            raise
+        return EXIT_BAD_INPUT  # a usage error, already reported in one line
     try:
         code: int = args.func(args)
         return code
@@ -292,9 +454,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # Output piped into `head` and closed early: not an error worth a message.
         sys.stderr.close()
-        return 0
+        return EXIT_OK
     except OSError as exc:
-        print(f"hapolicy: error: {exc}", file=sys.stderr)
+        print(f"hapolicy: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ImportError as exc:  # an optional dependency (openpyxl for .xlsx) is missing
+        print(f"hapolicy: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RecursionError:
+        print("hapolicy: error: input nested too deeply", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("hapolicy: interrupted", file=sys.stderr)

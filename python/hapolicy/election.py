@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from . import _core
 from ._args import id_list, known_ids
 from ._tabular import html_table, records_to_pandas
 from .enums import HostState
 from .inventory import Inventory
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Candidate", "Election", "classify_host", "classify_self", "elect"]
 
@@ -32,6 +35,8 @@ class Election:
     candidates: tuple[Candidate, ...]
     excluded: tuple[tuple[str, str], ...]
     _explanation: str = ""
+    #: host id → name, for the ``host_name`` column of :meth:`to_records`.
+    _host_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def ranking(self) -> list[str]:
@@ -39,25 +44,33 @@ class Election:
         return [c.host for c in self.candidates]
 
     def explain(self) -> str:
-        """Each candidate with goodness, datastore count and id; then the excluded hosts."""
+        """Each candidate with goodness, datastore count and id (``host-21 (esx-01)`` when the
+        host has a name of its own); then the excluded hosts."""
         return self._explanation
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "master": self.master,
             "ranking": self.ranking,
-            "candidates": self.to_records(),
+            "candidates": [
+                {"rank": i + 1, "host": c.host, "goodness": c.goodness, "datastores": c.datastores}
+                for i, c in enumerate(self.candidates)
+            ],
             "excluded": {h: why for h, why in self.excluded},
         }
 
     def to_records(self) -> list[dict[str, Any]]:
+        """One row per candidate, best first; ``host_name`` beside the id."""
         return [
-            {"rank": i + 1, "host": c.host, "goodness": c.goodness, "datastores": c.datastores}
+            {"rank": i + 1, "host": c.host, "host_name": self._host_names.get(c.host, c.host), "goodness": c.goodness,
+             "datastores": c.datastores}
             for i, c in enumerate(self.candidates)
         ]
 
-    def to_pandas(self) -> Any:
-        return records_to_pandas(self.to_records(), ["rank", "host", "goodness", "datastores"])
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per candidate; ``goodness`` is a nullable ``Int64`` (missing when unset)."""
+        return records_to_pandas(self.to_records(), ["rank", "host", "host_name", "goodness", "datastores"],
+                                 ints=["goodness"])
 
     def __repr__(self) -> str:
         return f"Election(master={self.master!r}, ranking={self.ranking!r})"
@@ -70,16 +83,19 @@ class Election:
 def elect(
     inv: Inventory, hosts: Iterable[str] | None = None, *, unusable_datastores: Iterable[str] = ()
 ) -> Election:
-    """Elects a master among ``hosts`` (ids that can exchange election traffic; default every
-    eligible host). Hosts in maintenance, standby, disconnected or not responding do not take
-    part. Datastores in ``unusable_datastores`` (APD/PDL) do not count for the ranking."""
+    """Elects a master among ``hosts`` (ids or unambiguous names of hosts that can exchange
+    election traffic; default every eligible host). Hosts in maintenance, standby, disconnected
+    or not responding do not take part. Datastores in ``unusable_datastores`` (APD/PDL; ids or
+    names, unknown ones ignored) do not count for the ranking. Results hold ids."""
     host_list = None if hosts is None else id_list([hosts] if isinstance(hosts, str) else hosts, "host")
-    master, ranking, excluded, explanation = _core.elect(inv._core, host_list, known_ids(unusable_datastores))
+    unusable = [unusable_datastores] if isinstance(unusable_datastores, str) else unusable_datastores
+    master, ranking, excluded, explanation = _core.elect(inv._core, host_list, known_ids(unusable))
     return Election(
         master=master,
         candidates=tuple(Candidate(h, g, d) for h, g, d in ranking),
         excluded=tuple(excluded),
         _explanation=explanation,
+        _host_names={h.id: h.name or h.id for h in inv.hosts},
     )
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "HbDsPolicy",
     "HostState",
     "IsolationResponse",
+    "NotRestartedReason",
     "PowerState",
     "RestartPriority",
     "RuleKind",
@@ -123,6 +124,18 @@ class UnplacedReason(StrEnum):
     VM_HOST_RULE = "vmHostRule"
     DATASTORE_INACCESSIBLE = "datastoreInaccessible"
     MAX_RESTART_COUNT_REACHED = "maxRestartCountReached"
+
+
+class NotRestartedReason(StrEnum):
+    """Why HA leaves a VM of a failed or isolated host alone, by rule (R-PLACE, R-ISO). A
+    simulation's ``vm_not_restarted`` events use the same codes (``restartDisabled``)."""
+
+    CLEAN_POWER_OFF = "cleanPowerOff"
+    NOT_POWERED_ON = "notPoweredOn"
+    UNPROTECTED = "unprotected"
+    RESTART_DISABLED = "restartDisabled"
+    HOST_MONITORING_DISABLED = "hostMonitoringDisabled"
+    ISOLATION_RESPONSE_NONE = "isolationResponseNone"
 
 
 class EventKind(StrEnum):

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
 
-__all__ = ["ArgumentError", "HaPolicyError", "InternalError", "InventoryError", "UnknownIdError"]
+__all__ = [
+    "ArgumentError",
+    "HaPolicyError",
+    "InternalError",
+    "InventoryError",
+    "InventoryFileNotFoundError",
+    "UnknownIdError",
+]
 
 
 class HaPolicyError(Exception):
@@ -30,22 +38,48 @@ class InventoryError(HaPolicyError, ValueError):
         return (type(self), (self.problems,))
 
 
+class InventoryFileNotFoundError(InventoryError, FileNotFoundError):
+    """The inventory (or scenario) file does not exist: an :class:`InventoryError` with one
+    problem, ``(path, "no such file")``, that is also a ``FileNotFoundError`` (``errno`` is
+    ``ENOENT``, ``filename`` the path)."""
+
+    def __init__(self, filename: str, message: str = "no such file") -> None:
+        super().__init__([(filename, message)])
+        self.errno = errno.ENOENT
+        self.strerror = message
+        self.filename = filename
+
+    def __reduce__(self) -> tuple[type[InventoryError], tuple[list[tuple[str, str]]]]:
+        return (_file_not_found, (self.problems,))  # type: ignore[return-value]
+
+
+def _file_not_found(problems: list[tuple[str, str]]) -> InventoryFileNotFoundError:
+    (filename, message), *_ = problems
+    return InventoryFileNotFoundError(filename, message)
+
+
 class UnknownIdError(HaPolicyError, KeyError):
-    """An id that names nothing in the inventory (also a ``KeyError``)."""
+    """An id or name that names nothing in the inventory (also a ``KeyError``), or a name that
+    several objects of one kind carry: ``candidates`` then lists their ids and the message
+    names them (``host name 'esx-01' is ambiguous: host-21, host-35``)."""
 
     kind: str
     id: str
+    candidates: tuple[str, ...]
 
-    def __init__(self, kind: str, id: str) -> None:  # noqa: A002 - the vSphere term
+    def __init__(self, kind: str, id: str, candidates: Iterable[str] = ()) -> None:  # noqa: A002 - the vSphere term
         self.kind = kind
         self.id = id
+        self.candidates = tuple(candidates)
         super().__init__(kind, id)
 
     def __str__(self) -> str:
+        if self.candidates:
+            return f"{self.kind} name '{self.id}' is ambiguous: {', '.join(self.candidates)}"
         return f"unknown {self.kind} '{self.id}'"
 
-    def __reduce__(self) -> tuple[type[UnknownIdError], tuple[str, str]]:
-        return (type(self), (self.kind, self.id))
+    def __reduce__(self) -> tuple[type[UnknownIdError], tuple[str, str, tuple[str, ...]]]:
+        return (type(self), (self.kind, self.id, self.candidates))
 
 
 class ArgumentError(HaPolicyError, ValueError):

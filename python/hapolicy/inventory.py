@@ -7,13 +7,14 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._args import id_arg
+from ._args import encodable, id_arg, whole_number
 from ._core import Inventory as _CoreInventory
 from ._core import generate_inventory as _generate
-from ._tabular import html_table, plain
+from ._tabular import html_table, plain, records_to_pandas
 from .enums import (
     AdmissionPolicy,
     ConnectionState,
@@ -26,7 +27,10 @@ from .enums import (
     Version,
     VmRole,
 )
-from .errors import InventoryError, UnknownIdError
+from .errors import ArgumentError, InventoryError, InventoryFileNotFoundError, UnknownIdError
+
+if TYPE_CHECKING:
+    from .io._common import Assumption
 
 __all__ = [
     "AdmissionControlConfig",
@@ -220,6 +224,34 @@ _VM_ENUMS = {
 }
 
 
+#: ``to_pandas`` tables: (columns, Int64 columns, category columns, bool columns).
+_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, type[Any]], tuple[str, ...]]] = {
+    "hosts": (
+        ("id", "name", "cpu_mhz", "memory_mb", "datastores", "networks", "state", "maintenance", "standby",
+         "goodness", "agent_vms_ready"),
+        ("goodness",), {"state": ConnectionState}, ("maintenance", "standby", "agent_vms_ready"),
+    ),
+    "vms": (
+        ("id", "name", "host", "power_state", "cpu_reservation_mhz", "memory_reservation_mb", "memory_overhead_mb",
+         "home_datastore", "datastores", "networks", "restart_priority", "isolation_response", "role", "protected",
+         "clean_power_off", "tools_running", "vm_monitoring", "vmcp"),
+        (), {"power_state": PowerState, "restart_priority": RestartPriority,
+             "isolation_response": IsolationResponse, "role": VmRole},
+        ("protected", "clean_power_off", "tools_running"),
+    ),
+    "datastores": (("id", "name", "type", "backing"), (), {"type": DatastoreType}, ()),
+}
+
+
+def _cell(value: Any) -> Any:
+    """A value for a table cell: enum members as their text, mappings as plain dicts."""
+    if isinstance(value, StrEnum):
+        return str(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
 def _rule(d: Mapping[str, Any]) -> Rule:
     return _build(Rule, d, {"type": RuleKind})
 
@@ -239,6 +271,14 @@ def _read_text(read: Callable[[str], _CoreInventory], text: str | bytes) -> _Cor
         raise InventoryError([("<input>", f"not valid text: {exc.reason} at character {exc.start}")]) from None
 
 
+def _id_text(x: Any, kind: str) -> str:
+    """``x`` when it is a str UTF-8 can encode; :class:`UnknownIdError` for an unencodable str,
+    ``TypeError`` for anything else."""
+    if not isinstance(x, str):
+        raise TypeError(f"{kind} must be an id or name (str), got {type(x).__name__}")
+    return id_arg(x, kind)
+
+
 class Inventory:
     """A validated, immutable cluster inventory.
 
@@ -247,7 +287,9 @@ class Inventory:
     :class:`~hapolicy.InventoryError` listing every problem.
     """
 
-    __slots__ = ("_core", "_hosts", "_vms", "_datastores", "_rules", "_config", "__weakref__")
+    __slots__ = (
+        "_core", "_hosts", "_vms", "_datastores", "_rules", "_config", "_assumptions", "_source", "__weakref__"
+    )
 
     _core: _CoreInventory
     _hosts: tuple[Host, ...] | None
@@ -255,6 +297,8 @@ class Inventory:
     _datastores: tuple[Datastore, ...] | None
     _rules: tuple[Rule, ...] | None
     _config: ClusterConfig | None
+    _assumptions: tuple[Assumption, ...]
+    _source: str | None
 
     def __init__(self, core: _CoreInventory) -> None:
         if not isinstance(core, _CoreInventory):
@@ -263,8 +307,17 @@ class Inventory:
                 f"not from {type(core).__name__}"
             )
         object.__setattr__(self, "_core", core)
-        for name in ("_hosts", "_vms", "_datastores", "_rules", "_config"):
+        for name in ("_hosts", "_vms", "_datastores", "_rules", "_config", "_source"):
             object.__setattr__(self, name, None)
+        object.__setattr__(self, "_assumptions", ())
+
+    def _with_provenance(self, assumptions: Iterable[Assumption] | None = None, source: str | None = None) -> Inventory:
+        """A copy sharing this inventory's validated core, with ``assumptions`` (when given)
+        and ``source`` (when given) replacing this one's."""
+        out = Inventory(self._core)
+        object.__setattr__(out, "_assumptions", self._assumptions if assumptions is None else tuple(assumptions))
+        object.__setattr__(out, "_source", self._source if source is None else source)
+        return out
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Inventory is immutable; use inv.replace(...) for a modified copy")
@@ -287,29 +340,38 @@ class Inventory:
         return cls(_read_text(_CoreInventory.from_yaml, text))
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Inventory:
-        """Reads ``.json``, ``.yaml`` or ``.yml``, or an RVTools ``.xlsx`` export (by suffix).
-        An export must hold one cluster; :func:`hapolicy.io.read_rvtools` picks one of several
-        and reports the values RVTools could not tell."""
-        p = Path(path)
-        suffix = p.suffix.lower()
-        if suffix == ".xlsx":
-            from .io.rvtools import from_rvtools
+    def load(cls, path: str | os.PathLike[str], cluster: str | None = None) -> Inventory:
+        """Reads an inventory file: ``.json``, ``.yaml`` / ``.yml`` (the document of the rule
+        book, docs/rules.rst), an RVTools ``.xlsx`` export, or a directory of RVTools CSV
+        exports (by suffix; a directory is always read as RVTools CSV files).
 
-            return from_rvtools(p)
-        if suffix not in (".json", ".yaml", ".yml"):
-            raise InventoryError(
-                [(str(p), f"unsupported file type '{suffix or '(none)'}'; expected .json, .yaml, .yml or .xlsx")]
-            )
+        ``cluster`` picks one cluster of an RVTools export that holds several (see
+        :func:`hapolicy.io.read_rvtools`); for JSON/YAML it must equal the document's
+        ``cluster.name`` (an :class:`~hapolicy.InventoryError` otherwise, naming the cluster
+        the document describes).
+
+        The result's :attr:`source` is ``path``; its :attr:`assumptions` list what an RVTools
+        export could not tell (empty for JSON/YAML). A missing file raises
+        :class:`~hapolicy.InventoryFileNotFoundError` — an ``InventoryError`` that is also
+        a ``FileNotFoundError``; every other unreadable or invalid input an ``InventoryError``
+        whose problems name the file.
+        """
+        kind, p = input_path(path, _INVENTORY_SUFFIXES, "an inventory")
+        shown = str(p)
+        if kind in ("dir", ".xlsx"):
+            from .io.rvtools import read_rvtools
+
+            loaded = read_rvtools(p, cluster)
+            return loaded.inventory._with_provenance(loaded.assumptions, shown)
+        text = read_input_text(p)
         try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InventoryError([(str(p), f"cannot read file: {exc.strerror or exc}")]) from exc
-        except UnicodeDecodeError as exc:
-            raise InventoryError([(str(p), f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from exc
-        except ValueError as exc:  # a path the OS cannot take: a NUL, a lone surrogate
-            raise InventoryError([(str(p), f"cannot read file: {exc}")]) from exc
-        return cls.from_json(text) if suffix == ".json" else cls.from_yaml(text)
+            inv = cls.from_json(text) if kind == ".json" else cls.from_yaml(text)
+        except InventoryError as exc:
+            raise InventoryError(name_file(exc.problems, shown)) from None
+        if cluster is not None and inv.config.name != cluster:
+            has = f"cluster '{inv.config.name}'" if inv.config.name else "a cluster with no name (no cluster.name)"
+            raise InventoryError([(shown, f"describes {has}, not '{cluster}'")])
+        return inv._with_provenance((), shown)
 
     # ---------------------------------------------------------------- export
     def to_dict(self) -> dict[str, Any]:
@@ -318,6 +380,10 @@ class Inventory:
         return doc
 
     def to_json(self, indent: int | None = None) -> str:
+        """The complete document as JSON text: compact, or with ``indent`` spaces per level
+        (a whole number from 0 to 64; :class:`~hapolicy.ArgumentError` otherwise)."""
+        if indent is not None:
+            indent = whole_number(indent, "indent", 0, MAX_JSON_INDENT)
         return self._core.to_json(indent)
 
     def _cached(self, name: str, make: Callable[[], _T]) -> _T:
@@ -327,6 +393,23 @@ class Inventory:
             value = make()
             object.__setattr__(self, name, value)
         return value
+
+    # ---------------------------------------------------------------- provenance
+    @property
+    def assumptions(self) -> tuple[Assumption, ...]:
+        """What the adapter that built this inventory assumed because its source could not
+        tell (:class:`hapolicy.io.Assumption` ``(path, message)`` pairs): set by
+        :func:`hapolicy.io.read_rvtools`, :func:`hapolicy.io.read_vsphere` and
+        :meth:`load` of an RVTools export; empty for JSON/YAML. Kept by :meth:`replace` and
+        by pickling."""
+        return self._assumptions
+
+    @property
+    def source(self) -> str | None:
+        """Where the inventory came from: the path given to :meth:`load` (or to an RVTools
+        reader), ``"vCenter <url>"`` for :func:`hapolicy.io.read_vsphere`, ``None`` when built
+        from text or data. Kept by :meth:`replace` and by pickling."""
+        return self._source
 
     # ---------------------------------------------------------------- contents
     @property
@@ -362,17 +445,61 @@ class Inventory:
         return self._core.options()
 
     def host(self, id: str) -> Host:  # noqa: A002
-        """The host with this id; ``UnknownIdError`` (a ``KeyError``) otherwise."""
-        return _build(Host, self._core.host(id_arg(id, "host")), _HOST_ENUMS)
+        """The host with this id (or a name only it carries, see :meth:`resolve_host`);
+        ``UnknownIdError`` (a ``KeyError``) otherwise."""
+        return _build(Host, self._core.host(self.resolve_host(id)), _HOST_ENUMS)
 
     def vm(self, id: str) -> Vm:  # noqa: A002
-        return _build(Vm, self._core.vm(id_arg(id, "vm")), _VM_ENUMS)
+        """The VM with this id or unambiguous name; ``UnknownIdError`` otherwise."""
+        return _build(Vm, self._core.vm(self.resolve_vm(id)), _VM_ENUMS)
 
     def datastore(self, id: str) -> Datastore:  # noqa: A002
-        return _build(Datastore, self._core.datastore(id_arg(id, "datastore")), _DS_ENUMS)
+        """The datastore with this id or unambiguous name; ``UnknownIdError`` otherwise."""
+        return _build(Datastore, self._core.datastore(self.resolve_datastore(id)), _DS_ENUMS)
 
     def summary(self) -> dict[str, int]:
         return self._core.summary()
+
+    # ---------------------------------------------------------------- names
+    def resolve_host(self, x: str) -> str:
+        """The id of the host ``x`` names: ``x`` itself when it is a host id, else the id of the
+        one host whose name is ``x`` (``"esx01.corp.example"`` → ``"host-2001"``). An id wins
+        over a name. :class:`UnknownIdError` (a ``KeyError``) when nothing matches, or when
+        several hosts carry the name (the message names their ids)."""
+        return self._core.resolve("host", _id_text(x, "host"))
+
+    def resolve_vm(self, x: str) -> str:
+        """Like :meth:`resolve_host`, for a VM."""
+        return self._core.resolve("vm", _id_text(x, "vm"))
+
+    def resolve_datastore(self, x: str) -> str:
+        """Like :meth:`resolve_host`, for a datastore."""
+        return self._core.resolve("datastore", _id_text(x, "datastore"))
+
+    def label(self, id: str) -> str:  # noqa: A002
+        """How a reader should see an object: ``"host-21 (esx-01)"``; the id alone when the
+        object has no name of its own (empty or equal to its id); an unknown id unchanged.
+        Hosts are looked up first, then VMs, then datastores."""
+        if not isinstance(id, str) or not encodable(id):
+            return str(id)
+        return self._core.label(id)
+
+    # ---------------------------------------------------------------- tables
+    def to_pandas(self, table: str) -> Any:
+        """One row per host, VM or datastore (``table`` = ``"hosts"``, ``"vms"`` or
+        ``"datastores"``; pandas is an optional dependency). Columns are the fields of
+        :class:`Host` / :class:`Vm` / :class:`Datastore` with every default explicit; enums are
+        ``category`` columns holding every allowed value, optional whole numbers (``goodness``)
+        ``Int64``, flags ``bool``, lists tuples. ``ValueError`` for another table name."""
+        if table not in _TABLES:
+            raise ArgumentError(f"no table {table!r}: expected one of {', '.join(repr(t) for t in _TABLES)}")
+        fields, ints, enums, bools = _TABLES[table]
+        items: tuple[Host | Vm | Datastore, ...] = getattr(self, table)
+        records = [{f: _cell(getattr(item, f)) for f in fields} for item in items]
+        frame = records_to_pandas(records, fields, ints=ints, categories=enums)
+        for name in bools:
+            frame[name] = frame[name].astype(bool)
+        return frame
 
     # ---------------------------------------------------------------- what-if
     def replace(
@@ -394,7 +521,7 @@ class Inventory:
                 doc[key] = [plain(i) for i in items]
         if config is not None:
             doc["cluster"] = plain(config)
-        return Inventory.from_dict(doc)
+        return Inventory.from_dict(doc)._with_provenance(self._assumptions, self._source)
 
     # ---------------------------------------------------------------- protocol
     def __eq__(self, other: object) -> bool:
@@ -405,8 +532,10 @@ class Inventory:
     def __hash__(self) -> int:
         return hash(self.to_json())
 
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        return (Inventory.from_json, (self.to_json(),))
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        if not self._assumptions and self._source is None:
+            return (Inventory.from_json, (self.to_json(),))
+        return (_unpickle, (self.to_json(), tuple(tuple(a) for a in self._assumptions), self._source))
 
     def __repr__(self) -> str:
         s = self.summary()
@@ -429,8 +558,112 @@ class Inventory:
         return html_table(("", "value"), rows, title="hapolicy Inventory")
 
 
+def _unpickle(text: str, assumptions: tuple[tuple[str, str], ...], source: str | None) -> Inventory:
+    from .io._common import Assumption
+
+    return Inventory.from_json(text)._with_provenance([Assumption(p, m) for p, m in assumptions], source)
+
+
+#: The widest ``to_json`` indent accepted, in spaces per level (the binding's bound too).
+MAX_JSON_INDENT = 64
+
+# ---------------------------------------------------------------- reading files
+_INVENTORY_SUFFIXES = (".json", ".yaml", ".yml", ".xlsx")
+# Paths the core gives to the whole text (syntax errors, size, non-object documents).
+_TEXT_PATHS = ("<json>", "<yaml>", "<input>", "<root>")
+
+
+def _suffix_list(suffixes: tuple[str, ...]) -> str:
+    return ", ".join(suffixes[:-1]) + " or " + suffixes[-1] if len(suffixes) > 1 else suffixes[0]
+
+
+def input_path(
+    path: str | os.PathLike[str], suffixes: tuple[str, ...] = _INVENTORY_SUFFIXES, what: str = "an inventory"
+) -> tuple[str, Path]:
+    """Checks a path given for reading and tells what it is: ``("dir", p)`` for a directory
+    (an RVTools CSV export; only when ``".xlsx"`` is among ``suffixes``) or ``(suffix, p)``
+    for an existing file with one of ``suffixes`` (lower case). Raises
+    :class:`~hapolicy.InventoryFileNotFoundError` when nothing is there and an
+    :class:`~hapolicy.InventoryError` for an empty path, a directory where a file is wanted,
+    or an unsupported suffix — each saying what is true of the path."""
+    try:
+        raw = os.fspath(path)
+    except TypeError:
+        raise InventoryError([("<path>", f"expected a file path, got {type(path).__name__}")]) from None
+    if not isinstance(raw, str):
+        raw = os.fsdecode(raw)
+    if raw == "":
+        raise InventoryError([('""', f"empty path: name {what} file")])
+    p = Path(raw)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        if p.is_symlink():
+            raise InventoryError([(raw, "broken symbolic link: its target does not exist")]) from None
+        raise InventoryFileNotFoundError(raw) from None
+    except NotADirectoryError:
+        raise InventoryFileNotFoundError(raw, "no such file (a parent is not a directory)") from None
+    except PermissionError:
+        raise InventoryError([(raw, "cannot read file: permission denied")]) from None
+    except (OSError, ValueError) as exc:  # a NUL, a name too long, a lone surrogate …
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InventoryError([(raw, f"cannot read file: {reason}")]) from None
+    import stat
+
+    wanted = _suffix_list(suffixes)
+    if stat.S_ISDIR(st.st_mode):
+        if ".xlsx" in suffixes:
+            try:
+                has_csv = any(f.suffix.lower() == ".csv" for f in p.iterdir())
+            except OSError as exc:
+                raise InventoryError([(raw, f"cannot read directory: {exc.strerror or exc}")]) from None
+            if not has_csv:
+                raise InventoryError([(raw, f"is a directory with no RVTools CSV exports (files like "
+                                            f"'RVTools_tabvInfo.csv'); expected a {wanted} file or such a directory")])
+            return "dir", p
+        raise InventoryError([(raw, f"is a directory; expected a {wanted} file")])
+    suffix = p.suffix.lower()
+    if suffix not in suffixes:
+        dirs = ", or a directory of RVTools CSV files" if ".xlsx" in suffixes else ""
+        found = f"unsupported file type '{suffix}'" if suffix else "no file type suffix"
+        raise InventoryError([(raw, f"{found}; expected {wanted}{dirs}")])
+    return suffix, p
+
+
+def read_input_text(p: Path) -> str:
+    """The UTF-8 text of a file checked by :func:`input_path`; an empty file (nothing but
+    white space) is an :class:`~hapolicy.InventoryError` saying so."""
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InventoryError([(str(p), f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InventoryError([(str(p), f"not UTF-8 text: {exc.reason} at byte {exc.start}")]) from None
+    if not text.strip():
+        raise InventoryError([(str(p), "the file is empty" if not text else "the file is empty (white space only)")])
+    return text
+
+
+def name_file(problems: Iterable[tuple[str, str]], shown: str) -> list[tuple[str, str]]:
+    """The core's problems with the whole-text paths (``<json>``, ``<root>``…) replaced by
+    the file's name."""
+    return [(shown if path in _TEXT_PATHS else path, message) for path, message in problems]
+
+
+#: The largest synthetic inventories :func:`generate_inventory` makes.
+MAX_GENERATED_HOSTS = 100_000
+MAX_GENERATED_VMS = 10_000_000
+
+
 def generate_inventory(hosts: int = 96, vms: int = 10_000, seed: int = 1, version: str = "8.0") -> Inventory:
     """A deterministic synthetic cluster for what-if studies and benchmarks: mixed host sizes,
     shared datastores, ~30 % of VMs with reservations, every restart priority, agent VMs, FT
-    pairs and rules, hosts 45–65 % reserved. The defaults are the vSphere 7/8 cluster maximum."""
-    return Inventory(_generate(hosts, vms, seed, str(version)))
+    pairs and rules, hosts 45–65 % reserved. The defaults are the vSphere 7/8 cluster maximum.
+    ``hosts`` is a whole number from 0 to 100,000, ``vms`` from 0 to 10,000,000, ``seed`` any
+    whole number ≥ 0; anything else raises :class:`~hapolicy.ArgumentError` (a ``ValueError``)."""
+    n_hosts = whole_number(hosts, "hosts", 0, MAX_GENERATED_HOSTS)
+    n_vms = whole_number(vms, "vms", 0, MAX_GENERATED_VMS)
+    n_seed = whole_number(seed, "seed", 0)
+    return Inventory(_generate(n_hosts, n_vms, n_seed, str(version)))

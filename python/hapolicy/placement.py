@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _core
 from ._args import id_list, printable
-from ._tabular import html_table, records_to_pandas
-from .enums import RestartPriority, UnplacedReason
+from ._tabular import records_to_pandas
+from .enums import NotRestartedReason, RestartPriority, UnplacedReason
+from .errors import UnknownIdError
 from .inventory import Inventory
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["FailoverPlan", "NotRestarted", "Placement", "Unplaced", "plan_failover"]
 
@@ -53,13 +57,29 @@ class NotRestarted:
 
     vm: str
     host: str
-    reason: str
+    reason: NotRestartedReason
 
     def to_dict(self) -> dict[str, Any]:
-        return {"vm": self.vm, "host": self.host, "reason": self.reason}
+        return {"vm": self.vm, "host": self.host, "reason": str(self.reason)}
 
 
-_RECORD_COLUMNS = ("order", "vm", "host", "priority", "restart_class", "outcome", "reason")
+_RECORD_COLUMNS = ("order", "vm", "vm_name", "host", "host_name", "priority", "restart_class", "outcome", "reason")
+_OUTCOMES = ("restarted", "unplaced", "not restarted")
+
+
+def _names(items: Iterable[Any]) -> dict[str, str]:
+    """id → name of inventory objects (the name is the id when the object has none of its own)."""
+    return {i.id: i.name or i.id for i in items}
+
+
+def _vm_id(inv: Inventory, vm: str) -> str:
+    """The id ``vm`` names; ``vm`` itself when it names no VM (an ambiguous name raises)."""
+    try:
+        return inv.resolve_vm(vm)
+    except UnknownIdError as exc:
+        if exc.candidates:
+            raise
+        return vm
 
 
 class FailoverPlan:
@@ -89,7 +109,9 @@ class FailoverPlan:
             )
             for u in doc["unplaced"]
         ]
-        self.not_restarted = [NotRestarted(n["vm"], n["host"], n["reason"]) for n in doc["not_restarted"]]
+        self.not_restarted = [
+            NotRestarted(n["vm"], n["host"], NotRestartedReason(n["reason"])) for n in doc["not_restarted"]
+        ]
 
     @property
     def restarted(self) -> int:
@@ -102,10 +124,16 @@ class FailoverPlan:
         return not self.unplaced
 
     def placement(self, vm: str) -> Placement | None:
-        return next((p for p in self.placements if p.vm == vm), None)
+        """Where ``vm`` (an id or an unambiguous name) restarts; ``None`` when it is not placed."""
+        vm_id = _vm_id(self._inventory, vm)
+        return next((p for p in self.placements if p.vm == vm_id), None)
 
     def explain(self, vm: str) -> str:
-        """Why ``vm`` went where it went, or why it could not go anywhere (host by host)."""
+        """Why ``vm`` (an id or an unambiguous name) went where it went, or why it could not go
+        anywhere (host by host). Hosts, VMs and datastores are shown as ``host-21 (esx-01)``. A
+        name several VMs carry raises :class:`~hapolicy.UnknownIdError` naming them."""
+        if not isinstance(vm, str):
+            raise TypeError(f"vm must be a VM id or name (str), got {type(vm).__name__}")
         return self._core.explain(printable(vm))
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,7 +146,9 @@ class FailoverPlan:
         }
 
     def to_records(self) -> list[dict[str, Any]]:
-        """One row per VM HA tries to restart, in restart order, then the VMs it does not restart."""
+        """One row per VM HA tries to restart, in restart order, then the VMs it does not restart.
+        ``vm`` and ``host`` are ids; ``vm_name`` and ``host_name`` the inventory's names."""
+        inv = self._inventory
         rows: list[dict[str, Any]] = [
             {"order": p.order, "vm": p.vm, "host": p.host, "priority": str(p.priority), "restart_class": p.restart_class,
              "outcome": "restarted", "reason": None}
@@ -132,27 +162,40 @@ class FailoverPlan:
         rows.sort(key=lambda r: r["order"])
         rows += [
             {"order": None, "vm": n.vm, "host": n.host, "priority": None, "restart_class": None,
-             "outcome": "not restarted", "reason": n.reason}
+             "outcome": "not restarted", "reason": str(n.reason)}
             for n in self.not_restarted
         ]
+        vm_names, host_names = _names(inv.vms), _names(inv.hosts)
+        for r in rows:
+            r["vm_name"] = vm_names.get(r["vm"])
+            r["host_name"] = None if r["host"] is None else host_names.get(r["host"])
         return rows
 
-    def to_pandas(self) -> Any:
-        return records_to_pandas(self.to_records(), _RECORD_COLUMNS)
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per VM (:meth:`to_records`): ``order`` is a nullable ``Int64`` (missing for
+        VMs not restarted by rule); ``priority`` and ``outcome`` are categoricals."""
+        return records_to_pandas(self.to_records(), _RECORD_COLUMNS, ints=["order"],
+                                 categories={"priority": RestartPriority, "outcome": _OUTCOMES})
 
     def text(self) -> str:
-        """A readable table of the plan (the CLI's output)."""
-        lines = [f"Failed: {', '.join(self.failed_hosts) or '-'}"
-                 + (f"; isolated: {', '.join(self.isolated_hosts)}" if self.isolated_hosts else "")]
-        lines.append(f"{'#':>4}  {'vm':<16} {'priority':<10} {'restarts on':<16}")
+        """A readable table of the plan (the CLI's output); hosts and VMs as ``host-21 (esx-01)``."""
+        label = self._inventory.label
+        failed = ", ".join(label(h) for h in self.failed_hosts)
+        isolated = ", ".join(label(h) for h in self.isolated_hosts)
+        lines = [f"Failed: {failed or '-'}" + (f"; isolated: {isolated}" if isolated else "")]
+        # The VM column is as wide as its longest label (at least 16), capped so one long name
+        # does not push every row off the screen.
+        vms = [*(p.vm for p in self.placements), *(u.vm for u in self.unplaced), *(n.vm for n in self.not_restarted)]
+        w = min(max([16, *(len(label(v)) for v in vms[:10_000])]), 48)
+        lines.append(f"{'#':>4}  {'vm':<{w}} {'priority':<10} restarts on")
         for p in self.placements:
-            lines.append(f"{p.order:>4}  {p.vm:<16} {str(p.priority):<10} {p.host:<16}")
+            lines.append(f"{p.order:>4}  {label(p.vm):<{w}} {str(p.priority):<10} {label(p.host)}")
         if self.unplaced:
             lines.append(f"Unplaced ({len(self.unplaced)}):")
-            lines += [f"{u.order:>4}  {u.vm:<16} {str(u.priority):<10} {u.reason}" for u in self.unplaced]
+            lines += [f"{u.order:>4}  {label(u.vm):<{w}} {str(u.priority):<10} {u.reason}" for u in self.unplaced]
         if self.not_restarted:
             lines.append(f"Not restarted by rule ({len(self.not_restarted)}):")
-            lines += [f"      {n.vm:<16} on {n.host}: {n.reason}" for n in self.not_restarted]
+            lines += [f"      {label(n.vm):<{w}} on {label(n.host)}: {n.reason}" for n in self.not_restarted]
         lines.append(f"{self.restarted} restarted, {len(self.unplaced)} unplaced, {len(self.not_restarted)} not restarted")
         return "\n".join(lines)
 
@@ -164,8 +207,11 @@ class FailoverPlan:
                 f"unplaced={len(self.unplaced)}, not_restarted={len(self.not_restarted)})")
 
     def _repr_html_(self) -> str:
-        rows = ((r["order"], r["vm"], r["host"], r["priority"], r["outcome"], r["reason"]) for r in self.to_records())
-        return html_table(("#", "vm", "host", "priority", "outcome", "reason"), rows, title=repr(self))
+        # The report's renderer: stranded VMs and why, restart order, names beside ids.
+        from . import _html, report
+
+        inv = self._inventory
+        return _html.fragment("plan", report.plan_section(self, report.labeler(inv), report.relabeler(inv)))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, FailoverPlan):
@@ -182,8 +228,9 @@ class FailoverPlan:
 
 def plan_failover(inv: Inventory, failed_hosts: Iterable[str] = (), isolated_hosts: Iterable[str] = ()) -> FailoverPlan:
     """Where every VM restarts if ``failed_hosts`` fail (R-PLACE-1..3). VMs of
-    ``isolated_hosts`` are those the isolation response powers off. Unknown host ids raise
-    ``UnknownIdError``."""
+    ``isolated_hosts`` are those the isolation response powers off. Hosts are ids or
+    unambiguous names (``"esx-01.corp.example"``); the plan holds ids. An unknown host, or a
+    name several hosts carry, raises ``UnknownIdError`` (the message names the candidates)."""
     failed = id_list([failed_hosts] if isinstance(failed_hosts, str) else failed_hosts, "host")
     isolated = id_list([isolated_hosts] if isinstance(isolated_hosts, str) else isolated_hosts, "host")
     return FailoverPlan(_core.plan_failover(inv._core, failed, isolated), inv)

@@ -14,15 +14,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from . import _core
 from ._args import MAX_U32, id_arg, id_list, whole_number
 from ._tabular import html_table, records_to_pandas
 from .enums import EventKind, HostState, PowerState
-from .errors import ArgumentError, InventoryError
-from .inventory import Inventory
+from .errors import ArgumentError, InventoryError, UnknownIdError
+from .inventory import Inventory, input_path, name_file
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Event", "Simulation", "Timeline"]
 
@@ -32,7 +34,9 @@ _COLUMNS = ("time", "kind", "host", "vm", "detail", "text")
 @dataclass(frozen=True, slots=True)
 class Event:
     """One thing that happened: ``time`` (seconds on the virtual clock), ``kind``, the ``host``
-    and ``vm`` concerned (``None`` when not applicable), and ``detail`` (a dict)."""
+    and ``vm`` concerned (ids; ``None`` when not applicable), and ``detail`` (a dict, ids too).
+    ``text`` is the timeline line, hosts, VMs and datastores shown with their names:
+    ``t=+18.0s host-12 (esx-12) hostDown (…)``."""
 
     time: float
     kind: EventKind
@@ -50,12 +54,20 @@ class Event:
 
 
 class Timeline(Sequence[Event]):
-    """Events ordered by time (ties in the engine's documented phase order)."""
+    """Events ordered by time (ties in the engine's documented phase order). A timeline from a
+    :class:`Simulation` knows its ``inventory``: :meth:`filter` and :meth:`first` then accept
+    host and VM names as well as ids."""
 
-    __slots__ = ("_events",)
+    __slots__ = ("_events", "_inventory")
 
-    def __init__(self, events: Iterable[Event]) -> None:
+    def __init__(self, events: Iterable[Event], inventory: Inventory | None = None) -> None:
         self._events = tuple(events)
+        self._inventory = inventory
+
+    @property
+    def inventory(self) -> Inventory | None:
+        """The inventory of the simulation the events come from (``None`` when unknown)."""
+        return self._inventory
 
     @overload
     def __getitem__(self, i: int) -> Event: ...
@@ -63,7 +75,7 @@ class Timeline(Sequence[Event]):
     def __getitem__(self, i: slice) -> Timeline: ...
     def __getitem__(self, i: int | slice) -> Event | Timeline:
         if isinstance(i, slice):
-            return Timeline(self._events[i])
+            return Timeline(self._events[i], self._inventory)
         return self._events[i]
 
     def __len__(self) -> int:
@@ -84,10 +96,14 @@ class Timeline(Sequence[Event]):
         return (Timeline, (self._events,))
 
     def filter(self, kind: EventKind | str | None = None, host: str | None = None, vm: str | None = None) -> Timeline:
-        """The events matching every given criterion."""
+        """The events matching every given criterion (``host`` and ``vm``: ids, or names when
+        the timeline knows its inventory)."""
+        host = _id_of(self._inventory, "host", host)
+        vm = _id_of(self._inventory, "vm", vm)
         return Timeline(
-            e for e in self._events
-            if (kind is None or e.kind == kind) and (host is None or e.host == host) and (vm is None or e.vm == vm)
+            (e for e in self._events
+             if (kind is None or e.kind == kind) and (host is None or e.host == host) and (vm is None or e.vm == vm)),
+            self._inventory,
         )
 
     def first(self, kind: EventKind | str, host: str | None = None, vm: str | None = None) -> Event | None:
@@ -111,16 +127,31 @@ class Timeline(Sequence[Event]):
     def to_dict(self) -> dict[str, Any]:
         return {"events": self.to_records()}
 
-    def to_pandas(self) -> Any:
-        return records_to_pandas(self.to_records(), _COLUMNS)
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per event; ``kind`` is a categorical of every :class:`EventKind`."""
+        return records_to_pandas(self.to_records(), _COLUMNS, categories={"kind": EventKind})
 
     def _repr_html_(self) -> str:
         rows = ((f"{e.time:.1f}", str(e.kind), e.host, e.vm, e.text) for e in self._events)
         return html_table(("t (s)", "kind", "host", "vm", "what"), rows, title=repr(self))
 
 
-def _timeline(raw: list[tuple[float, str, str | None, str | None, dict[str, Any], str]]) -> Timeline:
-    return Timeline(Event(t, EventKind(k), h, v, d, text) for t, k, h, v, d, text in raw)
+def _id_of(inv: Inventory | None, kind: str, x: str | None) -> str | None:
+    """The id ``x`` names (an id or an unambiguous name) when ``inv`` knows it; else ``x``. A
+    name several objects carry raises :class:`~hapolicy.UnknownIdError`."""
+    if inv is None or x is None or not isinstance(x, str):
+        return x
+    try:
+        return inv.resolve_vm(x) if kind == "vm" else inv.resolve_host(x)
+    except UnknownIdError as exc:
+        if exc.candidates:
+            raise
+        return x
+
+
+def _timeline(raw: list[tuple[float, str, str | None, str | None, dict[str, Any], str]],
+              inventory: Inventory | None = None) -> Timeline:
+    return Timeline((Event(t, EventKind(k), h, v, d, text) for t, k, h, v, d, text in raw), inventory)
 
 
 def _attempts(value: Any) -> int:
@@ -134,7 +165,13 @@ def _attempts(value: Any) -> int:
 
 class Simulation:
     """vSphere HA on a virtual clock. The master is elected at t = 0 (R-ELECT); inject faults,
-    then :meth:`run`. Faults may be added between runs (at or after the current time)."""
+    then :meth:`run`. Faults may be added between runs (at or after the current time).
+
+    Every fault method, :meth:`apply` and scenario events take hosts, VMs and datastores by id
+    or by a name only one object of that kind carries (``"esx-01.corp.example"``); a name
+    several carry raises :class:`~hapolicy.UnknownIdError` naming their ids (in a fault list or
+    scenario: an :class:`~hapolicy.InventoryError` at the entry's path). Timelines show
+    ``host-12 (esx-12)``; events and states keep ids."""
 
     __slots__ = ("_core", "_inventory")
 
@@ -151,10 +188,14 @@ class Simulation:
         if isinstance(scenario, Mapping):
             core = _core.Simulation.from_scenario(scenario, None)
         else:
-            p = Path(scenario)
-            if not p.is_file():
-                raise InventoryError([(str(p), "cannot read file: no such file")])
-            core = _core.Simulation.from_scenario_file(p)
+            # The path is checked as Inventory.load checks one (same words for the same faults).
+            _, p = input_path(scenario, (".json", ".yaml", ".yml"), "a scenario")
+            if p.stat().st_size == 0:
+                raise InventoryError([(str(p), "the file is empty")])
+            try:
+                core = _core.Simulation.from_scenario_file(p)
+            except InventoryError as exc:
+                raise InventoryError(name_file(exc.problems, str(p))) from None
         self._core = core
         self._inventory = Inventory(core.inventory())
         return self
@@ -227,16 +268,16 @@ class Simulation:
         returns the events of this run."""
         if until is None:
             until = self._core.scenario_until if self._core.scenario_until is not None else 3600.0
-        return _timeline(self._core.run(float(until)))
+        return _timeline(self._core.run(float(until)), self._inventory)
 
     def run_to_quiescence(self, limit: float = 86_400.0) -> Timeline:
         """Runs until nothing is pending (at most ``limit`` seconds of virtual time)."""
-        return _timeline(self._core.run_to_quiescence(float(limit)))
+        return _timeline(self._core.run_to_quiescence(float(limit)), self._inventory)
 
     @property
     def timeline(self) -> Timeline:
         """Every event so far."""
-        return _timeline(self._core.events())
+        return _timeline(self._core.events(), self._inventory)
 
     @property
     def now(self) -> float:

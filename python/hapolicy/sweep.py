@@ -12,14 +12,17 @@ import importlib
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _core
 from ._args import id_list, whole_number
-from ._tabular import html_table, records_to_pandas
+from ._tabular import records_to_pandas
 from .enums import UnplacedReason
 from .errors import ArgumentError
 from .inventory import Inventory
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["LevelSummary", "ScenarioResult", "SweepResult", "sweep"]
 
@@ -158,7 +161,8 @@ class SweepResult(Sequence[ScenarioResult]):
             "per_k": [vars_of(l) for l in self.per_k], "results": self.to_records(),
         }
 
-    def to_pandas(self) -> Any:
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per kept scenario (:meth:`to_records`), as a ``pandas.DataFrame``."""
         return records_to_pandas(self.to_records(), _COLUMNS)
 
     def to_arrow(self) -> Any:
@@ -195,8 +199,12 @@ class SweepResult(Sequence[ScenarioResult]):
         return self.summary()
 
     def _repr_html_(self) -> str:
-        rows = ((", ".join(r.failed_hosts), r.restarted, r.unplaced, ", ".join(r.unplaced_vms[:5])) for r in self.worst(20))
-        return html_table(("failed hosts", "restarted", "unplaced", "unplaced VMs (first 5)"), rows, title=repr(self))
+        # The report's host-failures section: per failure count, the worst combinations with
+        # the VMs they strand and why (names beside ids).
+        from . import _html, report
+
+        inv = self._inventory
+        return _html.fragment("host_failures", report.sweep_section(self, report.labeler(inv), report.relabeler(inv)))
 
 
 

@@ -16,16 +16,19 @@ inventory under test.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 import math
+import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
 from .admission import AdmissionDecision, admission_control, check_migrate_in, check_power_on
 from .enums import EventKind
+from .errors import UnknownIdError
 from .inventory import Inventory, Vm
 from .placement import FailoverPlan, plan_failover
 from .simulation import Event, Simulation, Timeline
@@ -63,9 +66,8 @@ def _host_candidates(inv: Inventory, hosts: Iterable[str] | None) -> list[str]:
     if hosts is None:
         return sorted(h.id for h in inv.hosts)
     chosen = [hosts] if isinstance(hosts, str) else list(hosts)
-    for h in chosen:
-        inv.host(h)  # UnknownIdError for a typo, before any work
-    return sorted(set(chosen))
+    # Ids or unambiguous names; UnknownIdError for a typo (or a shared name), before any work.
+    return sorted({inv.resolve_host(h) for h in chosen})
 
 
 def _failure_scenarios(inv: Inventory, max_failures: int, hosts: Iterable[str] | None = None) -> list[_Scenario]:
@@ -92,19 +94,15 @@ def _cluster(inv: Inventory) -> str:
     return f"cluster {inv.config.name!r}" if inv.config.name else "the cluster"
 
 
-def _vm_label(inv: Inventory, vm: str) -> str:
-    try:
-        name = inv.vm(vm).name
-    except KeyError:
-        return vm
-    return f"{vm} ({name})" if name and name != vm else vm
+def _labels(inv: Inventory, ids: Iterable[str], sep: str = ", ") -> str:
+    return sep.join(inv.label(i) for i in ids)
 
 
 def _describe_plan(inv: Inventory, plan: FailoverPlan, max_vms: int) -> list[str]:
     lines = []
     for u in plan.unplaced[:max_vms]:
-        why = "; ".join(f"{h}: {w}" for h, w in u.hosts.items() if h not in plan.failed_hosts) or "no surviving host"
-        lines.append(f"    {_vm_label(inv, u.vm)} [{u.priority}]: {u.reason} — {why}")
+        why = "; ".join(f"{inv.label(h)}: {w}" for h, w in u.hosts.items() if h not in plan.failed_hosts)
+        lines.append(f"    {inv.label(u.vm)} [{u.priority}]: {u.reason} — {why or 'no surviving host'}")
     if len(plan.unplaced) > max_vms:
         lines.append(f"    … {len(plan.unplaced) - max_vms} more unplaced VMs")
     return lines
@@ -146,7 +144,7 @@ def assert_survives(
         return
     survives = _tolerated(scenarios, failures)
     worst = sorted(failing, key=lambda s: (-s.unplaced, len(s.failed_hosts), s.failed_hosts))
-    scope = "" if chosen is None else f" among {', '.join(chosen)}"
+    scope = "" if chosen is None else f" among {_labels(inv, chosen)}"
     head = (
         f"{_cluster(inv)} does not survive {failures} host failure{'s' if failures != 1 else ''}{scope}: "
         f"{len(failing)} of {len(scenarios)} failure combinations ({_sizes(failures)}) leave VMs unplaced"
@@ -155,7 +153,7 @@ def assert_survives(
     lines = [head, f"worst combination{'s' if len(worst) > 1 else ''}:"]
     for s in worst[:show]:
         plan = plan_failover(inv, s.failed_hosts)
-        lines.append(f"  {' + '.join(s.failed_hosts)} fail: {s.unplaced} unplaced, {s.restarted} restarted")
+        lines.append(f"  {_labels(inv, s.failed_hosts, ' + ')} fail: {s.unplaced} unplaced, {s.restarted} restarted")
         lines += _describe_plan(inv, plan, max_vms=10)
     if len(worst) > show:
         lines.append(f"  … {len(worst) - show} more failing combinations")
@@ -189,9 +187,9 @@ def assert_failover_level(
         first = failing[0]
         raise AssertionError(
             f"{_cluster(inv)} tolerates {level} host failure{'s' if level != 1 else ''} by placement, "
-            f"expected at least {at_least}: when {' + '.join(first.failed_hosts)} fail, "
+            f"expected at least {at_least}: when {_labels(inv, first.failed_hosts, ' + ')} fail, "
             f"{first.unplaced} VM{'s' if first.unplaced != 1 else ''} cannot restart "
-            f"({', '.join(first.unplaced_vms[:10])}{', …' if len(first.unplaced_vms) > 10 else ''}); "
+            f"({_labels(inv, first.unplaced_vms[:10])}{', …' if len(first.unplaced_vms) > 10 else ''}); "
             f"{len(failing)} of {len(scenarios)} combinations of up to {at_least} hosts fail"
         )
     if basis != "admission":
@@ -227,6 +225,17 @@ def assert_failover_level(
 # ----------------------------------------------------------------------------- admission
 
 
+def _shown(inv: Inventory, kind: str, x: Any) -> str:
+    """``x`` (an id or a name) as readers see it: ``host-21 (esx-01)``; as given when it names
+    nothing (a new VM)."""
+    if not isinstance(x, str):
+        return str(x)
+    try:
+        return inv.label(inv.resolve_vm(x) if kind == "vm" else inv.resolve_host(x))
+    except KeyError:
+        return x
+
+
 def _check(inv: Inventory, vm: Vm | Mapping[str, Any] | str, operation: str) -> tuple[AdmissionDecision, str]:
     doc: Vm | Mapping[str, Any] = {"id": vm} if isinstance(vm, str) else vm
     if operation == "power_on":
@@ -237,7 +246,7 @@ def _check(inv: Inventory, vm: Vm | Mapping[str, Any] | str, operation: str) -> 
         raise ValueError(f"operation must be 'power_on' or 'migrate_in', got {operation!r}")
     vm_id = doc.id if isinstance(doc, Vm) else doc.get("id", "the VM")
     host = doc.host if isinstance(doc, Vm) else doc.get("host")
-    what = f"{verb} {vm_id}" + (f" on {host}" if host else "")
+    what = f"{verb} {_shown(inv, 'vm', vm_id)}" + (f" on {_shown(inv, 'host', host)}" if host else "")
     policy = inv.config.admission_control
     return decision, f"{what} (admission control: {policy.policy})"
 
@@ -289,12 +298,16 @@ class _Pattern:
     who: str | None = None
     detail: Mapping[str, Any] | None = None
     event: Event | None = None
+    #: The forms of an event's text a fragment may match (the line as shown, with ids only,
+    #: with names only); the line as shown when the inventory is not known.
+    forms: Callable[[Event], tuple[str, ...]] | None = field(default=None, compare=False)
 
     def matches(self, e: Event, tol: float, ignore_time: bool = False) -> bool:
         if self.event is not None:
             return e == self.event or (ignore_time and e == _retime(self.event, e.time))
         if self.text is not None and self.text not in e.text:
-            return False
+            if self.forms is None or not any(self.text in t for t in self.forms(e)[1:]):
+                return False
         if self.time is not None and not ignore_time and not math.isclose(e.time, self.time, abs_tol=tol):
             return False
         if self.kind is not None and e.kind != self.kind:
@@ -365,6 +378,58 @@ def _events_of(timeline_or_sim: Timeline | Simulation | Iterable[Event]) -> list
     return list(timeline_or_sim)
 
 
+def _inventory_of(timeline_or_sim: Timeline | Simulation | Iterable[Event]) -> Inventory | None:
+    if isinstance(timeline_or_sim, Simulation):
+        return timeline_or_sim.inventory
+    if isinstance(timeline_or_sim, Timeline):
+        return timeline_or_sim.inventory
+    return None
+
+
+def _text_forms(inv: Inventory) -> Callable[[Event], tuple[str, ...]]:
+    """For an event: its line as shown (``host-21 (esx-01) hostDown``), with ids only
+    (``host-21 hostDown``) and with names only (``esx-01 hostDown``), so a fragment written
+    either way matches."""
+    labels: dict[str, tuple[str, str]] = {}
+    named = [(h.id, h.name) for h in inv.hosts] + [(v.id, v.name) for v in inv.vms]
+    for id_, name in named + [(d.id, d.name) for d in inv.datastores]:
+        if name and name != id_:
+            labels.setdefault(f"{id_} ({name})", (id_, name))
+    if not labels:
+        return lambda e: (e.text,)
+    pattern = re.compile("|".join(re.escape(k) for k in sorted(labels, key=len, reverse=True)))
+
+    def forms(e: Event) -> tuple[str, ...]:
+        return (e.text, pattern.sub(lambda m: labels[m.group(0)][0], e.text),
+                pattern.sub(lambda m: labels[m.group(0)][1], e.text))
+
+    return forms
+
+
+def _with_ids(p: _Pattern, inv: Inventory | None) -> _Pattern:
+    """``p`` with host / VM / who names replaced by ids, and text fragments matched against the
+    id-only and name-only forms of each line (when the inventory is known)."""
+    if inv is None or p.event is not None:
+        return p
+
+    def resolve(kind: str, x: str | None) -> str | None:
+        if x is None or not isinstance(x, str):
+            return x
+        try:
+            return inv.resolve_vm(x) if kind == "vm" else inv.resolve_host(x)
+        except UnknownIdError as exc:
+            if exc.candidates:
+                raise
+            return x
+
+    who = p.who
+    if who is not None:
+        host_id, vm_id = resolve("host", who), resolve("vm", who)
+        who = host_id if host_id != who else vm_id
+    forms = _text_forms(inv) if p.text is not None else None
+    return dataclasses.replace(p, host=resolve("host", p.host), vm=resolve("vm", p.vm), who=who, forms=forms)
+
+
 def _hint(p: _Pattern, events: Sequence[Event], tol: float, before: int) -> str:
     """Why ``p`` was not found after event ``before``: it is earlier (out of order), at another
     time, or something similar exists."""
@@ -415,13 +480,18 @@ def assert_timeline(
       ``text`` fragment, ``detail`` subset), e.g. ``{"kind": "vm_restarted", "vm": "vm-101"}``;
     * an :class:`~hapolicy.Event`, matched exactly.
 
+    Lines show hosts and VMs as ``host-21 (esx-01)``; with a Simulation, or a Timeline from one,
+    a text fragment may name them either way (``host-21 hostDown``, ``esx-01 hostDown``) and
+    ``host`` / ``vm`` / ``who`` may be ids or unambiguous names.
+
     On failure the message lists the missing items with a hint (out of order, at another
     time, closest line) and a diff-like view of the timeline: ``=`` marks the events that
     matched, ``-`` the expected items not found, where they were expected. Returns the matched
     events.
     """
     __tracebackhide__ = True
-    patterns = [_pattern(item, i) for i, item in enumerate(expected)]
+    inv = _inventory_of(timeline_or_sim)
+    patterns = [_with_ids(_pattern(item, i), inv) for i, item in enumerate(expected)]
     events = _events_of(timeline_or_sim)
     matched: list[int | None] = []
     pos = 0

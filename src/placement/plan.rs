@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 
 use crate::capacity::Resources;
 use crate::error::{Error, Result};
-use crate::model::{Inventory, IsolationResponse, PowerState, RestartPriority, Vm};
+use crate::model::{Inventory, IsolationResponse, Labels, PowerState, RestartPriority, Vm};
 
 use super::engine::{evaluate, restart_order, Evaluation, Outcome, Refusal, RestartClass, Score, UnplacedReason};
 use super::index::{FastMap, PlacementIndex};
@@ -66,6 +66,17 @@ pub enum NotRestartedReason {
 }
 
 impl NotRestartedReason {
+    /// Every reason code, in declaration order (the Python `NotRestartedReason` values).
+    pub const CODES: &'static [&'static str] = &[
+        "cleanPowerOff",
+        "notPoweredOn",
+        "unprotected",
+        "restartDisabled",
+        "hostMonitoringDisabled",
+        "isolationResponseNone",
+    ];
+
+    /// The reason code (one of [`NotRestartedReason::CODES`]).
     pub fn as_str(self) -> &'static str {
         match self {
             NotRestartedReason::CleanPowerOff => "cleanPowerOff",
@@ -155,6 +166,24 @@ impl HostRefusal {
             HostRefusal::AntiAffinity { .. } => "antiAffinity",
             HostRefusal::FtLimit { .. } => "ftLimit",
             HostRefusal::InsufficientResources { .. } => "insufficientResources",
+        }
+    }
+}
+
+impl HostRefusal {
+    /// The reason as text, datastores and VMs shown by `labels` (`datastore-1 (gold-01)`).
+    pub fn describe(&self, labels: Labels<'_>) -> String {
+        match self {
+            HostRefusal::DatastoreNotConnected { datastore } => {
+                format!("not connected to datastore {}", labels.datastore(datastore))
+            }
+            HostRefusal::DatastoreInaccessible { datastore } => {
+                format!("datastore {} is inaccessible (APD/PDL)", labels.datastore(datastore))
+            }
+            HostRefusal::AntiAffinity { rule, vm: Some(vm) } => {
+                format!("{} of anti-affinity rule '{rule}' is there", labels.vm(vm))
+            }
+            other => other.to_string(),
         }
     }
 }
@@ -357,7 +386,7 @@ fn plan_keeping<S: AsRef<str>>(
         // Failed last: a host named in both lists counts as failed.
         for id in ids {
             let id = id.as_ref();
-            let h = inv.host_idx(id).ok_or_else(|| Error::UnknownId { kind: "host", id: id.to_string() })?;
+            let h = inv.resolve_host(id)?; // an id or an unambiguous name
             affected[h] = mark;
         }
     }
@@ -728,26 +757,37 @@ impl FailoverPlan {
 
     /// Why the VM went where it went, why it could not go anywhere, or why it is not restarted.
     /// `inv` must be the inventory the plan was made from (see [`FailoverPlan::host_verdicts`]).
+    ///
+    /// `vm` is a VM id or a name only one VM carries (an ambiguous name is an
+    /// [`Error::AmbiguousName`]); hosts, VMs and datastores are shown as `host-21 (esx-01)`.
     pub fn explain(&self, inv: &Inventory, vm: &str) -> Result<String> {
+        let vm = match inv.resolve_vm_id(vm) {
+            Ok(id) => id,
+            Err(e @ Error::AmbiguousName { .. }) => return Err(e),
+            Err(_) => vm,
+        };
+        let labels = inv.labels();
         let mut out = String::new();
         if let Some(trace) = self.traces.iter().find(|t| t.vm == vm) {
             let verdicts = self.verdicts_of(inv, trace)?;
-            self.explain_attempt(trace, &verdicts, &mut out);
+            self.explain_attempt(trace, &verdicts, labels, &mut out);
         } else if let Some(n) = self.not_restarted.iter().find(|n| n.vm == vm) {
             let how = if self.failed_hosts.contains(&n.host) { "failed" } else { "isolated" };
-            let _ = write!(out, "{vm} (on {how} host {}) is not restarted: {}.", n.host, n.reason.describe());
+            let (vm, host) = (labels.vm(vm), labels.host(&n.host));
+            let _ = write!(out, "{vm} (on {how} host {host}) is not restarted: {}.", n.reason.describe());
         } else {
+            let vm = labels.vm(vm);
             let _ = write!(out, "{vm} is not on a failed or isolated host of this plan: HA does not restart it.");
         }
         Ok(out)
     }
 
-    fn explain_attempt(&self, trace: &Trace, verdicts: &[HostVerdict], out: &mut String) {
-        let vm = &trace.vm;
+    fn explain_attempt(&self, trace: &Trace, verdicts: &[HostVerdict], labels: Labels<'_>, out: &mut String) {
+        let vm = labels.vm(&trace.vm);
         let position = format!("#{} in restart order, class {}", trace.order, trace.class);
         match (&trace.host, trace.reason) {
             (Some(host), _) => {
-                let _ = writeln!(out, "{vm} restarts on {host} ({position}).");
+                let _ = writeln!(out, "{vm} restarts on {} ({position}).", labels.host(host));
             }
             (None, reason) => {
                 let reason = reason.map_or("noCompatibleHost", UnplacedReason::as_str);
@@ -755,10 +795,11 @@ impl FailoverPlan {
             }
         }
         if !trace.waited_for.is_empty() {
-            let _ = writeln!(out, "It is restarted after {} (vmDependsOn).", trace.waited_for.join(", "));
+            let after: Vec<String> = trace.waited_for.iter().map(|v| labels.vm(v)).collect();
+            let _ = writeln!(out, "It is restarted after {} (vmDependsOn).", after.join(", "));
         }
         if trace.host.is_some() {
-            let _ = writeln!(out, "Why this host: {}.", self.choice_rationale(verdicts));
+            let _ = writeln!(out, "Why this host: {}.", self.choice_rationale(verdicts, labels));
         } else {
             let _ = writeln!(out, "No host can take it.");
         }
@@ -767,16 +808,16 @@ impl FailoverPlan {
             let line = match verdict {
                 HostVerdict::Chosen(c) => format!("chosen — {}", describe_candidate(c)),
                 HostVerdict::Feasible(c) => format!("feasible — {}", describe_candidate(c)),
-                HostVerdict::Refused(r) => format!("refused — {r}"),
+                HostVerdict::Refused(r) => format!("refused — {}", r.describe(labels)),
             };
-            let _ = writeln!(out, "  {id}: {line}");
+            let _ = writeln!(out, "  {}: {line}", labels.host(id));
         }
         let trimmed = out.trim_end().len();
         out.truncate(trimmed);
     }
 
     /// The first R-PLACE-3 criterion on which the chosen host beat the runner-up.
-    fn choice_rationale(&self, verdicts: &[HostVerdict]) -> String {
+    fn choice_rationale(&self, verdicts: &[HostVerdict], labels: Labels<'_>) -> String {
         let mut chosen = None;
         let mut runner_up: Option<(&str, &Candidate)> = None;
         for (id, verdict) in self.host_ids.iter().zip(verdicts) {
@@ -797,6 +838,7 @@ impl FailoverPlan {
         let Some((other, second)) = runner_up else {
             return "the only feasible host".to_string();
         };
+        let other = labels.host(other);
         if chosen.failover_host != second.failover_host {
             return format!(
                 "a dedicated failover host, preferred over any other (R-AC-FH); next best {other} is not one"

@@ -12,6 +12,7 @@ use super::inventory::PyInventory;
 use crate::admission::{self, AdmissionFigures, AdmissionReport, Decision, Operation};
 use crate::error::Error;
 use crate::heartbeat;
+use crate::model::Labels;
 use crate::parse;
 
 fn figures_value(f: &AdmissionFigures) -> Value {
@@ -26,7 +27,7 @@ fn figures_value(f: &AdmissionFigures) -> Value {
     })
 }
 
-fn report_value(r: &AdmissionReport) -> Value {
+fn report_value(r: &AdmissionReport, labels: Labels<'_>) -> Value {
     // The report is its figures plus what only the report has, in one flat mapping.
     let mut value = figures_value(&r.figures);
     if let Value::Object(map) = &mut value {
@@ -42,7 +43,7 @@ fn report_value(r: &AdmissionReport) -> Value {
                 "host": f.host, "state": f.state.as_str(), "running_vms": f.running_vms, "reason": f.reason,
             })).collect::<Vec<_>>(),
             "messages": r.messages,
-            "text": r.to_text(),
+            "text": r.to_text_with(labels),
         });
         if let Value::Object(rest) = rest {
             map.extend(rest);
@@ -69,7 +70,7 @@ pub fn admission_control<'py>(
             None => admission::evaluate(&inv),
             Some(hosts) => admission::evaluate_with_failed(&inv, &hosts.into_iter().collect::<HashSet<_>>())?,
         };
-        Ok(report_value(&report))
+        Ok(report_value(&report, inv.labels()))
     })?;
     convert::to_py(py, &value)
 }
@@ -110,7 +111,8 @@ pub fn check_operation<'py>(
             "migrate_in" => Operation::MigrateIn(read_vm(vm_doc)?),
             "reservation" => {
                 let vm = vm_id.ok_or_else(|| Error::Argument("'reservation' needs vm_id".into()))?;
-                let current = inv.vm(&vm).ok_or_else(|| Error::UnknownId { kind: "vm", id: vm.clone() })?;
+                let current = &inv.vms[inv.resolve_vm(&vm)?]; // an id or an unambiguous name
+                let vm = current.id.clone();
                 Operation::ChangeReservation {
                     cpu_reservation_mhz: cpu_reservation_mhz.unwrap_or(current.cpu_reservation_mhz),
                     memory_reservation_mb: memory_reservation_mb.unwrap_or(current.memory_reservation_mb),
@@ -134,7 +136,7 @@ pub fn heartbeat_datastores<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let inv = Arc::clone(&inventory.inner);
     let value = guard_detached(py, move || {
-        let unusable: HashSet<String> = unusable_datastores.unwrap_or_default().into_iter().collect();
+        let unusable = inv.datastore_ids_lenient(unusable_datastores.unwrap_or_default())?;
         let s = heartbeat::select(&inv, &unusable);
         Ok(json!({
             "policy": s.policy.as_str(), "required": s.required, "disabled": s.disabled,
@@ -142,7 +144,7 @@ pub fn heartbeat_datastores<'py>(
             "warnings": s.warnings.iter().map(|w| json!({
                 "kind": w.kind.as_str(), "host": w.host, "datastore": w.datastore, "message": w.message,
             })).collect::<Vec<_>>(),
-            "text": s.to_text(),
+            "text": s.to_text_with(inv.labels()),
         }))
     })?;
     convert::to_py(py, &value)

@@ -1,5 +1,7 @@
 //! Python objects ⇄ the core's document tree (`serde_json::Value`).
 
+use std::collections::HashSet;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::{Map, Number, Value};
@@ -13,8 +15,27 @@ const MAX_DEPTH: usize = 64;
 /// subclasses such as `StrEnum` members; anything with `__index__`) into a document tree.
 /// What cannot be represented is recorded in `problems` with its path and becomes `null`,
 /// so the validator still reports everything else in the same pass.
+///
+/// A container that contains itself (`d["self"] = d`, or a list inside itself) is reported
+/// once, where it first refers back, naming the path it refers back to; the same container
+/// reached twice without a cycle (`[d] * 1000`) is just converted twice. The work per
+/// container is bounded (at most [`MAX_DEPTH`] ancestors are compared), so a list of n
+/// self-referencing dicts costs O(n).
 pub fn to_value(obj: &Bound<'_, PyAny>, path: &str, problems: &mut Vec<Problem>) -> Value {
-    convert(obj, path, 0, problems)
+    let mut ancestors = Vec::new();
+    convert(obj, path, 0, &mut ancestors, problems)
+}
+
+/// The conversion problems followed by the validator's, without a validator problem at a path
+/// where a value could not be converted (that value became null, and the validator's complaint
+/// about the null would only repeat the conversion problem), sorted. Linear in the number of
+/// problems (a hash set of the converted paths, not a scan of them per validator problem: 60,000
+/// unconvertible values with 180,000 validator problems took 24 s that way).
+pub fn merge_problems(mut converted: Vec<Problem>, validator: Vec<Problem>) -> Vec<Problem> {
+    let seen: HashSet<String> = converted.iter().map(|p| p.path.clone()).collect();
+    converted.extend(validator.into_iter().filter(|p| !seen.contains(&p.path)));
+    converted.sort();
+    converted
 }
 
 fn here(path: &str) -> String {
@@ -25,7 +46,20 @@ fn here(path: &str) -> String {
     }
 }
 
-fn convert(obj: &Bound<'_, PyAny>, path: &str, depth: usize, problems: &mut Vec<Problem>) -> Value {
+/// A container on the way from the root to the object being converted: its address (it stays
+/// alive while we are inside it) and the length of its path, a prefix of every path below it.
+struct Ancestor {
+    address: usize,
+    path_len: usize,
+}
+
+fn convert(
+    obj: &Bound<'_, PyAny>,
+    path: &str,
+    depth: usize,
+    ancestors: &mut Vec<Ancestor>,
+    problems: &mut Vec<Problem>,
+) -> Value {
     if depth > MAX_DEPTH {
         problems.push(Problem::new(here(path), format!("nested more than {MAX_DEPTH} levels deep")));
         return Value::Null;
@@ -74,6 +108,39 @@ fn convert(obj: &Bound<'_, PyAny>, path: &str, depth: usize, problems: &mut Vec<
             }
         };
     }
+    let is_container =
+        obj.is_instance_of::<PyDict>() || obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>();
+    if is_container {
+        let address = obj.as_ptr() as usize;
+        if let Some(a) = ancestors.iter().find(|a| a.address == address) {
+            let target = here(&path[..a.path_len.min(path.len())]);
+            problems.push(Problem::new(here(path), format!("refers back to its own container {target} (a cycle)")));
+            return Value::Null;
+        }
+        ancestors.push(Ancestor { address, path_len: path.len() });
+        let value = convert_container(obj, path, depth, ancestors, problems);
+        ancestors.pop();
+        return value;
+    }
+    // Objects of our own Python layer (Host, Vm, …) expose `to_dict()`.
+    if let Ok(method) = obj.getattr("to_dict") {
+        if let Ok(d) = method.call0() {
+            return convert(&d, path, depth + 1, ancestors, problems);
+        }
+    }
+    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
+    problems.push(Problem::new(here(path), format!("unsupported type {type_name}")));
+    Value::Null
+}
+
+/// A dict, list or tuple (`obj` is one; `convert` has put it on `ancestors`).
+fn convert_container(
+    obj: &Bound<'_, PyAny>,
+    path: &str,
+    depth: usize,
+    ancestors: &mut Vec<Ancestor>,
+    problems: &mut Vec<Problem>,
+) -> Value {
     if let Ok(d) = obj.cast::<PyDict>() {
         let mut map = Map::new();
         for (k, v) in d.iter() {
@@ -89,32 +156,21 @@ fn convert(obj: &Bound<'_, PyAny>, path: &str, depth: usize, problems: &mut Vec<
             } else {
                 format!("{path}['{key}']")
             };
-            let value = convert(&v, &child, depth + 1, problems);
+            let value = convert(&v, &child, depth + 1, ancestors, problems);
             map.insert(key, value);
         }
         return Value::Object(map);
     }
-    if obj.is_instance_of::<PyList>() || obj.is_instance_of::<PyTuple>() {
-        let mut items = Vec::new();
-        if let Ok(iter) = obj.try_iter() {
-            for (i, item) in iter.enumerate() {
-                match item {
-                    Ok(item) => items.push(convert(&item, &format!("{path}[{i}]"), depth + 1, problems)),
-                    Err(e) => problems.push(Problem::new(format!("{path}[{i}]"), e.to_string())),
-                }
+    let mut items = Vec::new();
+    if let Ok(iter) = obj.try_iter() {
+        for (i, item) in iter.enumerate() {
+            match item {
+                Ok(item) => items.push(convert(&item, &format!("{path}[{i}]"), depth + 1, ancestors, problems)),
+                Err(e) => problems.push(Problem::new(format!("{path}[{i}]"), e.to_string())),
             }
         }
-        return Value::Array(items);
     }
-    // Objects of our own Python layer (Host, Vm, …) expose `to_dict()`.
-    if let Ok(method) = obj.getattr("to_dict") {
-        if let Ok(d) = method.call0() {
-            return convert(&d, path, depth + 1, problems);
-        }
-    }
-    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-    problems.push(Problem::new(here(path), format!("unsupported type {type_name}")));
-    Value::Null
+    Value::Array(items)
 }
 
 /// Converts a document tree into plain Python data.

@@ -29,6 +29,8 @@ pub fn to_py_err(py: Python<'_>, err: Error) -> PyErr {
         }),
         Error::UnknownId { kind, id } => class(py, &UNKNOWN_ID_ERROR, "UnknownIdError")
             .and_then(|cls| Ok(PyErr::from_value(cls.call1((*kind, id.as_str()))?))),
+        Error::AmbiguousName { kind, name, candidates } => class(py, &UNKNOWN_ID_ERROR, "UnknownIdError")
+            .and_then(|cls| Ok(PyErr::from_value(cls.call1((*kind, name.as_str(), candidates.clone()))?))),
         Error::Argument(msg) => class(py, &ARGUMENT_ERROR, "ArgumentError")
             .and_then(|cls| Ok(PyErr::from_value(cls.call1((msg.as_str(),))?))),
     };

@@ -1,6 +1,6 @@
 //! Module-level functions: election, classification, enumerations.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use pyo3::prelude::*;
 
@@ -22,9 +22,12 @@ pub fn elect(
     hosts: Option<Vec<String>>,
     unusable_datastores: Option<Vec<String>>,
 ) -> PyResult<(Option<String>, Vec<(String, Option<i64>, usize)>, Vec<(String, String)>, String)> {
-    let unusable: HashSet<String> = unusable_datastores.unwrap_or_default().into_iter().collect();
-    let e = guard(py, || election::elect(&inventory.inner, hosts.as_deref(), &unusable))?;
-    let explanation = e.explain();
+    let inv = &inventory.inner;
+    let e = guard(py, || {
+        let unusable = inv.datastore_ids_lenient(unusable_datastores.unwrap_or_default())?;
+        election::elect(inv, hosts.as_deref(), &unusable)
+    })?;
+    let explanation = e.explain_with(inv.labels());
     let ranking = e.ranking.into_iter().map(|c| (c.host, c.goodness, c.datastores)).collect();
     Ok((e.master, ranking, e.excluded, explanation))
 }
@@ -75,6 +78,7 @@ pub fn enum_values() -> BTreeMap<&'static str, Vec<&'static str>> {
     m.insert("VmMonitoringSensitivity", names(VmMonitoringSensitivity::ALL, VmMonitoringSensitivity::as_str));
     m.insert("StorageProtection", names(StorageProtection::ALL, StorageProtection::as_str));
     m.insert("UnplacedReason", names(crate::placement::UnplacedReason::ALL, crate::placement::UnplacedReason::as_str));
+    m.insert("NotRestartedReason", crate::placement::NotRestartedReason::CODES.to_vec());
     m
 }
 

@@ -12,6 +12,9 @@ use crate::error::Error;
 use crate::model::{Inventory, Problem};
 use crate::{parse, serialize};
 
+/// The widest `to_json` indent accepted, in spaces per level.
+pub const MAX_INDENT: usize = 64;
+
 #[pyclass(frozen, module = "hapolicy._core", name = "Inventory")]
 pub struct PyInventory {
     pub inner: Arc<Inventory>,
@@ -48,16 +51,9 @@ impl PyInventory {
         let doc = convert::to_value(obj, "", &mut problems);
         guard_detached(py, move || match parse::from_value(&doc) {
             Ok(inv) if problems.is_empty() => Ok(inv),
-            result => {
-                // Values that could not be converted became null; the validator's complaint
-                // about that null would only repeat the conversion problem at the same path.
-                let converted_paths: Vec<String> = problems.iter().map(|p| p.path.clone()).collect();
-                if let Err(Error::Invalid(more)) = result {
-                    problems.extend(more.into_iter().filter(|p| !converted_paths.contains(&p.path)));
-                }
-                problems.sort();
-                Err(Error::Invalid(problems))
-            }
+            Err(Error::Invalid(more)) => Err(Error::Invalid(convert::merge_problems(problems, more))),
+            Err(other) if problems.is_empty() => Err(other),
+            _ => Err(Error::Invalid(convert::merge_problems(problems, Vec::new()))),
         })
         .map(Self::wrap)
     }
@@ -77,8 +73,15 @@ impl PyInventory {
         }
     }
 
+    /// `indent`: spaces per level, at most [`MAX_INDENT`] (a huge one used to abort the
+    /// interpreter allocating the padding).
     #[pyo3(signature = (indent=None))]
     fn to_json(&self, py: Python<'_>, indent: Option<usize>) -> PyResult<String> {
+        if let Some(n) = indent.filter(|&n| n > MAX_INDENT) {
+            return guard(py, || {
+                Err(Error::Argument(format!("indent must be a whole number from 0 to {MAX_INDENT} (spaces), got {n}")))
+            });
+        }
         let inner = Arc::clone(&self.inner);
         guard_detached(py, move || serialize::to_json(&inner, indent))
     }
@@ -102,6 +105,28 @@ impl PyInventory {
 
     fn datastore_ids(&self) -> Vec<String> {
         self.inner.datastores.iter().map(|d| d.id.clone()).collect()
+    }
+
+    /// The id of the object of `kind` (`host`, `vm`, `datastore`) that `x` names: its id, or
+    /// a name only one object of that kind carries. `UnknownIdError` otherwise (naming the
+    /// candidates when the name is ambiguous).
+    fn resolve(&self, py: Python<'_>, kind: &str, x: &str) -> PyResult<String> {
+        guard(py, || {
+            let inv = &self.inner;
+            match kind {
+                "host" => inv.resolve_host_id(x),
+                "vm" => inv.resolve_vm_id(x),
+                "datastore" => inv.resolve_datastore_id(x),
+                other => Err(Error::Argument(format!("unknown kind '{other}': expected host, vm or datastore"))),
+            }
+            .map(str::to_string)
+        })
+    }
+
+    /// `host-21 (esx-01)`: the id with the object's own name; the id alone when it has none;
+    /// an unknown id unchanged.
+    fn label(&self, id: &str) -> String {
+        self.inner.label(id)
     }
 
     /// One host as plain data; `UnknownIdError` (a `KeyError`) when absent.

@@ -10,6 +10,7 @@ mod errors;
 mod functions;
 mod inventory;
 mod placement;
+mod remedy;
 mod simulation;
 mod sweep;
 
@@ -28,6 +29,9 @@ mod _core {
 
     #[pymodule_export]
     use super::sweep::{sweep, PySweepResult};
+
+    #[pymodule_export]
+    use super::remedy::{remedies, PyRemedyPatch};
 
     #[pymodule_export]
     use super::simulation::{event_kinds, PySimulation};

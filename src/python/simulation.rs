@@ -14,6 +14,7 @@ use super::convert;
 use super::errors::{guard, guard_detached};
 use super::inventory::PyInventory;
 use crate::error::Error;
+use crate::model::Inventory;
 use crate::sim::{Event, Scenario, Simulation};
 
 #[pyclass(frozen, module = "hapolicy._core", name = "Simulation")]
@@ -26,11 +27,14 @@ pub struct PySimulation {
 /// One event as `(time, kind, host, vm, detail, text)`.
 type EventTuple<'py> = (f64, &'static str, Option<String>, Option<String>, Bound<'py, PyAny>, String);
 
-fn events_to_py<'py>(py: Python<'py>, events: &[Event]) -> PyResult<Bound<'py, PyList>> {
+/// The events as tuples; `text` shows hosts, VMs and datastores with their names (`inv`).
+fn events_to_py<'py>(py: Python<'py>, events: &[Event], inv: &Inventory) -> PyResult<Bound<'py, PyList>> {
+    let labels = inv.labels();
     let items = events
         .iter()
         .map(|e| -> PyResult<EventTuple<'py>> {
-            Ok((e.time, e.kind.as_str(), e.host.clone(), e.vm.clone(), convert::to_py(py, &e.detail)?, e.text()))
+            let text = e.text_with(labels);
+            Ok((e.time, e.kind.as_str(), e.host.clone(), e.vm.clone(), convert::to_py(py, &e.detail)?, text))
         })
         .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, items)
@@ -166,20 +170,20 @@ impl PySimulation {
 
     /// Advances the clock to `until`; returns the events of this call.
     fn run<'py>(&self, py: Python<'py>, until: f64) -> PyResult<Bound<'py, PyList>> {
-        let events = self.with(py, |s| s.run(until))?;
-        events_to_py(py, &events)
+        let (events, inv) = self.with(py, |s| Ok((s.run(until)?, Arc::clone(s.inventory()))))?;
+        events_to_py(py, &events, &inv)
     }
 
     /// Runs until nothing is pending (at most `limit` seconds of virtual time).
     fn run_to_quiescence<'py>(&self, py: Python<'py>, limit: f64) -> PyResult<Bound<'py, PyList>> {
-        let events = self.with(py, |s| s.run_to_quiescence(limit))?;
-        events_to_py(py, &events)
+        let (events, inv) = self.with(py, |s| Ok((s.run_to_quiescence(limit)?, Arc::clone(s.inventory()))))?;
+        events_to_py(py, &events, &inv)
     }
 
     /// Every event so far.
     fn events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let events = self.read(py, |s| s.events().to_vec());
-        events_to_py(py, &events)
+        let (events, inv) = self.read(py, |s| (s.events().to_vec(), Arc::clone(s.inventory())));
+        events_to_py(py, &events, &inv)
     }
 
     fn timeline(&self, py: Python<'_>) -> String {

@@ -367,9 +367,10 @@ impl Simulation {
         Simulation::new(Arc::new(inv.clone()))
     }
 
-    /// The timeline text of every event so far, one line each.
+    /// The timeline text of every event so far, one line each, hosts, VMs and datastores
+    /// shown as `host-12 (esx-12)` when they have names of their own.
     pub fn timeline(&self) -> String {
-        super::event::timeline_text(&self.events)
+        super::event::timeline_text(&self.events, self.inv.labels())
     }
 
     /// The inventory simulated.
@@ -478,14 +479,15 @@ impl Simulation {
 
     // ------------------------------------------------------------------ fault injection
 
+    // An id or an unambiguous name (`Inventory::resolve_*`).
     fn host_arg(&self, id: &str) -> Result<usize> {
-        self.inv.host_idx(id).ok_or_else(|| Error::UnknownId { kind: "host", id: id.to_string() })
+        self.inv.resolve_host(id)
     }
     fn vm_arg(&self, id: &str) -> Result<usize> {
-        self.inv.vm_idx(id).ok_or_else(|| Error::UnknownId { kind: "vm", id: id.to_string() })
+        self.inv.resolve_vm(id)
     }
     fn ds_arg(&self, id: &str) -> Result<usize> {
-        self.inv.datastore_idx(id).ok_or_else(|| Error::UnknownId { kind: "datastore", id: id.to_string() })
+        self.inv.resolve_datastore(id)
     }
     fn at_arg(&self, name: &str, at: f64) -> Result<()> {
         secs_ok(name, at)?;
@@ -577,8 +579,9 @@ impl Simulation {
             }
             idx.push(row);
         }
-        let names: Vec<Value> = groups.iter().map(|g| json!(g)).collect();
-        let start = (Action::PartitionStart(idx), json!({"type": "partition", "groups": names}));
+        // The event records ids, whatever names the caller used.
+        let ids: Vec<Value> = idx.iter().map(|row| json!(self.host_ids(row))).collect();
+        let start = (Action::PartitionStart(idx), json!({"type": "partition", "groups": ids}));
         self.inject_window(at, until, None, start, (Action::PartitionEnd, json!({"type": "partition_end"})))
     }
 
@@ -610,6 +613,7 @@ impl Simulation {
     /// connected to it).
     pub fn datastore_apd(&mut self, ds: &str, at: f64, until: Option<f64>, hosts: Option<Vec<String>>) -> Result<()> {
         let d = self.ds_arg(ds)?;
+        let ds = self.inv.datastores[d].id.clone(); // an id, whatever name the caller used
         let hs = self.ds_hosts(d, hosts)?;
         let ids = self.host_ids(&hs);
         let start = (
@@ -624,6 +628,7 @@ impl Simulation {
     /// Permanent device loss of a datastore at `at` on `hosts` (default: every host connected to it).
     pub fn datastore_pdl(&mut self, ds: &str, at: f64, hosts: Option<Vec<String>>) -> Result<()> {
         let d = self.ds_arg(ds)?;
+        let ds = self.inv.datastores[d].id.clone(); // an id, whatever name the caller used
         let hs = self.ds_hosts(d, hosts)?;
         self.at_arg("at", at)?;
         let ids = self.host_ids(&hs);
@@ -1414,10 +1419,11 @@ impl Simulation {
                 && (rt.off == OffReason::Crash || rt.on)
             {
                 self.vms[v].not_restarted_reported = true;
+                // The reason code is the placement plan's (`NotRestartedReason::RestartDisabled`).
                 let why = if self.inv.cluster.version.at_least(Version::V6_0) {
-                    "restartPriorityDisabled: re-registered, not powered on"
+                    "restartDisabled: re-registered, not powered on"
                 } else {
-                    "restartPriorityDisabled"
+                    "restartDisabled"
                 };
                 self.emit(EventKind::VmNotRestarted, None, Some(v), json!({"reason": why}));
             }

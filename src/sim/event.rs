@@ -2,6 +2,8 @@
 
 use serde_json::{json, Value};
 
+use crate::model::Labels;
+
 /// What an [`Event`] records. The spelling ([`EventKind::as_str`]) is the API contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventKind {
@@ -153,11 +155,12 @@ fn n(detail: &Value, key: &str) -> String {
     detail.get(key).map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn list(detail: &Value, key: &str) -> String {
+/// A list of host ids in `detail`, labelled.
+fn list(detail: &Value, key: &str, labels: Labels<'_>) -> String {
     match detail.get(key).and_then(Value::as_array) {
         Some(items) => items
             .iter()
-            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            .map(|v| v.as_str().map(|h| labels.host(h)).unwrap_or_else(|| v.to_string()))
             .collect::<Vec<_>>()
             .join(", "),
         None => String::new(),
@@ -170,16 +173,24 @@ impl Event {
         json!({"time": self.time, "kind": self.kind.as_str(), "host": self.host, "vm": self.vm, "detail": self.detail})
     }
 
-    /// The timeline line, e.g. `t=+18.0s host-12 hostDown (no network or datastore heartbeat)`.
+    /// The timeline line with bare ids, e.g.
+    /// `t=+18.0s host-12 hostDown (no network or datastore heartbeat)`.
     pub fn text(&self) -> String {
+        self.text_with(Labels::IDS)
+    }
+
+    /// The timeline line with hosts, VMs and datastores shown by `labels`, e.g.
+    /// `t=+18.0s host-12 (esx-12) hostDown (…)` with [`Inventory::labels`].
+    pub fn text_with(&self, labels: Labels<'_>) -> String {
         let d = &self.detail;
-        let host = self.host.as_deref().unwrap_or("-");
-        let vm = self.vm.as_deref().unwrap_or("-");
+        let host = self.host.as_deref().map_or_else(|| "-".to_string(), |h| labels.host(h));
+        let vm = self.vm.as_deref().map_or_else(|| "-".to_string(), |v| labels.vm(v));
+        let ds = |key: &str| labels.datastore(s(d, key));
         let body = match self.kind {
-            EventKind::Fault => fault_text(self),
-            EventKind::ElectionStarted => format!("election started among {}", list(d, "hosts")),
-            EventKind::MasterElected => format!("{host} elected master of {}", list(d, "hosts")),
-            EventKind::MasterAbdicated => format!("{host} abdicates as master to {}", s(d, "to")),
+            EventKind::Fault => fault_text(self, labels),
+            EventKind::ElectionStarted => format!("election started among {}", list(d, "hosts", labels)),
+            EventKind::MasterElected => format!("{host} elected master of {}", list(d, "hosts", labels)),
+            EventKind::MasterAbdicated => format!("{host} abdicates as master to {}", labels.host(s(d, "to"))),
             EventKind::HostUnreachable => {
                 format!("{host} unreachable (no network heartbeat; pinging)")
             }
@@ -223,14 +234,9 @@ impl Event {
                 format!("{vm} restart gave up after {} attempts ({})", n(d, "attempts"), s(d, "reason"))
             }
             EventKind::VmNotRestarted => format!("{vm} not restarted ({})", s(d, "reason")),
-            EventKind::ApdTimeout => format!("{host} APD timeout on {}", s(d, "datastore")),
+            EventKind::ApdTimeout => format!("{host} APD timeout on {}", ds("datastore")),
             EventKind::VmTerminated => {
-                format!(
-                    "{vm} on {host} terminated ({} on {}, {})",
-                    s(d, "condition"),
-                    s(d, "datastore"),
-                    s(d, "policy")
-                )
+                format!("{vm} on {host} terminated ({} on {}, {})", s(d, "condition"), ds("datastore"), s(d, "policy"))
             }
             EventKind::VmcpNoAction => {
                 format!("{vm} on {host} not terminated ({})", s(d, "reason"))
@@ -239,7 +245,9 @@ impl Event {
             EventKind::VmResetSkipped => {
                 format!("{vm} on {host} reset skipped ({})", s(d, "reason"))
             }
-            EventKind::SplitBrain => format!("{vm} split brain: running on {} and {host}", s(d, "other_host")),
+            EventKind::SplitBrain => {
+                format!("{vm} split brain: running on {} and {host}", labels.host(s(d, "other_host")))
+            }
         };
         format!("t=+{:.1}s {body}", self.time)
     }
@@ -251,7 +259,7 @@ impl std::fmt::Display for Event {
     }
 }
 
-fn fault_text(e: &Event) -> String {
+fn fault_text(e: &Event, labels: Labels<'_>) -> String {
     let d = &e.detail;
     let kind = s(d, "type");
     let mut out = String::from("fault ");
@@ -264,7 +272,7 @@ fn fault_text(e: &Event) -> String {
                     .map(|g| {
                         let ids: Vec<&str> =
                             g.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-                        format!("[{}]", ids.join(", "))
+                        format!("[{}]", labels.hosts(&ids))
                     })
                     .collect();
                 out.push(' ');
@@ -275,18 +283,18 @@ fn fault_text(e: &Event) -> String {
         _ => {
             for key in ["host", "vm", "datastore"] {
                 let v = match key {
-                    "host" => e.host.as_deref(),
-                    "vm" => e.vm.as_deref(),
-                    _ => d.get("datastore").and_then(Value::as_str),
+                    "host" => e.host.as_deref().map(|h| labels.host(h)),
+                    "vm" => e.vm.as_deref().map(|v| labels.vm(v)),
+                    _ => d.get("datastore").and_then(Value::as_str).map(|d| labels.datastore(d)),
                 };
                 if let Some(v) = v {
                     out.push(' ');
-                    out.push_str(v);
+                    out.push_str(&v);
                 }
             }
             if let Some(hosts) = d.get("hosts").and_then(Value::as_array) {
                 let ids: Vec<&str> = hosts.iter().filter_map(Value::as_str).collect();
-                out.push_str(&format!(" on [{}]", ids.join(", ")));
+                out.push_str(&format!(" on [{}]", labels.hosts(&ids)));
             }
             if let Some(a) = d.get("attempts") {
                 out.push_str(&format!(" x{a}"));
@@ -296,11 +304,11 @@ fn fault_text(e: &Event) -> String {
     out
 }
 
-/// Timeline text of a list of events, one line each.
-pub fn timeline_text(events: &[Event]) -> String {
+/// Timeline text of a list of events, one line each, shown by `labels`.
+pub fn timeline_text(events: &[Event], labels: Labels<'_>) -> String {
     let mut out = String::new();
     for e in events {
-        out.push_str(&e.text());
+        out.push_str(&e.text_with(labels));
         out.push('\n');
     }
     out

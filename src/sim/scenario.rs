@@ -111,14 +111,13 @@ impl Reader<'_> {
                 self.err(p, "missing required field");
                 None
             }
-            Some(Value::String(s)) => {
-                if self.known(what, s) {
-                    Some(s.clone())
-                } else {
-                    self.err(p, format!("unknown {what} '{s}'"));
+            Some(Value::String(s)) => match self.resolve(what, s) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    self.err(p, e.to_string());
                     None
                 }
-            }
+            },
             Some(other) => {
                 self.err(p, format!("expected a string, got {}", type_name(other)));
                 None
@@ -126,12 +125,15 @@ impl Reader<'_> {
         }
     }
 
-    fn known(&self, what: &str, id: &str) -> bool {
+    /// The id `x` names: an id, or a name one object of the kind carries (`Inventory::resolve_*`);
+    /// the error says "unknown host 'x'" or names the ids sharing the name.
+    fn resolve(&self, what: &str, x: &str) -> crate::Result<String> {
         match what {
-            "host" => self.inv.host_idx(id).is_some(),
-            "vm" => self.inv.vm_idx(id).is_some(),
-            _ => self.inv.datastore_idx(id).is_some(),
+            "host" => self.inv.resolve_host_id(x),
+            "vm" => self.inv.resolve_vm_id(x),
+            _ => self.inv.resolve_datastore_id(x),
         }
+        .map(str::to_string)
     }
 
     fn host_list(&mut self, v: &Value, path: &str) -> Option<Vec<String>> {
@@ -143,11 +145,13 @@ impl Reader<'_> {
         let mut ok = true;
         for (i, item) in items.iter().enumerate() {
             match item {
-                Value::String(s) if self.known("host", s) => out.push(s.clone()),
-                Value::String(s) => {
-                    self.err(format!("{path}[{i}]"), format!("unknown host '{s}'"));
-                    ok = false;
-                }
+                Value::String(s) => match self.resolve("host", s) {
+                    Ok(id) => out.push(id),
+                    Err(e) => {
+                        self.err(format!("{path}[{i}]"), e.to_string());
+                        ok = false;
+                    }
+                },
                 other => {
                     self.err(format!("{path}[{i}]"), format!("expected a string, got {}", type_name(other)));
                     ok = false;
@@ -297,17 +301,58 @@ impl Reader<'_> {
 fn read_text(path: &std::path::Path) -> std::result::Result<String, String> {
     use std::io::Read as _;
     let limit = crate::parse::MAX_INPUT_BYTES;
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(path).map_err(|e| io_message(&e))?;
     // why: usize → u64 never truncates on the 32- and 64-bit targets Rust supports.
     if file.metadata().is_ok_and(|m| m.len() > limit as u64) {
         return Err(format!("larger than the limit of {limit} bytes"));
     }
     let mut bytes = Vec::new();
-    file.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+    file.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(|e| io_message(&e))?;
     if bytes.len() > limit {
         return Err(format!("larger than the limit of {limit} bytes"));
     }
     String::from_utf8(bytes).map_err(|e| format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))
+}
+
+/// An I/O error in words, without the OS error code Rust appends ("(os error 2)").
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => {
+            let text = e.to_string();
+            let plain = text.split(" (os error ").next().unwrap_or(&text);
+            plain.chars().next().map_or_else(String::new, |c| c.to_lowercase().chain(plain.chars().skip(1)).collect())
+        }
+    }
+}
+
+/// Reads the inventory file a scenario names; each problem is one line (the core's problem
+/// paths inside the document are kept, the whole-text ones such as `<json>` dropped).
+fn read_inventory_file(path: &std::path::Path) -> std::result::Result<Value, Vec<String>> {
+    const WANTED: &str = "expected a .json, .yaml or .yml file";
+    if path.is_dir() {
+        return Err(vec![format!("is a directory; {WANTED}")]);
+    }
+    match path.extension().map(|e| e.to_string_lossy().to_lowercase()) {
+        Some(e) if ["json", "yaml", "yml"].contains(&e.as_str()) => {}
+        Some(e) => return Err(vec![format!("unsupported file type '.{e}'; {WANTED}")]),
+        None if !path.exists() => return Err(vec!["no such file".to_string()]),
+        None => return Err(vec![format!("no file type suffix; {WANTED}")]),
+    }
+    let text = read_text(path).map_err(|e| vec![e])?;
+    if text.trim().is_empty() {
+        return Err(vec!["the file is empty".to_string()]);
+    }
+    let parsed =
+        if is_yaml(path) { crate::parse::parse_yaml_text(&text) } else { crate::parse::parse_json_text(&text) };
+    parsed.map_err(|e| match e {
+        Error::Invalid(ps) => ps
+            .into_iter()
+            .map(|p| if p.path.starts_with('<') { p.message } else { format!("{}: {}", p.path, p.message) })
+            .collect(),
+        other => vec![other.to_string()],
+    })
 }
 
 fn is_yaml(path: &std::path::Path) -> bool {
@@ -394,20 +439,15 @@ impl Scenario {
         let inventory_doc = match o.get("inventory") {
             Some(Value::String(p)) => {
                 let path = base.map_or_else(|| std::path::PathBuf::from(p), |b| b.join(p));
-                let read = read_text(&path).and_then(|text| {
-                    if is_yaml(&path) {
-                        crate::parse::parse_yaml_text(&text).map_err(|e| e.to_string())
-                    } else {
-                        crate::parse::parse_json_text(&text).map_err(|e| e.to_string())
-                    }
-                });
-                match read {
+                match read_inventory_file(&path) {
                     Ok(v) => {
                         loaded = v;
                         Some(&loaded)
                     }
-                    Err(e) => {
-                        problems.push(Problem::new("inventory", format!("cannot read '{}': {e}", path.display())));
+                    Err(messages) => {
+                        for m in messages {
+                            problems.push(Problem::new("inventory", format!("{}: {m}", path.display())));
+                        }
                         problems.sort();
                         return Err(Error::Invalid(problems));
                     }

@@ -191,7 +191,7 @@ fn candidate_hosts(inv: &Inventory, hosts: Option<&[String]>) -> Result<Vec<u32>
         Some(ids) => ids
             .iter()
             .map(|id| {
-                inv.host_idx(id).map(|h| h as u32).ok_or_else(|| Error::UnknownId { kind: "host", id: id.clone() })
+                inv.resolve_host(id).map(|h| h as u32) // an id or an unambiguous name
             })
             .collect::<Result<_>>()?,
     };

@@ -21,13 +21,16 @@ HERE = Path(__file__).resolve().parent
 
 
 class ToolchainMissing(RuntimeError):
-    """``go`` is not installed (tests/vcsim/install-deps.sh installs it)."""
+    """``go`` or govmomi's sources are not installed (tests/vcsim/install-deps.sh installs them)."""
 
 
 def build(outdir: str | os.PathLike[str] | None = None) -> Path:
     """The launcher binary, built by build.sh when missing or older than its sources."""
     if shutil.which("go") is None:
         raise ToolchainMissing("the Go toolchain ('go') is not installed; tests/vcsim/install-deps.sh installs it")
+    gocode = Path(os.environ.get("HAPOLICY_GOCODE", "/usr/share/gocode"))
+    if not (gocode / "src/github.com/vmware/govmomi/simulator").is_dir():
+        raise ToolchainMissing(f"govmomi's sources are not under {gocode}; tests/vcsim/install-deps.sh installs them")
     args = ["sh", str(HERE / "build.sh")]
     if outdir is not None:
         args.append(str(outdir))
@@ -92,6 +95,53 @@ def cluster_objects(si: Any, name: str = "DC0_C0") -> tuple[Any, list[Any], list
     vms = sorted(view.view, key=lambda v: v.name)
     view.Destroy()
     return cluster, sorted(cluster.host, key=lambda h: h.name), vms
+
+
+def find(si: Any, kind: Any, name: str) -> Any:
+    """The one managed entity of type ``kind`` (e.g. ``vim.HostSystem``) named ``name``."""
+    content = si.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [kind], True)
+    try:
+        found = [o for o in view.view if o.name == name]
+    finally:
+        view.Destroy()
+    if len(found) != 1:
+        raise LookupError(f"{len(found)} objects of type {kind.__name__} named {name!r}")
+    return found[0]
+
+
+def clusters(si: Any) -> list[Any]:
+    """Every cluster of the simulator, with plain pyVmomi property access."""
+    from pyVmomi import vim
+
+    content = si.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.ClusterComputeResource], True)
+    try:
+        return list(view.view)
+    finally:
+        view.Destroy()
+
+
+def all_vms(si: Any) -> list[Any]:
+    """Every VM and template of the simulator."""
+    from pyVmomi import vim
+
+    content = si.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
+    try:
+        return list(view.view)
+    finally:
+        view.Destroy()
+
+
+def datacenter_of(entity: Any) -> Any:
+    """The datacenter above ``entity`` (walking ``parent``)."""
+    from pyVmomi import vim
+
+    cur = entity.parent
+    while not isinstance(cur, vim.Datacenter):
+        cur = cur.parent
+    return cur
 
 
 def apply_lab_changes(si: Any) -> None:

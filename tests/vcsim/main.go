@@ -1,6 +1,7 @@
 // vcsim launcher for hapolicy's pyVmomi adapter tests (tests/test_io_vsphere.py).
 //
-// Starts govmomi's vCenter simulator (the VPX model: one datacenter, one cluster) on a
+// Starts govmomi's vCenter simulator (the VPX model: by default one datacenter, one cluster;
+// -dc, -clusters, -standalone-hosts, -pools, -pods and -folders change the layout) on a
 // loopback address over plain HTTP, prints its SDK URL on the first line of stdout and serves
 // until stdin closes or it is signalled. With -ha POLICY it also sets what the simulator does
 // not model itself -- the cluster's vSphere HA configuration (dasConfig), host FDM states and
@@ -27,6 +28,12 @@ func main() {
 	hosts := flag.Int("cluster-hosts", 3, "hosts in the cluster")
 	vms := flag.Int("vms", 2, "virtual machines per resource pool")
 	datastores := flag.Int("datastores", 1, "datastores (mounted on every host)")
+	datacenters := flag.Int("dc", 1, "datacenters")
+	clusters := flag.Int("clusters", 1, "clusters per datacenter")
+	standalone := flag.Int("standalone-hosts", 1, "standalone hosts (not in a cluster) per datacenter")
+	pools := flag.Int("pools", 0, "child resource pools per cluster (VMs are made in each pool)")
+	pods := flag.Int("pods", 0, "storage pods (datastore clusters) per cluster")
+	folders := flag.Int("folders", 0, "datacenters placed in folders (with their host, vm, datastore and network folders)")
 	ha := flag.String("ha", "", "inject an HA configuration with this admission-control policy (see ha.go)")
 	watchStdin := flag.Bool("exit-on-stdin-eof", false, "exit when stdin closes (so it dies with its parent)")
 	flag.Parse()
@@ -40,6 +47,12 @@ func main() {
 	model.ClusterHost = *hosts
 	model.Machine = *vms
 	model.Datastore = *datastores
+	model.Datacenter = *datacenters
+	model.Cluster = *clusters
+	model.Host = *standalone
+	model.Pool = *pools
+	model.Pod = *pods
+	model.Folder = *folders
 	if err := model.Create(); err != nil {
 		fmt.Fprintln(os.Stderr, "vcsim: create:", err)
 		os.Exit(1)

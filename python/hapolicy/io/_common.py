@@ -288,17 +288,20 @@ def finish(
     notes: Notes,
     problems: list[tuple[str, str]],
     locate: Mapping[str, str] | None = None,
+    source: str | None = None,
 ) -> Loaded:
     """Validates the document; adapter problems and the core's problems are raised together.
     ``locate`` maps document paths (``vms[3]``) to where they came from in the source, which is
-    prefixed to the core's problem paths."""
+    prefixed to the core's problem paths. The inventory carries the assumptions
+    (``inv.assumptions``) and ``source`` (``inv.source``: the file, or ``"vCenter <url>"``)."""
     if problems:
         raise InventoryError(problems)
     try:
         inv = Inventory.from_dict(doc)
     except InventoryError as exc:
         raise InventoryError(_relocate(exc.problems, locate or {})) from None
-    return Loaded(inv, notes.result())
+    assumptions = notes.result()
+    return Loaded(inv._with_provenance(assumptions, source), assumptions)
 
 
 def _relocate(problems: Iterable[tuple[str, str]], locate: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -11,14 +11,15 @@ tab            columns used (RVTools 4.x headers)
                HA VM Monitoring, DAS protection, FT State, FT Role, VI SDK API Version
 ``vHost``      Host, Cluster, Datacenter, in Maintenance Mode, Speed, # CPU, Cores per CPU,
                # Cores, # Memory, Object ID
-``vDatastore`` Name, Type, Hosts, Address, Object ID
-``vCluster``   Name, HA enabled, Failover Level, AdmissionControlEnabled, Host monitoring,
-               HB Datastore Candidate Policy, Isolation Response, Restart Priority,
-               VM Monitoring, Failure Interval, Min Up Time, Max Failures, Max Failure Window
+``vDatastore`` Name, Type, Hosts, Address, URL, Object ID
+``vCluster``   Name, NumHosts, TotalCpu, TotalMemory, HA enabled, Failover Level,
+               AdmissionControlEnabled, Host monitoring, HB Datastore Candidate Policy,
+               Isolation Response, Restart Priority, VM Monitoring, Failure Interval,
+               Min Up Time, Max Failures, Max Failure Window
 ``vCPU``       VM, VM ID, VM UUID, Reservation (MHz)
 ``vMemory``    VM, VM ID, VM UUID, Reservation (MiB), Memory Reservation Locked To Max,
-               Size MiB, Overhead (MiB)
-``vDisk``      VM, VM ID, VM UUID, Disk Path — optional: every datastore a VM's disks use
+               Size MiB, Overhead, Consumed Overhead (MiB)
+``vDisk``      VM, VM ID, VM UUID, Path — optional: every datastore a VM's disks use
 ``vSource``    Version — optional: the vCenter version
 =============  ==========================================================================
 
@@ -27,6 +28,26 @@ spelling that prefixes the tab name (``vInfoPowerstate``, ``vHostCpuMhz``,
 ``vMemoryOverhead``); column order does not matter and other columns are ignored. Only
 ``vInfo`` and ``vHost`` are required. A directory of RVTools CSV exports (one
 ``…vInfo.csv`` per tab) is read the same way.
+
+What real exports of a whole vCenter hold, and how it is read:
+
+- A VM's datastores are its home (vInfo ``Path``, ``[datastore] dir/vm.vmx``) and every
+  disk's: vDisk ``Path`` holds ``[datastore] dir/disk.vmdk``, while vDisk ``Disk Path`` holds
+  the guest's mount points or drive letters (``/, /boot``) and is read only when ``Path`` has no
+  datastore.
+- Datastore names are unique only within a datacenter, and vDatastore has no Datacenter column:
+  rows of one name are told apart by the hosts that mount them (``Hosts``, a ``", "``-joined list
+  of host names); rows with the same ``URL`` (or ``Object ID``) are one datastore.
+- Cluster names too are unique only within a datacenter, and vCluster has no Datacenter column:
+  the chosen cluster's row is the one whose ``NumHosts`` / ``TotalCpu`` / ``TotalMemory`` fit its
+  hosts in vHost and no other cluster of that name. Rows that cannot be told apart are used only
+  if their HA settings are the same; otherwise the export is refused, never read with another
+  cluster's settings.
+- vCenter 8 reports ``Overhead`` 0 for powered-on VMs; ``Consumed Overhead`` is used then (an
+  assumption says so), as :func:`~hapolicy.io.read_vsphere` falls back to
+  ``consumedOverheadMemory``.
+- An export of several clusters needs ``cluster=``; without it the error lists every cluster with
+  its datacenter.
 
 Units are RVTools': memory in MiB, CPU in MHz (host capacity = Speed × # Cores).
 
@@ -39,10 +60,12 @@ connection and standby state, and DRS rules — comes from the arguments or the 
 from __future__ import annotations
 
 import csv
+import html
 import importlib
 import math
 import os
 import re
+import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,10 +119,16 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "type": ("Type",),
         "hosts": ("Hosts",),
         "address": ("Address",),
+        "url": ("URL",),
         "object_id": ("Object ID", "Datastore ID"),
     },
     "vCluster": {
         "name": ("Name", "Cluster"),
+        "datacenter": ("Datacenter",),
+        "num_hosts": ("NumHosts", "# Hosts"),
+        "total_cpu": ("TotalCpu", "Total CPU"),
+        "total_memory": ("TotalMemory", "Total Memory"),
+        "object_id": ("Object ID",),
         "ha_enabled": ("HA enabled",),
         "failover_level": ("Failover Level",),
         "ac_enabled": ("AdmissionControlEnabled", "Admission Control Enabled"),
@@ -127,12 +156,14 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "locked": ("Memory Reservation Locked To Max", "ReservationLockedToMax"),
         "size": ("Size MiB", "Size MB"),
         "overhead": ("Overhead",),
+        "consumed_overhead": ("Consumed Overhead",),
     },
     "vDisk": {
         "vm": ("VM", "VM Name"),
         "vm_id": ("VM ID", "Object ID", "VMID"),
         "vm_uuid": ("VM UUID", "Instance UUID"),
-        "path": ("Disk Path", "Path"),
+        "path": ("Path",),
+        "disk_path": ("Disk Path",),
     },
     "vSource": {
         "version": ("Version",),
@@ -150,21 +181,27 @@ def read_rvtools(
     admission_control: Mapping[str, Any] | None = None,
     version: str | None = None,
     defaults: Defaults | Mapping[str, Any] | None = None,
+    reader: str | None = None,
 ) -> Loaded:
     """Reads an RVTools export: an ``.xlsx`` workbook, or a directory of its CSV exports.
 
     ``cluster`` picks one cluster by name (``"Datacenter/Cluster"`` when the name exists in
-    several datacenters); it may be left out when the export holds exactly one.
-    ``admission_control`` (JSON shape of API.md) and ``version`` replace what the export says
-    or lacks; ``defaults`` (a :class:`~hapolicy.io.Defaults` or a mapping of its fields) fills
-    what RVTools does not export.
+    several datacenters); it may be left out when the export holds exactly one. Without it, an
+    export of several clusters (a whole vCenter) is refused with the list of its clusters and
+    their datacenters. ``admission_control`` (JSON shape of the inventory document) and
+    ``version`` replace what the export says or lacks; ``defaults`` (a
+    :class:`~hapolicy.io.Defaults` or a mapping of its fields) fills what RVTools does not export.
+    ``reader`` picks the ``.xlsx`` reader: ``"calamine"`` (python-calamine, installed with the
+    ``rvtools`` extra; the default when installed) or ``"openpyxl"``; both give the same
+    inventory. Sheets python-calamine cannot hold safely (cells far beyond RVTools' columns or
+    rows) are read by openpyxl whatever ``reader`` says.
 
     Returns ``(inventory, assumptions)``; raises :class:`~hapolicy.InventoryError` listing every
     problem, each as ``("export.xlsx:vInfo!D7", "…")`` (file, tab, cell) where it has a place.
     """
     d = Defaults.coerce(defaults)
     p = Path(path)
-    tabs = _read_tables(p)
+    tabs = _read_tables(p, reader)
     return _Builder(p, tabs, d).build(cluster, admission_control, version)
 
 
@@ -175,11 +212,12 @@ def from_rvtools(
     admission_control: Mapping[str, Any] | None = None,
     version: str | None = None,
     defaults: Defaults | Mapping[str, Any] | None = None,
+    reader: str | None = None,
 ) -> Inventory:
     """:func:`read_rvtools` without the assumptions (they are logged at INFO level on the
     ``hapolicy.io`` logger)."""
     return read_rvtools(
-        path, cluster, admission_control=admission_control, version=version, defaults=defaults
+        path, cluster, admission_control=admission_control, version=version, defaults=defaults, reader=reader
     ).inventory
 
 
@@ -240,6 +278,8 @@ class _Table:
             v = v.strip()
             if v == "":
                 return None
+        elif isinstance(v, float) and v.is_integer():
+            v = int(v)  # calamine reads every number as a float, openpyxl whole ones as int
         return v
 
     def cell(self, rownum: int, key: str) -> str:
@@ -251,11 +291,11 @@ class _Table:
         return str(self.header[i]) if i is not None else COLUMNS[self.tab][key][0]
 
 
-def _read_tables(p: Path) -> dict[str, _Table]:
+def _read_tables(p: Path, reader: str | None = None) -> dict[str, _Table]:
     if p.is_dir():
         raw = _read_csv_dir(p)
     else:
-        raw = _read_xlsx(p)
+        raw = _read_xlsx(p, reader)
     tables: dict[str, _Table] = {}
     for tab, (label, rows) in raw.items():
         header: list[str] = []
@@ -316,16 +356,149 @@ def _sheet_rows(ws: Any, label: str) -> list[tuple[int, Sequence[Any]]]:
     return out
 
 
-def _read_xlsx(p: Path) -> _Raw:
-    try:
-        openpyxl = importlib.import_module("openpyxl")
-    except ImportError as exc:
-        raise ImportError(
-            "reading RVTools .xlsx exports needs openpyxl, an optional dependency: "
-            "pip install 'hapolicy[rvtools]'"
-        ) from exc
+#: The ``.xlsx`` readers :func:`read_rvtools` knows, fastest first: python-calamine (Rust;
+#: about 8× faster on a whole-vCenter export) when installed, else openpyxl.
+READERS = ("calamine", "openpyxl")
+
+
+def _read_xlsx(p: Path, reader: str | None = None) -> _Raw:
+    if reader is not None and reader not in READERS:
+        raise ArgumentError(f"reader={reader!r} is not an .xlsx reader; choose one of {', '.join(READERS)}")
+    calamine: Any = None
+    if reader in (None, "calamine"):
+        try:
+            calamine = importlib.import_module("python_calamine")
+        except ImportError:
+            if reader == "calamine":
+                raise ImportError(
+                    "reader='calamine' needs python-calamine, an optional dependency: pip install 'hapolicy[rvtools]'"
+                ) from None
+    if calamine is None:
+        openpyxl = _import_openpyxl("reading RVTools .xlsx exports needs python-calamine or openpyxl")
     if not p.exists():
         raise InventoryError([(str(p), "no such file")])
+    if calamine is not None:
+        out = _read_xlsx_calamine(p, calamine)
+        if out is not None:
+            return out
+        openpyxl = _import_openpyxl(f"{p.name} needs openpyxl (python-calamine cannot read it safely)")
+    return _read_xlsx_openpyxl(p, openpyxl)
+
+
+def _import_openpyxl(why: str) -> Any:
+    try:
+        return importlib.import_module("openpyxl")
+    except ImportError as exc:
+        raise ImportError(f"{why}, optional dependencies: pip install 'hapolicy[rvtools]'") from exc
+
+
+# python-calamine holds a sheet as one dense block from its first to its last cell, so a few KB
+# of XML with one cell at A1 and one at IV1000000 would ask for 256 million cells. It is given
+# only sheets whose every row and cell carries its reference first (as Excel, RVTools and
+# openpyxl write them) within column IV (``_MAX_COLUMNS``) and row 99,999: at most 25.6 million
+# cells. Others (and files it cannot open) are read by openpyxl, which streams.
+_UNSAFE_FOR_CALAMINE = re.compile(
+    rb'<(?:c(?=[\s>/])(?! r="(?:[A-Za-z]|[A-Ha-h][A-Za-z]|[Ii][A-Va-v])\d{1,5}")|row(?=[\s>/])(?! r="\d{1,5}"))'
+)
+
+
+def _sheet_parts(z: Any) -> dict[str, str]:
+    """Sheet name → its part in the zip, from xl/workbook.xml and its relationships."""
+    wb = z.read("xl/workbook.xml").decode("utf-8", "replace")
+    rels = z.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    targets: dict[str, str] = {}
+    for m in re.finditer(r"<(?:\w+:)?Relationship\b([^>]*)>", rels):
+        rid = re.search(r'\bId="([^"]*)"', m.group(1))
+        target = re.search(r'\bTarget="([^"]*)"', m.group(1))
+        if rid and target:
+            t = target.group(1)
+            targets[rid.group(1)] = t.lstrip("/") if t.startswith("/") else "xl/" + t
+    out: dict[str, str] = {}
+    for m in re.finditer(r"<(?:\w+:)?sheet\b([^>]*)>", wb):
+        name = re.search(r'\bname="([^"]*)"', m.group(1))
+        rid = re.search(r'\b\w+:id="([^"]*)"', m.group(1))
+        if name and rid and rid.group(1) in targets:
+            out[html.unescape(name.group(1))] = targets[rid.group(1)]
+    return out
+
+
+def _calamine_safe(p: Path, sheets: Iterable[str]) -> bool:
+    """Whether python-calamine can read these sheets safely (see ``_UNSAFE_FOR_CALAMINE``)."""
+    return _calamine_sheets(p, sheets) is not None
+
+
+def _calamine_sheets(p: Path, sheets: Iterable[str] | None = None) -> list[str] | None:
+    """The workbook's sheets (or those of ``sheets`` it has) if python-calamine can read them
+    all safely, else ``None`` (also for a damaged zip: openpyxl then says what is wrong)."""
+    try:
+        with zipfile.ZipFile(p) as z:
+            parts = _sheet_parts(z)
+            if sheets is None:
+                names = {n.lower(): n for n in parts}
+                sheets = [n for tab in COLUMNS if (n := names.get(tab.lower()) or names.get("tab" + tab.lower()))]
+            checked = []
+            for sheet in sheets:
+                part = parts.get(sheet)
+                if part is None:
+                    return None
+                if z.getinfo(part).file_size > 500_000_000:  # a zip bomb, or far beyond any RVTools export
+                    return None
+                xml = z.read(part)
+                if b"<worksheet" not in xml[:1000] or _UNSAFE_FOR_CALAMINE.search(xml):
+                    return None
+                checked.append(sheet)
+            return checked
+    except Exception:
+        return None
+
+
+def _read_xlsx_calamine(p: Path, calamine: Any) -> _Raw | None:
+    """The tabs through python-calamine; ``None`` when openpyxl should read the file instead
+    (a sheet calamine cannot hold safely, or a file calamine cannot open)."""
+    sheets = _calamine_sheets(p)
+    if sheets is None:
+        return None
+    try:
+        wb = calamine.CalamineWorkbook.from_path(str(p))
+    except Exception:
+        return None  # openpyxl reads it, or says why not
+    try:
+        names = {n.lower(): n for n in sheets}
+        out: _Raw = {}
+        for tab in COLUMNS:
+            name = names.get(tab.lower()) or names.get("tab" + tab.lower())
+            if name is None:
+                continue
+            label = f"{p.name}:{name}"
+            data = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            out[tab] = (label, _cut(data, label))
+        return out
+    except InventoryError:
+        raise
+    except BaseException as exc:  # a Rust panic arrives as pyo3's PanicException (a BaseException)
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return None
+    finally:
+        close = getattr(wb, "close", None)
+        if close is not None:
+            close()
+
+
+def _cut(data: Sequence[Sequence[Any]], label: str) -> list[tuple[int, Sequence[Any]]]:
+    """calamine's rows like :func:`_sheet_rows`' : numbered from 1, from the header row (the
+    first with text) on, the rows below it cut to its width. calamine gives empty cells as
+    ``""``, which :func:`_read_tables` and :meth:`_Table.get` treat as empty."""
+    if len(data) > _EXCEL_MAX_ROWS:
+        raise InventoryError([(label, f"row {len(data)} is beyond Excel's {_EXCEL_MAX_ROWS} rows")])
+    for i, first in enumerate(data):
+        if any(_filled(v) for v in first):
+            width = min(max(k for k, v in enumerate(first) if _filled(v)) + 1, _MAX_COLUMNS)
+            return [(n, row[:width]) for n, row in enumerate(data[i:], start=i + 1)]
+    return []
+
+
+def _read_xlsx_openpyxl(p: Path, openpyxl: Any) -> _Raw:
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (BadZipFile, KeyError, …)
@@ -461,6 +634,8 @@ class _Builder:
         self.notes = Notes()
         self.problems: list[tuple[str, str]] = []
         self.locate: dict[str, str] = {}
+        self.where: dict[str, set[str]] = {}  # cluster name -> its datacenters
+        self.disk_unknown: set[tuple[str, str]] = set()  # VM keys with a disk of unknown datastore
 
     # ------------------------------------------------------------ checks and cluster choice
     def _check_tabs(self) -> None:
@@ -503,14 +678,18 @@ class _Builder:
                 name = _text(vcl.get(row, "name"))
                 if name is not None:
                     where.setdefault(name, set())
+        self.where = where
         names = sorted(where)
-        listing = ", ".join(f"'{n}'" for n in names)
+        listing = self._cluster_listing()
         src = str(self.path)
         if wanted is None:
             if not names:
                 raise InventoryError([(src, "the export names no cluster (standalone hosts have no vSphere HA)")])
-            if len(names) > 1:
-                raise InventoryError([(src, f"the export holds {len(names)} clusters ({listing}): pass cluster=NAME")])
+            count = sum(max(len(where[n]), 1) for n in names)
+            if count > 1:
+                raise InventoryError(
+                    [(src, f"the export holds {count} clusters ({listing}): choose one with {_CHOOSE}")]
+                )
             name, dc = names[0], None
         else:
             name, dc = wanted, None
@@ -522,12 +701,32 @@ class _Builder:
                     raise InventoryError([(src, f"no cluster '{wanted}' in the export; it has {listing or 'none'}")])
                 name = folded[0]
             if dc is not None and where[name] and dc not in where[name]:
-                dcs = ", ".join(sorted(where[name]))
-                raise InventoryError([(src, f"cluster '{name}' is not in datacenter '{dc}' (it is in {dcs})")])
+                folded_dc = [x for x in where[name] if x.lower() == dc.lower()]
+                if len(folded_dc) != 1:
+                    dcs = ", ".join(sorted(where[name]))
+                    raise InventoryError([(src, f"cluster '{name}' is not in datacenter '{dc}' (it is in {dcs})")])
+                dc = folded_dc[0]
         if dc is None and len(where.get(name, ())) > 1:
             opts = ", ".join(f"'{x}/{name}'" for x in sorted(where[name]))
-            raise InventoryError([(src, f"cluster '{name}' exists in several datacenters: pass one of {opts}")])
+            raise InventoryError(
+                [(src, f"cluster '{name}' exists in several datacenters: choose one of {opts} with {_CHOOSE}")]
+            )
+        if dc is None and len(where.get(name, ())) == 1:
+            dc = next(iter(where[name]))
         return name, dc
+
+    def _cluster_listing(self) -> str:
+        """The export's clusters as ``cluster=`` accepts them, each with its datacenter."""
+        items = []
+        for n in sorted(self.where):
+            dcs = sorted(self.where[n])
+            if not dcs:
+                items.append(f"'{n}'")
+            elif len(dcs) == 1:
+                items.append(f"'{n}' in datacenter '{dcs[0]}'")
+            else:
+                items += [f"'{d}/{n}'" for d in dcs]
+        return ", ".join(items)
 
     def _in_cluster(self, t: _Table, row: Sequence[Any], name: str, dc: str | None) -> bool:
         if _text(t.get(row, "cluster")) != name:
@@ -543,20 +742,20 @@ class _Builder:
         hosts, host_ids = self._hosts(name, dc)
         vm_rows = self._vm_rows(name, dc, set(host_ids))
         disk_ds = self._disk_datastores()
-        datastores, host_ds = self._datastores(host_ids, vm_rows, disk_ds)
+        datastores, by_name, host_ds = self._datastores(host_ids, vm_rows, disk_ds)
         for h in hosts:
             h["datastores"] = host_ds.get(h["name"], [])
         cpu, mem = self._reservation_index("vCPU"), self._reservation_index("vMemory")
-        cluster_row = self._cluster_row(name)
+        cluster_row = self._cluster_row(name, dc)
         ha_enabled = _bool(cluster_row[0].get(cluster_row[1], "ha_enabled")) if cluster_row else None
-        vms = self._vms(vm_rows, host_ids, datastores, disk_ds, cpu, mem, ha_enabled)
+        vms = self._vms(vm_rows, host_ids, by_name, disk_ds, cpu, mem, ha_enabled)
         config = self._cluster(name, cluster_row, admission_control, version, vm_rows)
         if self.problems:
             raise InventoryError(self.problems)
         doc = {
             "cluster": config,
             "hosts": hosts,
-            "datastores": list(datastores.values()),
+            "datastores": datastores,
             "vms": vms,
             "rules": [],
         }
@@ -702,13 +901,18 @@ class _Builder:
         return self._index(tab)
 
     def _disk_datastores(self) -> dict[tuple[str, str], list[str]]:
+        """Per VM key, the datastores of its disks. RVTools puts a disk's ``[datastore]
+        dir/disk.vmdk`` in vDisk ``Path``; ``Disk Path`` holds the guest's mount points or
+        drive letters (``/, /boot``, ``C:\\``) in real exports, so it is read only when ``Path``
+        has no datastore (older exports)."""
         t = self.t.get("vDisk")
         out: dict[tuple[str, str], list[str]] = {}
-        if t is None or not t.has("path"):
+        if t is None or not (t.has("path") or t.has("disk_path")):
             return out
         for _, row in t.rows:
-            ds = _datastore_of(t.get(row, "path"))
+            ds = _datastore_of(t.get(row, "path")) or _datastore_of(t.get(row, "disk_path"))
             if ds is None:
+                self.disk_unknown.update(self._vm_keys(t, row)[:1])  # its most specific key
                 continue
             for k in self._vm_keys(t, row):
                 lst = out.setdefault(k, [])
@@ -720,7 +924,7 @@ class _Builder:
         self,
         rows: list[tuple[int, Sequence[Any]]],
         host_ids: Mapping[str, str],
-        datastores: Mapping[str, dict[str, Any]],
+        by_name: Mapping[str, list[tuple[str, set[str]]]],
         disk_ds: Mapping[tuple[str, str], list[str]],
         cpu_index: Mapping[tuple[str, str], list[tuple[int, Sequence[Any]]]],
         mem_index: Mapping[tuple[str, str], list[tuple[int, Sequence[Any]]]],
@@ -758,23 +962,31 @@ class _Builder:
                 continue
             vm: dict[str, Any] = {"id": vid, "name": vname, "host": host, "power_state": ps}
 
-            # storage
-            home = _datastore_of(t.get(row, "path"))
-            names = [home] if home is not None else []
-            for k in keys:
-                if k in disk_ds:
-                    names += [n for n in disk_ds[k] if n not in names]
-                    break
-            if not names:
-                names = [_UNKNOWN_DS]
+            # storage: the home datastore (vInfo Path) and every disk's (vDisk Path)
+            names = self._vm_ds_names(row, disk_ds)
+            if _datastore_of(t.get(row, "path")) is None:
                 self.notes.add(
                     "vms[*].home_datastore",
-                    "no datastore in the VM's Path: placed on a placeholder datastore every host "
+                    "no datastore in the VM's Path: its first disk's datastore used as its home"
+                    if names
+                    else "no datastore in the VM's Path: placed on a placeholder datastore every host "
                     f"reaches ('{_UNKNOWN_DS}'); storage and heartbeat analysis do not apply to it",
                     vname,
                 )
-            vm["home_datastore"] = datastores[names[0]]["id"]
-            vm["datastores"] = [datastores[n]["id"] for n in names]
+            if not names:
+                names = [_UNKNOWN_DS]
+            if any(k in self.disk_unknown for k in keys):
+                self.notes.add(
+                    "vms[*].datastores",
+                    "a vDisk row has no '[datastore] dir/disk.vmdk' in 'Path': that disk's datastore is not known",
+                    vname,
+                )
+            ids = [self._resolve_ds(by_name, n, hname, vname, t.cell(rownum, "path")) for n in names]
+            if None in ids:
+                continue
+            ds_ids = [i for i in ids if i is not None]
+            vm["home_datastore"] = ds_ids[0]
+            vm["datastores"] = list(dict.fromkeys(ds_ids))
 
             # reservations and overhead
             vm["cpu_reservation_mhz"] = 0
@@ -804,6 +1016,19 @@ class _Builder:
                         res = max(res, _int(tmem.get(mrow, "size")) or 0)
                     vm["memory_reservation_mb"] = res
                     overhead = _int(tmem.get(mrow, "overhead"))
+                    consumed = _int(tmem.get(mrow, "consumed_overhead"))
+                    if (overhead is None or overhead <= 0) and consumed is not None and consumed > 0:
+                        # Recent vCenters report Overhead 0 for powered-on VMs; 'Consumed
+                        # Overhead' (quickStats.consumedOverheadMemory) holds the figure — the
+                        # vCenter adapter falls back the same way.
+                        overhead = consumed
+                        self.notes.add(
+                            "vms[*].memory_overhead_mb",
+                            "'Overhead' in vMemory is 0 or empty: the 'Consumed Overhead' figure used",
+                            vname,
+                        )
+                    elif overhead is not None and overhead <= 0:
+                        overhead = None  # vSphere has no powered-on VM without overhead: unknown
                 else:
                     self.notes.add(
                         "vms[*].memory_reservation_mb", "VM not found in vMemory: memory reservation assumed 0", vname
@@ -811,7 +1036,7 @@ class _Builder:
             if overhead is None:
                 overhead = self.d.memory_overhead_mb
                 if ps == "poweredOn":
-                    why = "no 'Overhead' figure in vMemory" if tmem is not None else "no vMemory tab"
+                    why = "no 'Overhead' figure above 0 in vMemory" if tmem is not None else "no vMemory tab"
                     self.notes.add(
                         "vms[*].memory_overhead_mb",
                         f"{why}: memory overhead assumed {overhead} MB (Defaults.memory_overhead_mb)",
@@ -870,90 +1095,263 @@ class _Builder:
         return None
 
     # ------------------------------------------------------------ datastores
+    def _vm_ds_names(self, row: Sequence[Any], disk_ds: Mapping[tuple[str, str], list[str]]) -> list[str]:
+        """A VM's datastore names: its home (vInfo ``Path``) first, then every disk's."""
+        vinfo = self.t["vInfo"]
+        home = _datastore_of(vinfo.get(row, "path"))
+        names = [home] if home is not None else []
+        for k in self._vm_keys(vinfo, row):
+            if k in disk_ds:
+                names += [n for n in disk_ds[k] if n not in names]
+                break
+        return names
+
+    def _resolve_ds(
+        self,
+        by_name: Mapping[str, list[tuple[str, set[str]]]],
+        dname: str,
+        host: str | None,
+        vname: str,
+        cell: str,
+    ) -> str | None:
+        """The id of the datastore ``[dname]`` of a VM on ``host``; ``None`` (a problem) when
+        several datastores of that name are mounted on the cluster and the host does not tell."""
+        found = by_name[dname]
+        if len(found) == 1:
+            return found[0][0]
+        on_host = [i for i, hosts in found if host is not None and host in hosts]
+        if len(on_host) == 1:
+            return on_host[0]
+        ids = ", ".join(i for i, _ in found)
+        why = "it has no host" if host is None else f"its host '{host}' mounts {len(on_host) or 'none'} of them"
+        self.problems.append(
+            (cell, f"VM '{vname}': '[{dname}]' names {len(found)} datastores of this cluster ({ids}) and {why}")
+        )
+        return None
+
     def _datastores(
         self,
         host_ids: Mapping[str, str],
         vm_rows: list[tuple[int, Sequence[Any]]],
         disk_ds: Mapping[tuple[str, str], list[str]],
-    ) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
-        """Datastores the cluster uses (by name) and, per host name, the ids it reaches."""
-        vinfo = self.t["vInfo"]
+    ) -> tuple[list[dict[str, Any]], dict[str, list[tuple[str, set[str]]]], dict[str, list[str]]]:
+        """The datastores the cluster uses; per datastore name, the ids (and the cluster hosts
+        reaching each) it may stand for; per host name, the ids it reaches.
+
+        Names are unique only within a datacenter, so vDatastore rows of one name are told apart
+        by the hosts that mount them (``Hosts``); rows with the same ``URL`` (or, without one,
+        the same ``Object ID``) are one datastore listed twice."""
         used: list[str] = []
         for _, row in vm_rows:
-            home = _datastore_of(vinfo.get(row, "path"))
-            names = [home] if home is not None else []
-            for k in self._vm_keys(vinfo, row):
-                if k in disk_ds:
-                    names += disk_ds[k]
-                    break
-            if not names:
-                names = [_UNKNOWN_DS]
+            names = self._vm_ds_names(row, disk_ds) or [_UNKNOWN_DS]
             used += [n for n in names if n not in used]
         cluster_hosts = list(host_ids)
-        out: dict[str, dict[str, Any]] = {}
-        reach: dict[str, list[str]] = {}  # datastore name -> host names
+        in_cluster = set(host_ids)
+        out: list[dict[str, Any]] = []
+        by_name: dict[str, list[tuple[str, set[str]]]] = {}
         taken: set[str] = set()
         t = self.t.get("vDatastore")
+
+        def add(dname: str, ds: dict[str, Any], hosts: set[str], where: str) -> None:
+            self.locate[f"datastores[{len(out)}]"] = where
+            out.append(ds)
+            by_name.setdefault(dname, []).append((ds["id"], hosts))
+
         if t is None:
             self.notes.add("datastores", "the export has no 'vDatastore' tab: datastores taken from the VMs' paths")
         elif t.has("name"):
+            # name -> identity -> [first row number, row, host names]
+            groups: dict[str, dict[Any, tuple[int, Sequence[Any], set[str]]]] = {}
             for rownum, row in t.rows:
                 dname = _text(t.get(row, "name"))
-                if dname is None or dname in out:
+                if dname is None:
                     continue
-                hosts = [h for h in _names(t.get(row, "hosts")) if h in host_ids]
-                if not hosts and dname not in used:
+                url, oid = _text(t.get(row, "url")), _text(t.get(row, "object_id"))
+                ident: Any = ("url", url) if url is not None else ("oid", oid) if oid is not None else ("row", rownum)
+                hosts = set(_names(t.get(row, "hosts")))
+                g = groups.setdefault(dname, {})
+                if ident in g:
+                    g[ident][2].update(hosts)
+                else:
+                    g[ident] = (rownum, row, hosts)
+            for dname, g in groups.items():
+                reaching = [x for x in g.values() if x[2] & in_cluster]
+                if not reaching and dname not in used:
                     continue  # another cluster's datastore
-                if not hosts:
-                    hosts = cluster_hosts
-                    why = "no 'Hosts' column in vDatastore" if not t.has("hosts") else "no cluster host in its 'Hosts'"
+                # Rows mounted only on other hosts are other datastores of that name; a row
+                # that names no host at all may be this one.
+                unsaid = [x for x in g.values() if not x[2]]
+                if not reaching and len(unsaid) != 1:
+                    rows = ", ".join(str(x[0]) for x in g.values())
+                    why = "mounted on other clusters' hosts only" if not unsaid else "that cannot be told apart"
                     self.notes.add(
-                        "hosts[*].datastores", f"{why}: every cluster host assumed to reach the datastore", dname
+                        "datastores",
+                        f"vDatastore has no '{dname}' mounted on a host of this cluster (its row(s) {rows} "
+                        f"of that name are datastores {why}): assumed VMFS, reached by every cluster host, "
+                        "id derived from the name",
                     )
-                oid = _text(t.get(row, "object_id"))
-                if oid is None:
-                    oid = f"datastore-{dname}"
-                    self.notes.add("datastores[*].id", "no 'Object ID' in vDatastore: id derived from the name", dname)
-                raw_type = t.get(row, "type")
-                dtype = c.datastore_type(raw_type)
-                if dtype is None:
-                    dtype = "VMFS"
+                    continue  # made below, like a datastore missing from vDatastore
+                if len(g) > 1 and reaching:
                     self.notes.add(
-                        "datastores[*].type",
-                        f"type {raw_type!r} is not one the engine models: treated as VMFS",
-                        dname,
+                        "datastores",
+                        f"vDatastore lists {len(g)} datastores named '{dname}' (names are unique only within "
+                        "a datacenter): the one(s) mounted on this cluster's hosts used",
                     )
-                ds: dict[str, Any] = {"id": c.unique_id(oid, taken), "name": dname, "type": dtype}
-                address = _text(t.get(row, "address"))
-                if dtype == "NFS" and address is not None:
-                    ds["backing"] = address.split(":")[0]
-                self.locate[f"datastores[{len(out)}]"] = f"{t.label} row {rownum} '{dname}'"
-                out[dname] = ds
-                reach[dname] = hosts
+                for rownum, row, hosts in reaching or unsaid:
+                    reach = hosts & in_cluster
+                    if not reach:
+                        why = "no 'Hosts' column in vDatastore" if not t.has("hosts") else "no cluster host in its 'Hosts'"
+                        self.notes.add(
+                            "hosts[*].datastores", f"{why}: every cluster host assumed to reach the datastore", dname
+                        )
+                        reach = set(cluster_hosts)
+                    oid = _text(t.get(row, "object_id"))
+                    if oid is None:
+                        oid = f"datastore-{dname}"
+                        self.notes.add("datastores[*].id", "no 'Object ID' in vDatastore: id derived from the name", dname)
+                    raw_type = t.get(row, "type")
+                    dtype = c.datastore_type(raw_type)
+                    if dtype is None:
+                        dtype = "VMFS"
+                        self.notes.add(
+                            "datastores[*].type",
+                            f"type {raw_type!r} is not one the engine models: treated as VMFS",
+                            dname,
+                        )
+                    ds: dict[str, Any] = {"id": c.unique_id(oid, taken), "name": dname, "type": dtype}
+                    address = _text(t.get(row, "address"))
+                    if dtype == "NFS" and address is not None:
+                        ds["backing"] = address.split(":")[0]
+                    add(dname, ds, reach, f"{t.label} row {rownum} '{dname}'")
         for dname in used:
-            if dname in out:
+            if dname in by_name:
                 continue
             if t is not None and dname != _UNKNOWN_DS:
                 self.notes.add(
                     "datastores", "datastore in a VM's path but not in vDatastore: assumed VMFS, reached by every host", dname
                 )
-            out[dname] = {"id": c.unique_id(f"datastore-{dname}", taken), "name": dname, "type": "VMFS"}
-            reach[dname] = cluster_hosts
+            ds = {"id": c.unique_id(f"datastore-{dname}", taken), "name": dname, "type": "VMFS"}
+            add(dname, ds, set(cluster_hosts), f"datastore '{dname}' of the VMs' paths")
         host_ds: dict[str, list[str]] = {h: [] for h in host_ids}
-        for dname, hosts in reach.items():
-            for h in hosts:
-                host_ds[h].append(out[dname]["id"])
-        return out, host_ds
+        for entries in by_name.values():
+            for did, hosts in entries:
+                for h in cluster_hosts:
+                    if h in hosts:
+                        host_ds[h].append(did)
+        return out, by_name, host_ds
 
     # ------------------------------------------------------------ cluster settings
-    def _cluster_row(self, name: str) -> tuple[_Table, Sequence[Any]] | None:
+    _HA_KEYS = (
+        "ha_enabled", "failover_level", "ac_enabled", "host_monitoring", "hb_policy", "isolation_response",
+        "restart_priority", "vm_monitoring", "failure_interval", "min_up_time", "max_failures", "max_failure_window",
+    )
+
+    def _figures(self, name: str, dc: str | None) -> tuple[int, int | None, int | None]:
+        """(host count, total CPU MHz, total memory MiB) of a cluster's hosts in vHost; the
+        totals are ``None`` when a host has no figures."""
+        t = self.t["vHost"]
+        n, cpu, mem = 0, 0, 0
+        known = True
+        for _, row in t.rows:
+            if not t.has("cluster") or not self._in_cluster(t, row, name, dc):
+                continue
+            n += 1
+            mhz, cores, memory = _int(t.get(row, "speed")), _int(t.get(row, "cores")), _int(t.get(row, "memory"))
+            if cores is None:
+                cpus, per = _int(t.get(row, "cpus")), _int(t.get(row, "cores_per_cpu"))
+                cores = cpus * per if cpus is not None and per is not None else None
+            if mhz is None or cores is None or memory is None:
+                known = False
+            else:
+                cpu += mhz * cores
+                mem += memory
+        return (n, cpu, mem) if known else (n, None, None)
+
+    @staticmethod
+    def _near(value: int | None, *targets: int | None) -> bool:
+        """``value`` is within 2 % of one of ``targets`` (RVTools rounds, vCenter leaves a
+        little capacity out); ``True`` when either side is unknown."""
+        if value is None or all(x is None for x in targets):
+            return True
+        return any(x is not None and abs(value - x) <= max(abs(x), 1) * 0.02 for x in targets)
+
+    def _fits(self, t: _Table, row: Sequence[Any], fig: tuple[int, int | None, int | None]) -> bool:
+        """Whether a vCluster row's NumHosts / TotalCpu / TotalMemory agree with a cluster's hosts."""
+        n, cpu, mem = fig
+        num = _int(t.get(row, "num_hosts"))
+        if num is not None and num != n:
+            return False
+        mem_bytes = mem * 1024 * 1024 if mem is not None else None
+        return self._near(_int(t.get(row, "total_cpu")), cpu) and self._near(
+            _int(t.get(row, "total_memory")), mem, mem_bytes
+        )
+
+    def _cluster_row(self, name: str, dc: str | None) -> tuple[_Table, Sequence[Any]] | None:
+        """The vCluster row of the chosen cluster. RVTools' vCluster has no Datacenter column,
+        so when the name is not unique (two datacenters, or a merged export) the rows are told
+        apart by their host count and CPU / memory totals against each same-named cluster's hosts
+        in vHost; rows that cannot be told apart and differ in their HA settings are refused."""
         t = self.t.get("vCluster")
         if t is None or not t.has("name"):
             return None
-        rows = [row for _, row in t.rows if _text(t.get(row, "name")) == name]
-        if len(rows) > 1:
-            self.notes.add("cluster", f"vCluster lists '{name}' {len(rows)} times: the first row is used")
-        return (t, rows[0]) if rows else None
+        rows = [(r, row) for r, row in t.rows if _text(t.get(row, "name")) == name]
+        if t.has("datacenter") and dc is not None:
+            rows = [(r, row) for r, row in rows if _text(t.get(row, "datacenter")) in (dc, None)]
+        dcs = sorted(self.where.get(name, set()))
+        if len(rows) <= 1 and len(dcs) <= 1:
+            return (t, rows[0][1]) if rows else None
+        label = f"{dc}/{name}" if dc is not None else name
+        ours = self._figures(name, dc)
+        others = [self._figures(name, d) for d in dcs if d != dc]
+
+        def refs(rs: Sequence[tuple[int, Sequence[Any]]]) -> str:
+            out = []
+            for r, row in rs:
+                oid = _text(t.get(row, "object_id"))
+                out.append(f"{r} ({oid})" if oid is not None else str(r))
+            return ", ".join(out)
+
+        nocol = "" if t.has("datacenter") else "vCluster has no Datacenter column and "
+        fitting = [(r, row) for r, row in rows if self._fits(t, row, ours)]
+        if not fitting:
+            self.notes.add(
+                "cluster",
+                f"{nocol}{len(rows)} row(s) named '{name}' (row {refs(rows)}), none of which fits "
+                f"{label}'s {ours[0]} host(s) in vHost (NumHosts, TotalCpu, TotalMemory): they are other "
+                "clusters', so HA settings from Defaults",
+            )
+            return None
+        exclusive = [x for x in fitting if not any(self._fits(t, x[1], o) for o in others)]
+        if len(exclusive) == 1 and (len(fitting) == 1 or others):
+            self.notes.add(
+                "cluster",
+                f"{nocol}{len(rows)} row(s) named '{name}': row {refs(exclusive)} used, the only one whose "
+                f"NumHosts / TotalCpu / TotalMemory fit {label}'s hosts and no other cluster's",
+            )
+            return (t, exclusive[0][1])
+        # Cannot be told apart: acceptable only if the candidates' HA settings are the same.
+        settings = {tuple(str(t.get(row, k)) for k in self._HA_KEYS) for _, row in fitting}
+        if len(settings) == 1 and len(fitting) > 1:
+            self.notes.add(
+                "cluster",
+                f"vCluster rows {refs(fitting)} named '{name}' cannot be told apart by {label}'s hosts, "
+                "but hold the same HA settings: those are used",
+            )
+            return (t, fitting[0][1])
+        raise InventoryError(
+            [
+                (
+                    t.label,
+                    f"cannot tell which vCluster row holds the HA settings of {label}: {nocol}"
+                    f"{len(rows)} row(s) are named '{name}' (row {refs(rows)}); row(s) {refs(fitting)} "
+                    f"fit its {ours[0]} host(s) and another cluster named '{name}' alike (NumHosts, "
+                    "TotalCpu, TotalMemory)"
+                    + (", with different HA settings" if len(fitting) > 1 else "")
+                    + ". hapolicy does not use another cluster's settings: delete the other clusters' "
+                    "rows from the vCluster tab (or rename a cluster) and load again",
+                )
+            ]
+        )
 
     def _version(self, version: str | None, vm_rows: list[tuple[int, Sequence[Any]]]) -> str:
         if version is not None:
@@ -1075,3 +1473,4 @@ class _Builder:
 
 
 _UNKNOWN_DS = "unknown-datastore"
+_CHOOSE = "cluster=… (Python) or --cluster … (CLI)"

@@ -4,11 +4,34 @@
 >>> si = SmartConnect(host="vc.example.com", user="ro@vsphere.local", pwd="…")  # doctest: +SKIP
 >>> inv, assumptions = hapolicy.io.read_vsphere(si, "prod-a")            # doctest: +SKIP
 
-A read-only role is enough. The adapter makes a handful of PropertyCollector calls whatever
-the cluster's size — one ``RetrievePropertiesEx`` (paged) over a ``ContainerView`` per object
-type (clusters, hosts, VMs) and one for the datastores — never one call per object.
+A read-only role is enough. The adapter makes two PropertyCollector calls whatever the
+cluster's size, never one call per object:
 
-What it reads and how it maps (vSphere API names → JSON fields of API.md):
+1. one ``RetrievePropertiesEx`` over a ``ContainerView`` of the root folder reads the names and
+   parents of the folders, datacenters and clusters, to find the cluster;
+2. ONE ``RetrievePropertiesEx`` (paged) reads the cluster, its hosts, its VMs and every
+   datastore any of them uses: its FilterSpec has an ObjectSpec for the cluster (with a
+   TraversalSpec to its datastores) and one for a ``ContainerView`` of the cluster's hosts and
+   VMs (with TraversalSpecs from them to their datastores), and a PropertySpec per type. The
+   snapshot is as consistent as vCenter makes a single call.
+
+``cluster`` is the cluster's name, ``"DATACENTER/NAME"`` when several datacenters have a
+cluster of that name (``"DATACENTER/FOLDER/…/NAME"`` and the inventory path
+``"/DATACENTER/host/FOLDER/NAME"`` are accepted too), or its managed-object id; a name that
+is not unique is refused with the choices listed.
+
+A live system moves while it is read. What cannot be consistent is assumed and said, not
+refused (each as an :class:`~hapolicy.io.Assumption` naming the VM by name and id):
+
+- a powered-on VM whose host is in maintenance mode or standby, is not one of the cluster's
+  hosts, or is not reported (a vMotion racing the read, e.g. while the host is being
+  evacuated): kept with no host, as not running in the cluster (powered off in the inventory),
+  so its reservations are not counted and no restart is planned for it;
+- a VM without any datastore (being created or removed): left out;
+- a cluster renamed between the two calls: read under its new name.
+
+What it reads and how it maps (vSphere API names → fields of the inventory document, see the
+rule book, docs/rules.rst):
 
 - cluster ``configurationEx.dasConfig``: ``admissionControlEnabled`` /
   ``admissionControlPolicy`` (``ClusterFailoverLevelAdmissionControlPolicy`` → ``slot``, with a
@@ -34,8 +57,10 @@ What it reads and how it maps (vSphere API names → JSON fields of API.md):
   ``guest.toolsRunningStatus``, ``runtime.cleanPowerOff``. Templates are skipped.
 - version: ``content.about.version`` mapped to the nearest engine version at or below it.
 
-Ids are the managed-object ids (``host-42``, ``vm-1007``, ``datastore-12``). Faults from the
-server (authentication, permissions) propagate as pyVmomi exceptions.
+Ids are the managed-object ids (``host-42``, ``vm-1007``, ``datastore-12``); names are
+vCenter's names as the vSphere Client shows them (the API's ``%2f``, ``%5c`` and ``%25``
+escapes undone). ``inv.source`` is ``"vCenter <url>"``. Faults from the server
+(authentication, permissions) propagate as pyVmomi exceptions.
 
 :func:`record_vsphere` saves what the collector returned as JSON and :func:`replay` serves such
 a recording as a stand-in ``ServiceInstance``, for offline analysis and tests.
@@ -95,6 +120,7 @@ VM_PROPS = (
     "network",
 )
 DATASTORE_PROPS = ("name", "summary.type", "info")
+LOCATE_PROPS = ("name", "parent")
 
 _EAM = "com.vmware.vim.eam"  # ESX Agent Manager: the extension owning agent VMs
 
@@ -116,17 +142,19 @@ def read_vsphere(
     defaults: Defaults | Mapping[str, Any] | None = None,
     page_size: int = 500,
 ) -> Loaded:
-    """Reads cluster ``cluster`` (its name, or its managed-object id such as ``domain-c7``)
-    from a connected pyVmomi ``ServiceInstance``. Returns ``(inventory, assumptions)``.
+    """Reads cluster ``cluster`` — its name, ``"DATACENTER/NAME"`` (needed when clusters of
+    several datacenters share the name), or its managed-object id such as ``domain-c7`` — from
+    a connected pyVmomi ``ServiceInstance``. Returns ``(inventory, assumptions)``; the
+    inventory carries them too (``inv.assumptions``), and ``inv.source``.
 
     ``defaults`` (:class:`~hapolicy.io.Defaults` or a mapping of its fields) supplies what the
     server does not say (a VM's memory overhead when vCenter reports none, the HA settings of a
     cluster where HA was never configured)."""
     d = Defaults.coerce(defaults)
     if not isinstance(cluster, str) or not cluster:
-        raise ArgumentError("cluster must be the cluster's name or managed-object id")
+        raise ArgumentError("cluster must be the cluster's name, 'DATACENTER/NAME' or its managed-object id")
     raw = _collect(service_instance, cluster, page_size)
-    return _Converter(raw, d).build()
+    return _Converter(raw, d, _source(service_instance)).build()
 
 
 def from_vsphere(
@@ -151,52 +179,92 @@ class _Raw:
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
     vms: dict[str, dict[str, Any]] = field(default_factory=dict)
     datastores: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The cluster's name when it was looked up, and the cluster and the entities above it
+    #: (moid -> {"type", "name", "parent"}), so that a recording is looked up the same way.
+    located_name: str | None = None
+    ancestry: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _moid(obj: Any) -> str:
     return str(getattr(obj, "_moId", obj))
 
 
+_ESCAPES = re.compile(r"%(2[fF]|5[cC]|25)")
+
+
+def _name(value: Any) -> str:
+    """An entity's ``name`` as the vSphere Client shows it: vCenter escapes ``/``, ``\\`` and
+    ``%`` in names as ``%2f``, ``%5c`` and ``%25``."""
+    return _ESCAPES.sub(lambda m: {"2f": "/", "5c": "\\", "25": "%"}[m.group(1).lower()], str(value))
+
+
 def _retrieve(
-    pc: Any, vmodl: Any, object_specs: list[Any], obj_type: Any, paths: Sequence[str], page_size: int
-) -> dict[str, dict[str, Any]]:
-    """One ``RetrievePropertiesEx`` (then its pages) for ``paths`` of ``obj_type`` objects.
-    Paths the server does not know (older vCenters) are dropped and the call repeated."""
+    pc: Any,
+    vmodl: Any,
+    object_specs: list[Any],
+    wanted: Mapping[Any, Sequence[str]],
+    page_size: int,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """ONE ``RetrievePropertiesEx`` (then its pages) for the paths ``wanted[type]`` of every
+    object ``object_specs`` select: ``{type name: {moid: {path: value}}}``. Paths the server
+    does not know (older vCenters) are dropped and the call repeated."""
     PC = vmodl.query.PropertyCollector
-    wanted = list(paths)
+    paths = {t: list(p) for t, p in wanted.items()}
     while True:
-        spec = PC.FilterSpec(objectSet=object_specs, propSet=[PC.PropertySpec(type=obj_type, pathSet=wanted, all=False)])
-        out: dict[str, dict[str, Any]] = {}
+        prop_specs = [PC.PropertySpec(type=t, pathSet=p, all=False) for t, p in paths.items()]
+        spec = PC.FilterSpec(objectSet=object_specs, propSet=prop_specs)
+        out: dict[str, dict[str, dict[str, Any]]] = {_wsdl_type(t): {} for t in paths}
         try:
             result = pc.RetrievePropertiesEx(specSet=[spec], options=PC.RetrieveOptions(maxObjects=page_size))
             while result is not None:
                 for oc in result.objects or ():
-                    props = out.setdefault(_moid(oc.obj), {})
+                    props = out.setdefault(_wsdl(oc.obj), {}).setdefault(_moid(oc.obj), {})
                     for dp in oc.propSet or ():
                         props[dp.name] = dp.val
                 token = getattr(result, "token", None)
                 result = pc.ContinueRetrievePropertiesEx(token=token) if token else None
         except vmodl.query.InvalidProperty as fault:
-            bad = getattr(fault, "name", None)
-            if bad in wanted and bad != "name":
-                wanted.remove(bad)
+            bad = str(getattr(fault, "name", None))
+            holders = [p for p in paths.values() if bad in p]
+            if holders and bad not in ("name", "parent"):
+                for p in holders:
+                    p.remove(bad)
                 continue
             raise
         return out
 
 
-def _view_specs(vmodl: Any, vim: Any, view: Any) -> list[Any]:
+def _wsdl_type(t: Any) -> str:
+    return str(getattr(t, "_wsdlName", getattr(t, "__name__", t))).rpartition(".")[2]
+
+
+def _traverse(vmodl: Any, name: str, obj_type: Any, path: str, *select: Any) -> Any:
     PC = vmodl.query.PropertyCollector
-    traversal = PC.TraversalSpec(name="view", path="view", skip=False, type=vim.view.ContainerView)
-    return [PC.ObjectSpec(obj=view, skip=True, selectSet=[traversal])]
+    return PC.TraversalSpec(name=name, type=obj_type, path=path, skip=False, selectSet=list(select))
 
 
 def _over_view(
-    content: Any, vim: Any, vmodl: Any, container: Any, obj_type: Any, paths: Sequence[str], page_size: int
-) -> dict[str, dict[str, Any]]:
-    view = content.viewManager.CreateContainerView(container, [obj_type], True)
+    content: Any,
+    vim: Any,
+    vmodl: Any,
+    container: Any,
+    members: Sequence[Any],
+    wanted: Mapping[Any, Sequence[str]],
+    page_size: int,
+    *,
+    follow: Sequence[Any] = (),
+    also: Sequence[Any] = (),
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """One ``RetrievePropertiesEx`` over a recursive ``ContainerView`` of ``container`` holding
+    objects of the ``members`` types, reading the paths ``wanted[type]``. ``follow`` are traversal specs applied
+    to the view's members (e.g. to their datastores), ``also`` further object specs read in the
+    same call."""
+    PC = vmodl.query.PropertyCollector
+    view = content.viewManager.CreateContainerView(container, list(members), True)
     try:
-        return _retrieve(content.propertyCollector, vmodl, _view_specs(vmodl, vim, view), obj_type, paths, page_size)
+        through = _traverse(vmodl, "view", vim.view.ContainerView, "view", *follow)
+        specs = [PC.ObjectSpec(obj=view, skip=True, selectSet=[through]), *also]
+        return _retrieve(content.propertyCollector, vmodl, specs, wanted, page_size)
     finally:
         try:
             view.Destroy()
@@ -204,37 +272,165 @@ def _over_view(
             pass
 
 
+@dataclass
+class _Place:
+    """Where a cluster sits: ``dc_folders/dc/host/folders/name``."""
+
+    moid: str
+    name: str
+    datacenter: str | None
+    dc_folders: list[str]
+    folders: list[str]
+    chain: list[str]  # moids from the cluster's parent up to the root folder
+
+    def spellings(self) -> set[str]:
+        out = {self.name}
+        if self.datacenter is not None:
+            dc = [*self.dc_folders, self.datacenter]
+            out |= {
+                "/".join([self.datacenter, self.name]),
+                "/".join([self.datacenter, *self.folders, self.name]),
+                "/".join([*dc, *self.folders, self.name]),
+                "/".join([*dc, "host", *self.folders, self.name]),
+            }
+        return out
+
+    def label(self, depth: int) -> str:
+        """``DC/name`` (depth 0), ``DC/folders/name`` (1), ``dc-folders/DC/folders/name`` (2)."""
+        if self.datacenter is None:
+            return self.name
+        parts = [self.datacenter, *(self.folders if depth >= 1 else ()), self.name]
+        return "/".join([*(self.dc_folders if depth >= 2 else ()), *parts])
+
+
+def _places(entities: Mapping[str, dict[str, dict[str, Any]]], root: str) -> list[_Place]:
+    """Each cluster's place, from the names and parents of the folders, datacenters and
+    clusters below the root folder (``root``, its moid)."""
+    info: dict[str, tuple[str, str, str | None]] = {}  # moid -> (type, name, parent moid)
+    for tname, objs in entities.items():
+        for moid, p in objs.items():
+            if moid == root:
+                continue
+            parent = p.get("parent")
+            info[moid] = (tname, _name(p.get("name") or moid), _moid(parent) if parent is not None else None)
+    out = []
+    for moid, p in sorted(entities.get("ClusterComputeResource", {}).items()):
+        name = info[moid][1]
+        above: list[tuple[str, str]] = []  # (type, name), nearest first
+        chain: list[str] = []
+        cur = info[moid][2]
+        while cur is not None and cur in info and cur not in chain:
+            chain.append(cur)
+            above.append(info[cur][:2])
+            cur = info[cur][2]
+        dc_at = next((i for i, (t, _) in enumerate(above) if t == "Datacenter"), None)
+        if dc_at is None:
+            out.append(_Place(moid, name, None, [], [], chain))
+            continue
+        folders = [n for _, n in reversed(above[: dc_at])][1:]  # below the datacenter's host folder
+        dc_folders = [n for _, n in reversed(above[dc_at + 1 :])]
+        out.append(_Place(moid, name, above[dc_at][1], dc_folders, folders, chain))
+    return out
+
+
+def _labels(places: Sequence[_Place]) -> dict[str, str]:
+    """The shortest unambiguous ``DC/…/name`` label of each place."""
+    for depth in (0, 1, 2):
+        labels = {p.moid: p.label(depth) for p in places}
+        if len(set(labels.values())) == len(labels):
+            return labels
+    return labels
+
+
+def _choose(places: Sequence[_Place], wanted: str) -> _Place:
+    query = wanted.strip()
+    norm = query.strip("/")
+    for fold in (False, True):
+        def same(a: str, b: str) -> bool:
+            return a.casefold() == b.casefold() if fold else a == b
+
+        matches = [p for p in places if same(p.moid, query) or any(same(s, norm) for s in p.spellings())]
+        if matches:
+            break
+    labels = _labels(places)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        matches.sort(key=lambda p: labels[p.moid])
+        listing = ", ".join(f"'{labels[p.moid]}' ({p.moid})" for p in matches)
+        example = labels[matches[-1].moid]
+        raise InventoryError([(
+            "cluster",
+            f"several clusters are named '{wanted}': {listing}; pass one of these "
+            f"(e.g. cluster='{example}') or the managed-object id",
+        )])
+    listing = ", ".join(f"'{labels[p.moid]}' ({p.moid})" for p in sorted(places, key=lambda p: labels[p.moid])) or "none"
+    raise InventoryError([("cluster", f"no cluster named '{wanted}'; the vCenter has {listing}")])
+
+
 def _collect(si: Any, cluster: str, page_size: int) -> _Raw:
+    """Two PropertyCollector calls: one to find the cluster (names and parents of clusters,
+    datacenters and folders), then ONE ``RetrievePropertiesEx`` for the cluster, its hosts,
+    its VMs and every datastore any of them uses — the snapshot is as consistent as vCenter
+    makes a single call."""
     vim, vmodl = _pyvmomi()
     content = si.RetrieveContent()
     PC = vmodl.query.PropertyCollector
+    located = _over_view(
+        content, vim, vmodl, content.rootFolder, [vim.Folder, vim.Datacenter, vim.ClusterComputeResource],
+        {vim.Folder: LOCATE_PROPS, vim.Datacenter: LOCATE_PROPS, vim.ClusterComputeResource: LOCATE_PROPS},
+        page_size,
+    )
+    place = _choose(_places(located, _moid(content.rootFolder)), cluster)
+    cref = vim.ClusterComputeResource(place.moid, stub=getattr(content.rootFolder, "_stub", None))
 
-    clusters = _over_view(content, vim, vmodl, content.rootFolder, vim.ClusterComputeResource, ["name"], page_size)
-    matches = [m for m, p in clusters.items() if p.get("name") == cluster or m == cluster]
-    if not matches:
-        matches = [m for m, p in clusters.items() if str(p.get("name", "")).lower() == cluster.lower()]
-    if len(matches) != 1:
-        listing = ", ".join(f"'{p.get('name')}' ({m})" for m, p in sorted(clusters.items())) or "none"
-        what = "several clusters are named" if matches else "no cluster named"
-        hint = "; pass the managed-object id" if matches else ""
-        raise InventoryError([("cluster", f"{what} '{cluster}'{hint}; the vCenter has {listing}")])
-    cid = matches[0]
-    cref = vim.ClusterComputeResource(cid, stub=getattr(content.rootFolder, "_stub", None))
-    cprops = _retrieve(content.propertyCollector, vmodl, [PC.ObjectSpec(obj=cref, skip=False)], vim.ClusterComputeResource,
-                       CLUSTER_PROPS, page_size).get(cid, {})
+    to_ds = [
+        _traverse(vmodl, "host-datastores", vim.HostSystem, "datastore"),
+        _traverse(vmodl, "vm-datastores", vim.VirtualMachine, "datastore"),
+    ]
+    cluster_spec = PC.ObjectSpec(obj=cref, skip=False, selectSet=[
+        _traverse(vmodl, "cluster-datastores", vim.ClusterComputeResource, "datastore")])
+    try:
+        snap = _over_view(
+            content, vim, vmodl, cref, [vim.HostSystem, vim.VirtualMachine],
+            {vim.HostSystem: HOST_PROPS, vim.VirtualMachine: VM_PROPS,
+             vim.ClusterComputeResource: CLUSTER_PROPS, vim.Datastore: DATASTORE_PROPS},
+            page_size, follow=to_ds, also=[cluster_spec],
+        )
+    except vmodl.fault.ManagedObjectNotFound:
+        raise InventoryError([(
+            "cluster", f"cluster '{place.name}' ({place.moid}) was removed from vCenter while it was being read"
+        )]) from None
     about = getattr(content, "about", None)
-    raw = _Raw(version=getattr(about, "version", None), cluster_id=cid, cluster=cprops)
-    raw.hosts = _over_view(content, vim, vmodl, cref, vim.HostSystem, HOST_PROPS, page_size)
-    raw.vms = _over_view(content, vim, vmodl, cref, vim.VirtualMachine, VM_PROPS, page_size)
-
-    ds_refs: dict[str, Any] = {}
-    for props in [cprops, *raw.hosts.values(), *raw.vms.values()]:
-        for ref in props.get("datastore") or ():
-            ds_refs.setdefault(_moid(ref), ref)
-    if ds_refs:
-        specs = [PC.ObjectSpec(obj=ref, skip=False) for ref in ds_refs.values()]
-        raw.datastores = _retrieve(content.propertyCollector, vmodl, specs, vim.Datastore, DATASTORE_PROPS, page_size)
+    raw = _Raw(
+        version=getattr(about, "version", None),
+        cluster_id=place.moid,
+        cluster=snap.get("ClusterComputeResource", {}).get(place.moid, {}),
+        hosts=snap.get("HostSystem", {}),
+        vms=snap.get("VirtualMachine", {}),
+        datastores=snap.get("Datastore", {}),
+        located_name=place.name,
+        ancestry={
+            m: {"type": t, **located[t][m]}
+            for t in ("ClusterComputeResource", "Folder", "Datacenter")
+            for m in (place.moid, *place.chain)
+            if m in located.get(t, {})
+        },
+    )
     return raw
+
+
+def _source(si: Any) -> str | None:
+    """``"vCenter <url>"`` for ``inv.source``; ``"vCenter recording <path>"`` for a replay."""
+    stub = getattr(si, "_stub", None)
+    if isinstance(stub, _ReplayStub):
+        return f"vCenter recording {stub.origin}" if stub.origin else "vCenter recording"
+    host = getattr(stub, "host", None)
+    if not isinstance(host, str) or not host:
+        return None
+    scheme = "https" if "HTTPS" in str(getattr(stub, "scheme", "")).upper() else "http"
+    path = getattr(stub, "path", "/sdk")
+    return f"vCenter {scheme}://{host}{path if isinstance(path, str) else '/sdk'}"
 
 
 # ---------------------------------------------------------------- conversion
@@ -261,9 +457,10 @@ _DS_IN_PATH = re.compile(r"^\s*\[([^\]]+)\]")
 
 
 class _Converter:
-    def __init__(self, raw: _Raw, defaults: Defaults) -> None:
+    def __init__(self, raw: _Raw, defaults: Defaults, source: str | None = None) -> None:
         self.raw = raw
         self.d = defaults
+        self.source = source
         self.notes = Notes()
         self.problems: list[tuple[str, str]] = []
         self.locate: dict[str, str] = {}
@@ -281,18 +478,18 @@ class _Converter:
         hosts = self._hosts(set(datastores))
         host_ids = {h["id"] for h in hosts}
         overrides = {_moid(o.key): o for o in getattr(cfg_ex, "dasVmConfig", None) or () if getattr(o, "key", None)}
-        vms = self._vms(host_ids, datastores, overrides)
+        vms = self._vms({h["id"]: h for h in hosts}, datastores, overrides)
         vm_ids = {v["id"] for v in vms}
         rules = self._rules(cfg_ex, vm_ids, host_ids)
         cluster = self._cluster(das, version, host_ids, set(datastores))
         doc = {"cluster": cluster, "hosts": hosts, "datastores": list(datastores.values()), "vms": vms, "rules": rules}
-        return c.finish(doc, self.notes, self.problems, self.locate)
+        return c.finish(doc, self.notes, self.problems, self.locate, self.source)
 
     # ------------------------------------------------------------ inventory objects
     def _datastores(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for moid, p in sorted(self.raw.datastores.items()):
-            name = str(p.get("name") or moid)
+            name = _name(p.get("name") or moid)
             raw_type = p.get("summary.type")
             dtype = c.datastore_type(raw_type)
             if dtype is None:
@@ -310,7 +507,7 @@ class _Converter:
         hosts: list[dict[str, Any]] = []
         states: dict[str, list[str]] = {}
         for moid, p in sorted(self.raw.hosts.items()):
-            name = str(p.get("name") or moid)
+            name = _name(p.get("name") or moid)
             mhz, cores = _num(p.get("summary.hardware.cpuMhz")), _num(p.get("summary.hardware.numCpuCores"))
             mem = _num(p.get("summary.hardware.memorySize"))
             state = str(p.get("runtime.connectionState") or "connected")
@@ -358,37 +555,53 @@ class _Converter:
         return hosts
 
     def _vms(
-        self, host_ids: set[str], datastores: Mapping[str, dict[str, Any]], overrides: Mapping[str, Any]
+        self, hosts: Mapping[str, dict[str, Any]], datastores: Mapping[str, dict[str, Any]], overrides: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
-        by_name = {ds["name"]: ds_id for ds_id, ds in datastores.items()}
         vms: list[dict[str, Any]] = []
         for moid, p in sorted(self.raw.vms.items(), key=lambda kv: _sort_key(kv[0])):
-            name = str(p.get("name") or moid)
+            name = _name(p.get("name") or moid)
             if p.get("config.template"):
-                self.notes.add("vms", "templates skipped (they never run)", name)
+                self.notes.add("vms", "templates skipped (they never run)", f"{name} ({moid})")
                 continue
             ps = c.power_state(p.get("runtime.powerState"))
             if ps is None:
                 self.problems.append((f"vm {moid} '{name}'", f"unknown power state {p.get('runtime.powerState')!r}"))
                 continue
             host = _moid(p["runtime.host"]) if p.get("runtime.host") is not None else None
-            if host is not None and host not in host_ids:
-                if ps == "poweredOn":
-                    self.problems.append(
-                        (f"vm {moid} '{name}'", f"powered on on host {host}, which is not in the cluster")
+            if ps == "poweredOn":
+                race = self._cannot_run(host, hosts)
+                if race is not None:
+                    # A snapshot of a live system: the VM's and the host's properties were read
+                    # at (slightly) different instants, e.g. a vMotion racing an evacuation.
+                    self.notes.add(
+                        "vms[*].host",
+                        f"powered on, but {race}: kept with no host, as not running in the cluster "
+                        "(its reservations are not counted and HA would not restart it); read again "
+                        "once the migration has finished",
+                        f"{name} ({moid})",
                     )
-                    continue
+                    ps, host = "poweredOff", None
+            if host is not None and host not in hosts:
                 host = None
             vm: dict[str, Any] = {"id": moid, "name": name, "host": host, "power_state": ps}
 
             ds_list = [d for d in _ids(p.get("datastore")) if d in datastores]
             m = _DS_IN_PATH.match(str(p.get("config.files.vmPathName") or ""))
-            home = by_name.get(m.group(1).strip()) if m else None
+            home = None
+            if m:  # datastore names are unique in a datacenter; prefer the VM's own datastores
+                wanted = m.group(1).strip()
+                mine = [d for d in ds_list if datastores[d]["name"] == wanted]
+                home = mine[0] if mine else next((d for d, ds in datastores.items() if ds["name"] == wanted), None)
             if home is None and ds_list:
                 home = ds_list[0]
                 self.notes.add("vms[*].home_datastore", "no datastore in config.files.vmPathName: the VM's first datastore used", name)
             if home is None:
-                self.problems.append((f"vm {moid} '{name}'", "vCenter reports no datastore for the VM"))
+                # A VM being created, registered or removed while the read ran.
+                self.notes.add(
+                    "vms",
+                    "left out: vCenter reports no datastore for the VM (being created or removed while it was read)",
+                    f"{name} ({moid})",
+                )
                 continue
             vm["home_datastore"] = home
             vm["datastores"] = [home, *(d for d in ds_list if d != home)]
@@ -434,6 +647,20 @@ class _Converter:
             self.locate[f"vms[{len(vms)}]"] = f"vm {moid} '{name}'"
             vms.append(vm)
         return vms
+
+    @staticmethod
+    def _cannot_run(host: str | None, hosts: Mapping[str, dict[str, Any]]) -> str | None:
+        """Why a powered-on VM cannot be on ``host`` as read (``None``: it can)."""
+        if host is None:
+            return "vCenter reports no host for it"
+        h = hosts.get(host)
+        if h is None:
+            return f"its host {host} is not in the cluster"
+        if h["maintenance"]:
+            return f"its host {host} '{h['name']}' is in maintenance mode"
+        if h["standby"]:
+            return f"its host {host} '{h['name']}' is in standby"
+        return None
 
     @staticmethod
     def _role(p: Mapping[str, Any]) -> str | None:
@@ -544,7 +771,14 @@ class _Converter:
 
     # ------------------------------------------------------------ cluster settings
     def _cluster(self, das: Any, version: str, host_ids: set[str], ds_ids: set[str]) -> dict[str, Any]:
-        name = str(self.raw.cluster.get("name") or self.raw.cluster_id)
+        name = _name(self.raw.cluster.get("name") or self.raw.cluster_id)
+        located = self.raw.located_name
+        if located is not None and self.raw.cluster.get("name") is not None and located != name:
+            self.notes.add(
+                "cluster.name",
+                f"the cluster {self.raw.cluster_id} was renamed from '{located}' to '{name}' while it was read: "
+                "the new name used",
+            )
         cfg: dict[str, Any] = {"name": name, "version": version}
         if das is None or getattr(das, "enabled", None) is None:
             self.notes.add("cluster", "vCenter reports no vSphere HA configuration (dasConfig): settings from Defaults")
@@ -681,6 +915,7 @@ def record_vsphere(service_instance: Any, cluster: str, path: str | os.PathLike[
         "format": FORMAT,
         "about": {"version": raw.version},
         "cluster": {"id": raw.cluster_id, "props": _encode(raw.cluster)},
+        "ancestry": {k: _encode(v) for k, v in raw.ancestry.items()},
         "hosts": {k: _encode(v) for k, v in raw.hosts.items()},
         "vms": {k: _encode(v) for k, v in raw.vms.items()},
         "datastores": {k: _encode(v) for k, v in raw.datastores.items()},
@@ -749,6 +984,7 @@ def replay(recording: Mapping[str, Any] | str | os.PathLike[str]) -> Any:
     mapping, or the path of its JSON file) through pyVmomi's own method dispatch: its
     PropertyCollector answers ``RetrievePropertiesEx`` from the recording."""
     vim, _ = _pyvmomi()
+    origin = None if isinstance(recording, Mapping) else str(recording)
     if not isinstance(recording, Mapping):
         try:
             recording = json.loads(Path(recording).read_text(encoding="utf-8"))
@@ -756,25 +992,39 @@ def replay(recording: Mapping[str, Any] | str | os.PathLike[str]) -> Any:
             raise InventoryError([(str(recording), f"not a readable recording: {exc}")]) from None
     if not isinstance(recording, Mapping) or recording.get("format") != FORMAT:
         raise InventoryError([("recording", f"not a {FORMAT} recording")])
-    stub = _ReplayStub(recording)
+    stub = _ReplayStub(recording, origin)
     return vim.ServiceInstance("ServiceInstance", stub=stub)
 
 
 class _ReplayStub:
     """The pyVmomi stub-adapter protocol (``InvokeMethod`` / ``InvokeAccessor``) over a
-    recording."""
+    recording. Its PropertyCollector follows the ObjectSpecs and TraversalSpecs it is given
+    over the recorded objects as vCenter does (a TraversalSpec applies to objects of its
+    ``type`` only, and follows the recorded property named by its ``path``)."""
 
-    def __init__(self, rec: Mapping[str, Any]) -> None:
+    def __init__(self, rec: Mapping[str, Any], origin: str | None = None) -> None:
         self.rec = rec
-        self.views: dict[str, tuple[str, str]] = {}  # view id -> (container id, type name)
+        self.origin = origin
+        self.views: dict[str, tuple[str, list[str]]] = {}  # view id -> (container id, type names)
         self.calls: list[str] = []  # method names, in order (tests count them)
         self.pages: list[list[Any]] = []
+        cid = str(rec["cluster"]["id"])
         self.objects: dict[str, dict[str, dict[str, Any]]] = {
-            "ClusterComputeResource": {str(rec["cluster"]["id"]): dict(rec["cluster"]["props"])},
+            "ClusterComputeResource": {cid: dict(rec["cluster"]["props"])},
             "HostSystem": dict(rec.get("hosts", {})),
             "VirtualMachine": dict(rec.get("vms", {})),
             "Datastore": dict(rec.get("datastores", {})),
+            "Folder": {},
+            "Datacenter": {},
         }
+        for moid, entry in dict(rec.get("ancestry", {})).items():
+            kind = str(entry.get("type"))
+            props = {k: v for k, v in entry.items() if k != "type"}
+            if kind == "ClusterComputeResource" and moid == cid:
+                self.objects[kind][cid].setdefault("parent", props.get("parent"))
+            elif kind in ("Folder", "Datacenter"):
+                self.objects[kind][str(moid)] = props
+        self.types = {moid: kind for kind, objs in self.objects.items() for moid in objs}
 
     def _page(self) -> Any:
         _, vmodl = _pyvmomi()
@@ -783,6 +1033,31 @@ class _ReplayStub:
         page = self.pages.pop(0)
         token = f"page-{len(self.pages)}" if self.pages else None
         return vmodl.query.PropertyCollector.RetrieveResult(objects=page, token=token)
+
+    def _refs(self, obj: str, kind: str | None, value: Any) -> list[tuple[str, str]]:
+        """The (moid, type) pairs a recorded property ``value`` refers to."""
+        out: list[tuple[str, str]] = []
+        if isinstance(value, dict) and "_array" in value:
+            value = value.get("items", [])
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, dict) and "_moref" in v:
+                tname, _, moid = str(v["_moref"]).partition(":")
+                out.append((moid, tname.rpartition(".")[2]))
+        return out
+
+    def _follow(self, oid: str, kind: str, select: Sequence[Any], out: list[tuple[str, str]]) -> None:
+        for ts in select or ():
+            if _wsdl_type(getattr(ts, "type", None)) != kind:
+                continue
+            if kind == "ContainerView" and ts.path == "view":
+                _, types = self.views[oid]
+                members = [(m, t) for t in types for m in self.objects.get(t, {})]
+            else:
+                members = self._refs(oid, kind, self.objects.get(kind, {}).get(oid, {}).get(ts.path))
+            for m, t in members:
+                if not ts.skip:
+                    out.append((m, t))
+                self._follow(m, t, list(getattr(ts, "selectSet", None) or ()), out)
 
     def InvokeAccessor(self, mo: Any, info: Any) -> Any:  # noqa: N802 - pyVmomi protocol
         raise NotImplementedError(f"replay serves no property reads ({info.name}); use the PropertyCollector")
@@ -811,7 +1086,7 @@ class _ReplayStub:
         if name == "CreateContainerView":
             container, types, _recursive = args
             vid = f"session[replay]view-{len(self.views) + 1}"
-            self.views[vid] = (_moid(container), str(types[0].__name__).rpartition(".")[2])
+            self.views[vid] = (_moid(container), [_wsdl_type(t) for t in types])
             return vim.view.ContainerView(vid, stub=self)
         if name == "Destroy" or name == "DestroyView":
             self.views.pop(_moid(mo), None)
@@ -820,20 +1095,22 @@ class _ReplayStub:
             specs, options = args
             objects = []
             for spec in specs:
-                tname = str(spec.propSet[0].type.__name__).rpartition(".")[2]
-                paths = list(spec.propSet[0].pathSet or ())
-                known = self.objects.get(tname, {})
-                ids: list[str] = []
+                wanted = {_wsdl_type(ps.type): list(ps.pathSet or ()) for ps in spec.propSet}
+                refs: list[tuple[str, str]] = []
                 for ospec in spec.objectSet:
                     oid = _moid(ospec.obj)
-                    if oid in self.views:
-                        ids += list(known) if self.views[oid][1] == tname else []
-                    elif oid in known:
-                        ids.append(oid)
-                cls = getattr(vim, tname)
-                for oid in ids:
-                    props = known[oid]
-                    prop_set = [vmodl.DynamicProperty(name=p, val=_decode(props[p], self)) for p in paths if p in props]
+                    kind = "ContainerView" if oid in self.views else self.types.get(oid, _wsdl(ospec.obj))
+                    if not ospec.skip:
+                        refs.append((oid, kind))
+                    self._follow(oid, kind, list(ospec.selectSet or ()), refs)
+                seen: set[str] = set()
+                for oid, kind in refs:
+                    if oid in seen or kind not in wanted or oid not in self.objects.get(kind, {}):
+                        continue
+                    seen.add(oid)
+                    props = self.objects[kind][oid]
+                    prop_set = [vmodl.DynamicProperty(name=p, val=_decode(props[p], self)) for p in wanted[kind] if p in props]
+                    cls = getattr(vim, kind)
                     objects.append(vmodl.query.PropertyCollector.ObjectContent(obj=cls(oid, stub=self), propSet=prop_set))
             size = getattr(options, "maxObjects", None) or len(objects) or 1
             self.pages = [objects[i : i + size] for i in range(0, len(objects), size)]

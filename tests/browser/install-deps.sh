@@ -1,0 +1,19 @@
+#!/bin/sh
+# Installs what the browser tests (tests/test_report_browser.py) need: headless Chromium from
+# Debian's `chromium` package. Idempotent: does nothing when a chromium binary is present.
+# Needs root (or sudo) and the Debian mirror; no other network.
+set -eu
+
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+    exit 0
+fi
+
+SUDO=
+if [ "$(id -u)" != 0 ]; then
+    SUDO=sudo
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# fonts-dejavu-core: a font with the glyphs the report uses (✓ ✗ …), so screenshots are legible.
+$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
