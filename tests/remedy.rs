@@ -312,3 +312,45 @@ fn percentage_policy_by_hand() {
     // No slot: no cap, no reservation remedy.
     assert!(of_kind(&r, RemedyKind::SlotCap).is_empty() && of_kind(&r, RemedyKind::LowerReservations).is_empty());
 }
+
+#[test]
+fn failover_host_running_a_vm() {
+    // h3 is the dedicated failover host but runs v3: the policy is not satisfied, and no
+    // capacity changes that. The percentage policy for 1 failure (1/3 = 33.3 % per resource)
+    // holds: 3,072 of 30,720 MB reserved.
+    let hosts = (1..=3).map(|i| host(&format!("h{i}"), 10_000, 10_240, &["ds-1"])).collect();
+    let vms = (1..=3).map(|i| vm(&format!("v{i}"), &format!("h{i}"), 0, 1_024, "ds-1")).collect();
+    let inv = inventory(&doc(json!({"policy": "failoverHosts", "hosts": ["h3"]}), hosts, vms, vec![], json!({})));
+    let r = remedies(&inv, &RemedyOptions::default()).unwrap();
+    check_all(&inv, &r);
+    assert_eq!(r.remedies.len(), 1, "{:?}", r.notes);
+    assert_eq!(
+        r.remedies[0].patch.admission_control,
+        Some(hapolicy::model::AdmissionControl::PercentageAuto { host_failures: 1 })
+    );
+    assert_eq!(r.remedies[0].scope, Scope::Setting);
+    assert!(r.notes.iter().any(|n| n.starts_with("addHosts: even 8 hosts like h1")), "{:?}", r.notes);
+}
+
+#[test]
+fn storage_moves_combine_with_capacity() {
+    // Cluster B (two failures leave 2 VMs of 4,096 MB unplaced) plus a VM on h1's local disk:
+    // the move alone is not enough, so every remedy carries it; one memory step still suffices.
+    let mut hosts: Vec<Value> = (1..=6).map(|i| host(&format!("h{i}"), 50_000, 16_384, &["ds-1"])).collect();
+    hosts[0] = host("h1", 50_000, 16_384, &["ds-1", "ds-local"]);
+    let mut vms: Vec<Value> =
+        (0..18).map(|i| vm(&format!("v{i:02}"), &format!("h{}", i % 6 + 1), 0, 4_096, "ds-1")).collect();
+    vms.push(vm("v-local", "h1", 0, 0, "ds-local"));
+    let inv = inventory(&doc(json!({"policy": "disabled"}), hosts, vms, vec![], json!({})));
+    let r = remedies(&inv, &RemedyOptions { failures: Some(2) }).unwrap();
+    check_all(&inv, &r);
+    assert!(r.notes.iter().any(|n| n.contains("not enough alone")), "{:?}", r.notes);
+    assert!(of_kind(&r, RemedyKind::MoveStorage).is_empty());
+    let mem = of_kind(&r, RemedyKind::AddMemory);
+    assert_eq!(mem[0].patch.host_memory_mb, 16_384);
+    assert_eq!(mem[0].patch.vms["v-local"].datastore.as_deref(), Some("ds-1"));
+    assert!(mem[0].summary.ends_with("after moving 1 VM(s) to shared storage"), "{}", mem[0].summary);
+    let add = of_kind(&r, RemedyKind::AddHosts);
+    assert_eq!(add[0].patch.add_hosts[0].count, 1);
+    assert!(add[0].patch.vms.contains_key("v-local"));
+}

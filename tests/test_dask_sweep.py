@@ -129,6 +129,15 @@ def test_default_shard_count_and_other_options(client: Client, inv: ha.Inventory
     assert had.sweep(client, inv, 1, shards=16) == ha.sweep(inv, 1)
 
 
+def test_many_inventories_map_onto_the_workers(client: Client, inv: ha.Inventory) -> None:
+    # docs/distributed.rst: one task per inventory (many clusters, or candidate designs).
+    variants = [inv, ha.generate_inventory(hosts=6, vms=120, seed=1), ha.generate_inventory(hosts=8, vms=90, seed=2)]
+    futures = client.map(ha.sweep, variants, max_failures=2, threads=1, pure=False)
+    got = client.gather(futures)
+    assert got == [ha.sweep(v, 2) for v in variants]
+    assert [r.scenarios for r in got] == [10 + 45, 6 + 15, 8 + 28]
+
+
 def test_a_scheduler_file_or_address_connects_for_the_call(cluster: Path, inv: ha.Inventory) -> None:
     assert had.sweep(cluster, inv, 1) == ha.sweep(inv, 1)
     address = json.loads(cluster.read_text())["address"]

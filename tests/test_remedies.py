@@ -214,3 +214,11 @@ def test_generated_cluster_two_failures_is_quick() -> None:
     assert [r.kind for r in rems] == [RemedyKind.MOVE_STORAGE]
     assert ha.sweep(rems[0].apply(inv), 2).max_failures_tolerated == 2
     assert elapsed < 2.0 * 3  # generous on a shared machine; the benchmark measures it
+
+
+def test_apply_to_another_inventory_is_a_clear_error(lab_remedies: ha.Remedies) -> None:
+    add = of_kind(lab_remedies, RemedyKind.ADD_HOSTS)[0]
+    with pytest.raises(ha.UnknownIdError, match="host-21"):
+        add.apply(two_failure_cluster())
+    with pytest.raises(ha.ArgumentError, match="takes an Inventory"):
+        add.apply({"hosts": []})  # type: ignore[arg-type]

@@ -100,12 +100,12 @@ def sweep(
     The inventory is sent to every worker once. Unless ``check_version=False``, the workers'
     hapolicy version is compared with this one first (:func:`check_workers`).
     """
+    if not isinstance(inv, Inventory):
+        raise ArgumentError(f"inv must be a hapolicy.Inventory, got {type(inv).__name__}")
     if isinstance(client, (str, os.PathLike)):
         with connect(client) as own:
             return sweep(own, inv, max_failures, hosts, shards=shards, threads=threads, sample=sample, seed=seed,
                          worst_only=worst_only, unplaced_vms_limit=unplaced_vms_limit, check_version=check_version)
-    if not isinstance(inv, Inventory):
-        raise ArgumentError(f"inv must be a hapolicy.Inventory, got {type(inv).__name__}")
     for method in ("submit", "scatter", "gather", "run", "nthreads"):
         if not callable(getattr(client, method, None)):
             raise ArgumentError(
@@ -117,7 +117,10 @@ def sweep(
     host_list = None if hosts is None else ([hosts] if isinstance(hosts, str) else list(hosts))
     if check_version:
         check_workers(client)
-    shared = client.scatter(inv, broadcast=True)
+    # A key of its own per call (hash=False): with the content's hash as key, a second call with
+    # the same inventory can meet the first call's copy while it is being released, and its
+    # tasks fail with "lost dependencies".
+    shared = client.scatter(inv, broadcast=True, hash=False)
     options: dict[str, Any] = {
         "threads": threads, "sample": sample, "seed": seed, "worst_only": worst_only,
         "unplaced_vms_limit": unplaced_vms_limit,
@@ -129,7 +132,7 @@ def sweep(
     try:
         parts: list[SweepResult] = client.gather(futures)
     finally:
-        client.cancel(futures)
+        client.cancel([*futures, shared])
     merged = parts[0].merge(*parts[1:])
     # Bound to the caller's inventory (equal to the workers' copies) rather than a copy.
     return SweepResult(merged._core, inv)

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 from . import _core
 from ._args import whole_number
-from ._tabular import html_table, records_to_pandas
+from ._tabular import records_to_pandas
 from .errors import ArgumentError
 from .inventory import Inventory
 
@@ -104,6 +104,7 @@ class Remedy:
         return Inventory(self._core_patch.apply(inv._core))
 
     def to_dict(self) -> dict[str, Any]:
+        """The remedy as plain JSON-able data (kind, summary, scope, size, patch, figures)."""
         return {
             "kind": self.kind.value, "summary": self.summary, "scope": self.scope.value,
             "size_percent": self.size_percent, "patch": dict(self.patch), "before": dict(self.before),
@@ -148,24 +149,29 @@ class Remedies(Sequence[Remedy]):
 
     @property
     def promise(self) -> str:
+        """The promise checked, in words."""
         return str(self._doc["promise"])
 
     @property
     def failures(self) -> int | None:
+        """The ``failures`` asked for (``None``: admission control only)."""
         value: int | None = self._doc["failures"]
         return value
 
     @property
     def holds(self) -> bool:
+        """The promise holds already (then there is nothing to remedy)."""
         return bool(self._doc["holds"])
 
     @property
     def before(self) -> Mapping[str, Any]:
+        """The figures of the inventory as it is (same shape as :attr:`Remedy.before`)."""
         value: Mapping[str, Any] = self._doc["before"]
         return value
 
     @property
     def notes(self) -> tuple[str, ...]:
+        """Kinds tried without a verified remedy and why, and other remarks."""
         return tuple(self._doc["notes"])
 
     @property
@@ -198,6 +204,7 @@ class Remedies(Sequence[Remedy]):
 
     # ---------------------------------------------------------------- export
     def to_dict(self) -> dict[str, Any]:
+        """Everything as plain JSON-able data: promise, figures before, remedies, notes."""
         return {
             "promise": self.promise, "failures": self.failures, "holds": self.holds, "before": dict(self.before),
             "remedies": [r.to_dict() for r in self._items], "notes": list(self.notes),
@@ -218,6 +225,7 @@ class Remedies(Sequence[Remedy]):
         return rows
 
     def to_pandas(self) -> pd.DataFrame:
+        """:meth:`to_records` as a DataFrame (pandas is optional)."""
         return records_to_pandas(
             self.to_records(),
             ["kind", "scope", "size_percent", "summary", "verified", "satisfied_after", "failover_level_after",
@@ -227,6 +235,7 @@ class Remedies(Sequence[Remedy]):
         )
 
     def text(self) -> str:
+        """The promise, its figures now, and each remedy with its figures after, as text."""
         lines = [f"promise: {self.promise}", f"now: {_figures_line(self.before)}"]
         if self.holds:
             lines.append("the promise already holds: nothing to remedy")
@@ -248,9 +257,10 @@ class Remedies(Sequence[Remedy]):
         return f"<Remedies {state}: {self.promise}>"
 
     def _repr_html_(self) -> str:
-        title = f"Remedies — {self.promise}: " + ("holds already" if self.holds else f"{len(self._items)} found")
-        rows = [(r.kind.value, r.scope.value, r.size_percent, r.summary, _figures_line(r.after)) for r in self._items]
-        return html_table(("kind", "scope", "size %", "summary", "after"), rows, title)
+        # The report's remedies section: one renderer for the page and for Jupyter.
+        from . import _html, report
+
+        return _html.fragment("remedies", report.remedies_section(self, shown=len(self)))
 
 
 def remedies(inv: Inventory, failures: int | None = None, unit: str = "host") -> Remedies:

@@ -41,6 +41,10 @@
 //!   promise the cluster really keeps: the slot policy at its current failover level, explicit
 //!   percentages lowered to the current ones (whole percents, rounded down), auto-computed
 //!   percentages for the largest k that holds.
+//!
+//!   While the sweep leaves VMs unplaced, slot caps and policy changes are not searched (they
+//!   only gate user operations and never move a restart), except away from dedicated failover
+//!   hosts, which placement uses first.
 //! - `relaxRule` (with `failures`): removing a rule (anti-affinity, VM-host) that a VM left
 //!   unplaced for that reason belongs to; each rule alone, or all of them when none alone works.
 //! - `moveStorage` (with `failures`, not among the five kinds of R-REMEDY: an engine addition):
@@ -289,9 +293,24 @@ pub fn remedies(inv: &Inventory, options: &RemedyOptions) -> Result<Remedies> {
     }
     search.add_hosts(&base_patch)?;
     search.add_capacity(&base_patch)?;
-    search.slot_caps(&base_patch)?;
+    // Slot caps and the slot or percentage policy only gate user operations: they never change
+    // where HA restarts VMs (R-PLACE), so they cannot fix a sweep that leaves VMs unplaced.
+    // Dedicated failover hosts do change placement: that policy is always searched.
+    let sweep_broken = search.before.sweep.as_ref().is_some_and(|s| s.failing_combinations > 0);
+    let fixed_placement = sweep_broken && base_patch.is_empty();
+    if fixed_placement {
+        search.notes.push(
+            "slotCap / changePolicy: admission settings do not change where HA restarts VMs, so they were not \
+             searched while some combination leaves VMs unplaced"
+                .to_string(),
+        );
+    } else {
+        search.slot_caps(&base_patch)?;
+    }
     search.lower_reservations(&base_patch)?;
-    search.change_policy(&base_patch)?;
+    if !fixed_placement || matches!(inv.cluster.admission_control, AdmissionControl::FailoverHosts { .. }) {
+        search.change_policy(&base_patch)?;
+    }
     search.relax_rules(&base_patch, &strands)?;
 
     Ok(search.finish(out))
@@ -512,7 +531,7 @@ impl Search<'_> {
                         cpu += h.cpu_mhz * a.count as u64;
                         mem += h.memory_mb * a.count as u64;
                         parts.push(format!(
-                            "add {} host{} like {} ({} MHz / {} MB each)",
+                            "add {} host{} like {}, {} MHz / {} MB each",
                             a.count,
                             if a.count == 1 { "" } else { "s" },
                             inv.host_label(&a.like),
