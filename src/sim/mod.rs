@@ -146,9 +146,16 @@
 //! * Restart priority `disabled` VMs of a failed host get `vm_not_restarted`.
 //! * A `power_on_failure` applies to the next attempts of that VM, whenever injected.
 
+mod election;
 mod engine;
 mod event;
+mod faults;
+mod isolation;
+mod monitoring;
+mod restarts;
 mod scenario;
+mod storage;
+mod views;
 
 pub use engine::Simulation;
 pub use event::{events_to_value, timeline_text, Event, EventKind};
