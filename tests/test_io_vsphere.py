@@ -395,7 +395,7 @@ def test_missing_pyvmomi_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     import sys
 
     monkeypatch.setitem(sys.modules, "pyVmomi", None)
-    with pytest.raises(ImportError, match=r"pip install 'hapolicy\[vsphere\]'"):
+    with pytest.raises(ImportError, match=r"pip install pyvmomi"):
         io.read_vsphere(object(), "DC0_C0")
 
 

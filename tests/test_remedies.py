@@ -174,10 +174,14 @@ def test_kept_promise_is_empty_and_says_so() -> None:
     assert "already holds" in rems.text()
 
 
-def test_units_other_than_host_are_refused_clearly(lab: ha.Inventory) -> None:
-    with pytest.raises(ValueError, match="fault domains in the inventory; not supported yet"):
-        ha.remedies(lab, failures=1, unit="fault_domain")
-    with pytest.raises(ValueError, match="sites in the inventory"):
+def test_units_without_domains_or_sites(lab: ha.Inventory) -> None:
+    # R-DOMAIN: a host without a fault domain is a domain of its own, so the fault-domain
+    # promise of the lab (no domains) is the host promise; a site promise needs sites.
+    by_domain = ha.remedies(lab, failures=1, unit="fault_domain")
+    by_host = ha.remedies(lab, failures=1)
+    assert [r.summary for r in by_domain] == [r.summary for r in by_host]
+    assert "failed fault domain(s)" in by_domain.promise
+    with pytest.raises(ValueError, match="needs a site on every host"):
         ha.remedies(lab, failures=1, unit="site")
     with pytest.raises(ha.ArgumentError, match="unit must be one of"):
         ha.remedies(lab, unit="rack")
@@ -194,7 +198,8 @@ def test_exports(lab_remedies: ha.Remedies) -> None:
     text = str(lab_remedies)
     assert "promise: admission control satisfied" in text and "after: admission control (slot) satisfied" in text
     html = lab_remedies._repr_html_()
-    assert "<table>" in html and "slotCap" in html
+    # The report's remedies section (one renderer for the page and for Jupyter).
+    assert "<table" in html and "slotCap" in html and 'class="hapolicy"' in html
     recs = lab_remedies.to_records()
     assert [r["kind"] for r in recs] == [r.kind.value for r in lab_remedies]
     pd = pytest.importorskip("pandas")

@@ -49,7 +49,7 @@ def records_to_pandas(
         pandas: Any = importlib.import_module("pandas")
     except ImportError as exc:  # pragma: no cover - exercised only without pandas
         raise ImportError(
-            "to_pandas() needs pandas, which is an optional dependency: pip install 'hapolicy[pandas]'"
+            "to_pandas() needs pandas, which is an optional dependency: pip install pandas"
         ) from exc
     frame = pandas.DataFrame.from_records(records, columns=list(columns) if columns is not None else None)
     for name in ints:

@@ -223,10 +223,15 @@ def cmd_failover(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: Failure units (R-DOMAIN) in words.
+_UNIT_NOUN = {"host": "host", "fault_domain": "fault domain", "site": "site"}
+
+
 def _sweep_verdict(result: SweepResult) -> str:
     """One sentence: what was evaluated and what it shows."""
     k = result.max_failures
-    evaluated = f"{_plural(result.scenarios, 'combination')} of up to {_plural(k, 'failed host')}"
+    noun = _UNIT_NOUN[result.unit]
+    evaluated = f"{_plural(result.scenarios, 'combination')} of up to {_plural(k, 'failed ' + noun)}"
     total = sum(lv.combinations for lv in result.per_k)
     if not result.complete:
         evaluated += f" (stopped early; {total} in all)"
@@ -239,10 +244,10 @@ def _sweep_verdict(result: SweepResult) -> str:
         if tolerated is None:
             verdict += " (the combinations not evaluated may differ)"
     elif tolerated is None:
-        verdict = f"some {bad[0].failures}-host failure leaves VMs unplaced"
+        verdict = f"some {bad[0].failures}-{noun} failure leaves VMs unplaced"
     else:
-        verdict = (f"tolerates {_plural(tolerated, 'host failure')}: "
-                   f"some {tolerated + 1}-host failure leaves VMs unplaced")
+        verdict = (f"tolerates {_plural(tolerated, noun + ' failure')}: "
+                   f"some {tolerated + 1}-{noun} failure leaves VMs unplaced")
     return f"{evaluated}: {verdict}"
 
 
@@ -250,29 +255,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     inv = _load(args)
     show_progress = not args.no_progress and sys.stderr.isatty()
     result = sweep(inv, args.max_failures, args.hosts, args.threads, progress=show_progress or None,
-                   sample=args.sample, seed=0 if args.seed is None else args.seed)
+                   sample=args.sample, seed=0 if args.seed is None else args.seed, unit=args.unit)
     if args.csv:
         import csv
         import io
 
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(["failed_hosts", "restarted", "unplaced", "unplaced_vms", "cpu_left_mhz", "memory_left_mb"])
+        units = args.unit != "host"
+        writer.writerow([*(["failed_units"] if units else []), "failed_hosts", "restarted", "unplaced", "unplaced_vms",
+                         "cpu_left_mhz", "memory_left_mb"])
         for r in result.results:
-            writer.writerow([" ".join(r.failed_hosts), r.restarted, r.unplaced, " ".join(r.unplaced_vms),
-                             r.cpu_left_mhz, r.memory_left_mb])
+            writer.writerow([*([" ".join(r.failed_units)] if units else []), " ".join(r.failed_hosts), r.restarted,
+                             r.unplaced, " ".join(r.unplaced_vms), r.cpu_left_mhz, r.memory_left_mb])
         _write(args.csv, buf.getvalue())
     worst = [r for r in result.worst(args.worst) if r.unplaced]
     lines = [_sweep_verdict(result)]
     for lv in result.per_k:
-        head = f"  {_plural(lv.failures, 'failed host')}: {lv.evaluated} of {_plural(lv.combinations, 'combination')} evaluated"
+        head = (f"  {_plural(lv.failures, 'failed ' + _UNIT_NOUN[result.unit])}: {lv.evaluated} of "
+                f"{_plural(lv.combinations, 'combination')} evaluated")
         if lv.evaluated:
             head += (f", {lv.fully_restarted} restart every VM, the worst leaves "
                      f"{_plural(lv.worst_unplaced, 'VM')} unplaced")
         lines.append(head)
     if worst:
         lines.append(f"Worst {_plural(len(worst), 'combination')}:")
-        lines += [f"  {', '.join(_label(inv, h) for h in r.failed_hosts)}: {r.unplaced} unplaced "
+        lines += [f"  {_failed_text(inv, result, r)}: {r.unplaced} unplaced "
                   f"({', '.join(_label(inv, v) for v in r.unplaced_vms[:8])}"
                   f"{' …' if len(r.unplaced_vms) > 8 else ''})" for r in worst]
     data = {k: v for k, v in result.to_dict().items() if k != "results"}
@@ -280,6 +288,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     data["worst"] = [r.to_dict() for r in worst]
     _emit(args, data, "\n".join(lines), inv)
     return EXIT_FAILED if args.check and not data["holds"] else EXIT_OK
+
+
+def _failed_text(inv: Inventory, result: SweepResult, r: Any) -> str:
+    """A combination's failed hosts, or for unit sweeps its failed units with their host count."""
+    if result.unit == "host":
+        return ", ".join(_label(inv, h) for h in r.failed_hosts)
+    return f"{' + '.join(r.failed_units)} ({_plural(len(r.failed_hosts), 'host')})"
 
 
 def cmd_remedies(args: argparse.Namespace) -> int:
@@ -398,6 +413,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--worst", type=int, default=10, metavar="N", help="list the N worst combinations")
     p.add_argument("--csv", metavar="FILE", help="write every combination's figures to FILE")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
+    p.add_argument("--unit", choices=("host", "fault_domain", "site"), default="host",
+                   help="what one failure takes down (R-DOMAIN): a host (default), a fault domain (the hosts "
+                        "sharing a fault_domain) or a site; --max-failures then counts these")
     check_option(p, "some combination leaves VMs unplaced")
     p = command("remedies", cmd_remedies, "the smallest changes that make the failover promise hold")
     p.add_argument("--failures", type=_count, metavar="K",
@@ -410,10 +428,70 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--until", type=float, default=None, help="stop the clock here (default: the scenario's until)")
     p.add_argument("--json", action="store_true", help="machine-readable JSON output")
     p.set_defaults(func=cmd_simulate)
+    _live_commands(sub)
     p = sub.add_parser("schema", help="print the JSON Schema of the inventory document",
                        description="print the JSON Schema of the inventory document (JSON on standard output)")
     p.set_defaults(func=cmd_schema, json=False)
     return parser
+
+
+def _live_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", metavar="URL",
+                   help="vCenter URL, e.g. https://vc.example.com/sdk (default $GOVC_URL; http:// for simulators)")
+    p.add_argument("--username", metavar="USER", help="user name (default $GOVC_USERNAME); the password comes from "
+                   "$GOVC_PASSWORD or is asked for, never from the command line")
+    p.add_argument("--insecure", action="store_true",
+                   help="do not verify the server's TLS certificate (labs only; default $GOVC_INSECURE)")
+
+
+def _live_commands(sub: Any) -> None:
+    """``watch`` and ``replay``: a live vCenter (hapolicy.io.watch, hapolicy.io.replay)."""
+    from .io.replay import cli_replay
+    from .io.watch import cli_watch
+
+    p = sub.add_parser("watch", help="watch a vCenter cluster and print what HA would do after each change",
+                       description="watch a vCenter cluster (incremental PropertyCollector updates) and print "
+                                   "one line per change that moves the HA posture; Ctrl-C ends it")
+    _live_options(p)
+    p.add_argument("--cluster", metavar="NAME", required=True, help="the cluster: name, DATACENTER/NAME or moid")
+    p.add_argument("--json", action="store_true", help="one JSON object per change (JSON lines)")
+    p.add_argument("--check", action="store_true", help="exit 1 the first time a promise breaks (for monitoring)")
+    p.add_argument("--failures", type=_count, metavar="K", help="host failures checked (default: as the report)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: until Ctrl-C)")
+    p.set_defaults(func=_live(cli_watch))
+    p = sub.add_parser("replay", help="replay an incident from vCenter's events: predicted against observed",
+                       description="replay an incident: INV EVENTS.json offline, or --server/--cluster/--start/"
+                                   "--end live; prints predicted against observed restarts and each difference")
+    p.add_argument("inventory", metavar="INV", nargs="?", help=INV_HELP + " (the cluster before the incident)")
+    p.add_argument("events", metavar="EVENTS", nargs="?", help="events JSON (hapolicy.io.export_events)")
+    _live_options(p)
+    p.add_argument("--cluster", metavar="NAME", help="the cluster (live); or which cluster of INV")
+    p.add_argument("--start", metavar="TIME", help="live: start of the incident window (ISO 8601, UTC if no zone)")
+    p.add_argument("--end", metavar="TIME", help="live: end of the window (ISO 8601)")
+    p.add_argument("--export", metavar="FILE", help="live: also write the events read to FILE (JSON)")
+    p.add_argument("--tolerance", type=float, default=60.0, metavar="SECONDS",
+                   help="restart times further apart than this are a difference (default 60)")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON output")
+    p.add_argument("--check", action="store_true", help="exit 1 when prediction and observation differ")
+    p.set_defaults(func=_live(cli_replay))
+
+
+def _live(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Faults from vCenter (a refused login, a missing privilege) as one-line errors, exit 2."""
+
+    def call(args: argparse.Namespace) -> int:
+        try:
+            return run(args)
+        except (HaPolicyError, KeyboardInterrupt, OSError, ImportError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - pyVmomi faults: vim.fault.InvalidLogin, NoPermission, ...
+            if not type(exc).__module__.startswith(("pyVmomi", "vmodl", "vim")):
+                raise
+            msg = getattr(exc, "msg", None) or type(exc).__name__
+            print(f"hapolicy: error: vCenter: {type(exc).__name__}: {msg}".replace("\n", " "), file=sys.stderr)
+            return EXIT_BAD_INPUT
+
+    return call
 
 
 def _one_line(exc: BaseException) -> str:

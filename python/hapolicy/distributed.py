@@ -154,5 +154,5 @@ def _distributed() -> Any:
         return importlib.import_module("distributed")
     except ImportError as exc:
         raise ImportError(
-            "hapolicy.distributed needs Dask's distributed package: pip install 'hapolicy[dask]'"
+            "hapolicy.distributed needs Dask's distributed package: pip install distributed"
         ) from exc

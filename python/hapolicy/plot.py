@@ -1,7 +1,7 @@
 """Plots for notebooks and reports: capacity before and after a failure, a Gantt chart of a
 simulation, a heat map of two-host failures, failover levels.
 
-matplotlib is an optional dependency (``pip install 'hapolicy[plot]'``); it is imported when a
+matplotlib is an optional dependency (``pip install matplotlib``); it is imported when a
 plot is drawn, so ``import hapolicy.plot`` always works. Every function draws on ``ax`` when
 given (a new figure otherwise) and returns the Axes it drew on.
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HOST_STATE_COLORS", "capacity", "failover_levels", "sweep_heatmap", "timeline"]
 
-_INSTALL = "pip install 'hapolicy[plot]'"
+_INSTALL = "pip install matplotlib"
 
 
 def _require_matplotlib() -> None:

@@ -67,6 +67,10 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("warnings", "Inventory warnings"),
 )
 
+#: The failure-domain section (R-DOMAIN), after "host_failures" — only in reports of inventories
+#: whose hosts have a ``fault_domain`` or a ``site``.
+DOMAIN_SECTION: tuple[str, str] = ("failure_domains", "Fault domains and sites (R-DOMAIN)")
+
 _WORST_SHOWN = 10        # failure combinations listed
 _VMS_SHOWN = 10          # stranded VMs listed per combination
 _REMEDIES_SHOWN = 5
@@ -235,11 +239,13 @@ class _Builder:
             "hapolicy_version": __version__,
             "source": None if self.source is None else str(self.source),
             "failures": self.k,
-            "sections": [{"id": key, "title": title} for key, title in SECTIONS],
+            "sections": [{"id": key, "title": title} for key, title in _sections(inv)],
         }
         data["cluster"] = self.cluster()
         data["admission_control"] = admission_section(ac, lab, self.why(ac, sw))
         data["host_failures"] = self.host_failures(sw)
+        if _has_domains(inv):
+            data["failure_domains"] = domain_section(inv, ac, lab, self.relabel)
         data["capacity"] = self.capacity(sw)
         data["heartbeat_datastores"] = self.heartbeat(hb)
         e = elect(inv)
@@ -253,6 +259,8 @@ class _Builder:
                                for a in getattr(inv, "assumptions", ()) or ()]
         data["warnings"] = [{"path": p, "message": m} for p, m in inv.warnings]
         data["verdicts"] = self.verdicts(ac, sw, data)
+        for u in (data.get("failure_domains") or {}).get("units", ()):
+            data["verdicts"].append(_verdict(u["unit"] + "_failures", u["title"], u["status"], u["summary"]))
         data["holds"] = all(v["status"] != "fail" for v in data["verdicts"])
         data["remedies"] = self.remedies(data["holds"])
         return data
@@ -830,7 +838,8 @@ _MARK = {"ok": "OK  ", "warn": "WARN", "fail": "FAIL"}
 def _text(d: Mapping[str, Any]) -> str:
     parts = [f"hapolicy report — cluster {d['cluster']['name'] or '(unnamed)'}"
              f"{' from ' + d['source'] if d['source'] else ''}, {d['generated_at']}, hapolicy {d['hapolicy_version']}"]
-    for key, title in SECTIONS:
+    for sec in d["sections"]:
+        key, title = sec["id"], sec["title"]
         body = _TEXT[key](d[key], d)
         parts.append(f"== {title}\n{body}".rstrip())
     return "\n\n".join(parts) + "\n"
@@ -843,8 +852,12 @@ def _t_verdicts(v: Any, d: Mapping[str, Any]) -> str:
 
 
 def _t_cluster(c: Any, d: Mapping[str, Any]) -> str:
-    return (f"{c['name'] or '(unnamed)'} — vSphere {c['version']}, {c['hosts']} hosts ({c['usable_hosts']} usable), "
-            f"{c['vms']} VMs ({c['powered_on_vms']} powered on), {c['datastores']} datastores, {c['rules']} rules\n"
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    return (f"{c['name'] or '(unnamed)'} — vSphere {c['version']}, {n(c['hosts'], 'host')} ({c['usable_hosts']} usable), "
+            f"{n(c['vms'], 'VM')} ({c['powered_on_vms']} powered on), {n(c['datastores'], 'datastore')}, "
+            f"{n(c['rules'], 'rule')}\n"
             f"admission control: {c['admission_control_text']}; isolation response: {c['isolation_response']}; "
             f"default restart priority: {c['restart_priority']}; host monitoring: "
             f"{'on' if c['host_monitoring'] else 'off'}")
@@ -961,6 +974,7 @@ _TEXT: dict[str, Callable[[Any, Mapping[str, Any]], str]] = {
     "verdicts": _t_verdicts, "cluster": _t_cluster, "admission_control": _t_admission, "capacity": _t_capacity,
     "host_failures": _t_failures, "heartbeat_datastores": _t_heartbeat, "election": _t_election,
     "assumptions": _t_assumptions, "remedies": _t_remedies, "warnings": _t_warnings,
+    "failure_domains": lambda f, d: _t_domains(f, d),
 }
 
 
@@ -1005,3 +1019,166 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
+
+
+# ---------------------------------------------------------------------------------------- failure domains
+
+_UNIT_TITLES = {"fault_domain": ("Fault-domain failures", "fault domain", "fault domains"),
+                "site": ("Site failures", "site", "sites")}
+
+
+def _has_domains(inv: Inventory) -> bool:
+    return any(h.fault_domain is not None or h.site is not None for h in inv.hosts)
+
+
+def _sections(inv: Inventory) -> list[tuple[str, str]]:
+    """:data:`SECTIONS`, with :data:`DOMAIN_SECTION` after the host failures when ``inv`` has
+    fault domains or sites."""
+    out = list(SECTIONS)
+    if _has_domains(inv):
+        out.insert([k for k, _ in out].index("host_failures") + 1, DOMAIN_SECTION)
+    return out
+
+
+def _percent(part: float, whole: float) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def _reserved_share(inv: Inventory, ac: AdmissionReport) -> tuple[float, float, str]:
+    """What the admission policy sets aside, as shares of the counted capacity (CPU %, memory %)
+    and in words. Percentage policies: their percentages; host-count policies: the capacity of
+    the largest ``k`` counted hosts (the slot policy) or of the failover hosts."""
+    counted = [h for h in inv.hosts if h.id in set(ac.counted_hosts)] or list(inv.hosts)
+    cpu_total = sum(h.cpu_mhz for h in counted)
+    mem_total = sum(h.memory_mb for h in counted)
+    if ac.policy == AdmissionPolicy.PERCENTAGE:
+        c, m = ac.configured_cpu_percent or 0.0, ac.configured_memory_percent or 0.0
+        return c, m, f"the percentage policy reserves {c:.1f} % of the CPU and {m:.1f} % of the memory"
+    if ac.policy == AdmissionPolicy.FAILOVER_HOSTS:
+        ids = {f.host for f in ac.failover_hosts}
+        fh = [h for h in inv.hosts if h.id in ids]
+        c, m = _percent(sum(h.cpu_mhz for h in fh), cpu_total), _percent(sum(h.memory_mb for h in fh), mem_total)
+        return c, m, (f"the {len(fh)} dedicated failover host{'s' if len(fh) != 1 else ''} hold {c:.1f} % of the CPU "
+                      f"and {m:.1f} % of the memory")
+    if ac.policy == AdmissionPolicy.SLOT:
+        k = ac.configured_host_failures or 0
+        c = _percent(sum(sorted((h.cpu_mhz for h in counted), reverse=True)[:k]), cpu_total)
+        m = _percent(sum(sorted((h.memory_mb for h in counted), reverse=True)[:k]), mem_total)
+        return c, m, (f"the slot policy keeps room for {k} host failure{'s' if k != 1 else ''}: at most the "
+                      f"{k} largest host{'s' if k != 1 else ''}, {c:.1f} % of the CPU and {m:.1f} % of the memory")
+    return 0.0, 0.0, "admission control is disabled: nothing is reserved"
+
+
+def domain_section(inv: Inventory, ac: AdmissionReport, lab: Labeler = str,
+                   relabel: Callable[[str], str] = str) -> dict[str, Any]:
+    """The failure-domain section's data (R-DOMAIN): for fault domains and for sites (each
+    when some host has one), the units and their share of the capacity, whether every single
+    unit failure restarts every VM HA attempts (a unit sweep), the worst unit failure with the
+    VMs it strands, what admission control reserves against the largest unit's share (for two
+    equal sites, the stretched-cluster guidance of reserving 50 %), and — where a unit failure
+    strands VMs — the verified remedies for ``remedies(inv, 1, unit=...)``."""
+    from .remedies import remedies as find_remedies
+
+    usable = set(_usable_hosts(inv))
+    hosts = {h.id: h for h in inv.hosts}
+    cpu_total = sum(hosts[h].cpu_mhz for h in usable)
+    mem_total = sum(hosts[h].memory_mb for h in usable)
+    reserved_cpu, reserved_mem, reserved_text = _reserved_share(inv, ac)
+    c = inv.config
+    stretched = (c.vsan or {}).get("stretched")
+    units: list[dict[str, Any]] = []
+    for unit in ("fault_domain", "site"):
+        if not any(getattr(h, unit) is not None for h in inv.hosts):
+            continue
+        title, noun, plural = _UNIT_TITLES[unit]
+        entry: dict[str, Any] = {"unit": unit, "title": title, "noun": noun, "plural": plural,
+                                 "units": [], "sweep": None, "admission": None, "remedies": None,
+                                 "status": "ok", "summary": ""}
+        units.append(entry)
+        try:
+            sw = sweep(inv, 1, unit=unit)
+        except HaPolicyError as exc:   # e.g. a site sweep with hosts outside every site
+            entry.update(status="warn", summary=f"not checked: {exc}")
+            continue
+        for name, members in sw.units.items():
+            cpu = sum(hosts[h].cpu_mhz for h in members)
+            mem = sum(hosts[h].memory_mb for h in members)
+            entry["units"].append({
+                "name": name, "label": lab(name) if name in hosts else name,
+                "hosts": list(members), "labels": [lab(h) for h in members],
+                "cpu_mhz": cpu, "memory_mb": mem,
+                "cpu_percent": _percent(cpu, cpu_total), "memory_percent": _percent(mem, mem_total),
+            })
+        entry["sweep"] = sweep_section(sw, lab, relabel, _WORST_SHOWN)
+        worst = sw.worst(1)
+        if len(sw.units) < 2:
+            entry.update(status="warn", summary=f"a single {noun}: its failure takes every host down")
+        elif sw.max_failures_tolerated is None:
+            entry.update(status="warn", summary="undecided (incomplete sweep)")
+        elif sw.max_failures_tolerated >= 1:
+            entry.update(status="ok", summary=f"the failure of any one of the {len(sw.units)} {plural} restarts "
+                                              f"every VM HA attempts")
+        else:
+            w = worst[0]
+            entry.update(status="fail", summary=(
+                f"the failure of {noun} {' + '.join(w.failed_units)} ({len(w.failed_hosts)} hosts) strands "
+                f"{w.unplaced} VM{'s' if w.unplaced != 1 else ''}"))
+        # Admission control against the largest unit (R-AC vs R-DOMAIN).
+        if entry["units"]:
+            big = max(entry["units"], key=lambda u: max(u["cpu_percent"], u["memory_percent"]))
+            need_cpu = max(u["cpu_percent"] for u in entry["units"])
+            need_mem = max(u["memory_percent"] for u in entry["units"])
+            enough = reserved_cpu + 1e-9 >= need_cpu and reserved_mem + 1e-9 >= need_mem
+            sentence = (f"{reserved_text[0].upper()}{reserved_text[1:]}; the largest {noun}, {big['label']} "
+                        f"({len(big['hosts'])} hosts), holds {need_cpu:.1f} % of the CPU and {need_mem:.1f} % of the "
+                        f"memory of the usable hosts, so a {noun} failure needs that much set aside: "
+                        + ("the policy reserves enough." if enough else "the policy reserves too little."))
+            if unit == "site" and len(entry["units"]) == 2:
+                sentence += (" For a stretched cluster with two equal sites this is the guidance of reserving "
+                             "50 % of CPU and memory.")
+            entry["admission"] = {"reserved_cpu_percent": reserved_cpu, "reserved_memory_percent": reserved_mem,
+                                  "largest": big["name"], "largest_label": big["label"],
+                                  "needed_cpu_percent": need_cpu, "needed_memory_percent": need_mem,
+                                  "enough": enough, "sentence": sentence}
+        if entry["status"] == "fail":
+            try:
+                found = find_remedies(inv, 1, unit=unit)
+                entry["remedies"] = remedies_section(found, lab, _REMEDIES_SHOWN)
+            except HaPolicyError as exc:
+                entry["remedies"] = {"available": False, "reason": f"remedies unavailable: {exc}", "promise": None,
+                                     "holds": None, "items": [], "more": 0, "notes": []}
+    return {
+        "vsan_enabled": bool((c.vsan or {}).get("enabled")),
+        "stretched": None if not stretched else {"preferred_site": stretched["preferred_site"],
+                                                 "secondary_site": stretched["secondary_site"]},
+        "note": ("The vSAN witness is not a data host: it runs no VM and is not modelled; a site failure fails "
+                 "the site's data hosts."),
+        "units": units,
+    }
+
+
+def _t_domains(f: Any, d: Mapping[str, Any]) -> str:
+    lines = []
+    if f["stretched"]:
+        lines.append(f"stretched vSAN cluster: preferred site {f['stretched']['preferred_site']}, secondary site "
+                     f"{f['stretched']['secondary_site']} ({f['note']})")
+    elif f["vsan_enabled"]:
+        lines.append("vSAN enabled")
+    for u in f["units"]:
+        lines.append(f"{u['title']}: [{_MARK[u['status']].strip()}] {u['summary']}")
+        for x in u["units"]:
+            lines.append(f"  {x['label']}: {len(x['hosts'])} hosts ({', '.join(x['labels'][:8])}"
+                         f"{', …' if len(x['labels']) > 8 else ''}), {x['cpu_percent']:.1f} % of the CPU, "
+                         f"{x['memory_percent']:.1f} % of the memory")
+        if u["admission"]:
+            lines.append(f"  admission control: {u['admission']['sentence']}")
+        for w in (u["sweep"] or {}).get("worst", ())[:1]:
+            lines.append(f"  worst: {' + '.join(w['labels'])}: {w['restarted']} restart, {w['unplaced']} unplaced")
+            for v in w["vms"][:_VMS_SHOWN]:
+                lines.append(f"    {v['label']} ({v['priority']}): {v['reason_text']}")
+            if w["more_vms"]:
+                lines.append(f"    … {w['more_vms']} more")
+        if u["remedies"]:
+            lines.append(f"  remedies ({u['noun']} failures):")
+            lines += [f"  {line}" for line in _t_remedies(u["remedies"], d).splitlines()]
+    return "\n".join(lines)

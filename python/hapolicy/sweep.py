@@ -28,11 +28,16 @@ __all__ = ["LevelSummary", "ScenarioResult", "SweepResult", "sweep"]
 
 ProgressCallback = Callable[[int, int], object]
 
+#: The failure units of R-DOMAIN.
+UNITS = ("host", "fault_domain", "site")
+
 
 @dataclass(frozen=True, slots=True)
 class ScenarioResult:
     """One failure combination: how many VMs restart, which do not (and why), and the
-    unreserved capacity left on the surviving hosts."""
+    unreserved capacity left on the surviving hosts. ``failed_units`` names the failed hosts,
+    fault domains or sites (R-DOMAIN; the host ids for a host sweep), ``failed_hosts`` every
+    host they take down."""
 
     failed_hosts: tuple[str, ...]
     restarted: int
@@ -41,6 +46,7 @@ class ScenarioResult:
     reasons: tuple[UnplacedReason, ...] = ()
     cpu_left_mhz: int = 0
     memory_left_mb: int = 0
+    failed_units: tuple[str, ...] = ()
 
     @property
     def fully_restarted(self) -> bool:
@@ -48,7 +54,9 @@ class ScenarioResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "failed_hosts": list(self.failed_hosts), "failures": len(self.failed_hosts), "restarted": self.restarted,
+            "failed_units": list(self.failed_units or self.failed_hosts),
+            "failed_hosts": list(self.failed_hosts), "failures": len(self.failed_units or self.failed_hosts),
+            "restarted": self.restarted,
             "unplaced": self.unplaced, "unplaced_vms": list(self.unplaced_vms), "reasons": [str(r) for r in self.reasons],
             "cpu_left_mhz": self.cpu_left_mhz, "memory_left_mb": self.memory_left_mb,
         }
@@ -66,13 +74,15 @@ class LevelSummary:
     unplaced_total: int
 
 
-def _scenario(t: tuple[list[str], int, int, list[tuple[str, str]], tuple[int, int]]) -> ScenarioResult:
-    hosts, restarted, unplaced, vms, (cpu, mem) = t
+def _scenario(
+    t: tuple[list[str], int, int, list[tuple[str, str]], tuple[int, int], list[str]],
+) -> ScenarioResult:
+    hosts, restarted, unplaced, vms, (cpu, mem), units = t
     return ScenarioResult(tuple(hosts), restarted, unplaced, tuple(v for v, _ in vms),
-                          tuple(UnplacedReason(r) for _, r in vms), cpu, mem)
+                          tuple(UnplacedReason(r) for _, r in vms), cpu, mem, tuple(units))
 
 
-_COLUMNS = ("failed_hosts", "failures", "restarted", "unplaced", "unplaced_vms", "reasons", "cpu_left_mhz", "memory_left_mb")
+_COLUMNS = ("failed_units", "failed_hosts", "failures", "restarted", "unplaced", "unplaced_vms", "reasons", "cpu_left_mhz", "memory_left_mb")
 
 
 class SweepResult(Sequence[ScenarioResult]):
@@ -118,6 +128,18 @@ class SweepResult(Sequence[ScenarioResult]):
         return self._core.candidate_hosts()
 
     @property
+    def unit(self) -> str:
+        """What one failure took down (R-DOMAIN): ``"host"``, ``"fault_domain"`` or ``"site"``;
+        ``max_failures`` and ``per_k`` count these units."""
+        return self._core.unit()
+
+    @property
+    def units(self) -> dict[str, tuple[str, ...]]:
+        """The units failures were drawn from, in order: name → the ids of its hosts that could
+        fail (a host sweep: each host id → itself)."""
+        return {name: tuple(hosts) for name, hosts in self._core.units()}
+
+    @property
     def per_k(self) -> list[LevelSummary]:
         return [LevelSummary(*row) for row in self._core.per_k()]
 
@@ -156,7 +178,7 @@ class SweepResult(Sequence[ScenarioResult]):
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "scenarios": self.scenarios, "max_failures": self.max_failures,
+            "scenarios": self.scenarios, "unit": self.unit, "max_failures": self.max_failures,
             "max_failures_tolerated": self.max_failures_tolerated, "complete": self.complete,
             "per_k": [vars_of(l) for l in self.per_k], "results": self.to_records(),
         }
@@ -185,8 +207,9 @@ class SweepResult(Sequence[ScenarioResult]):
 
     def __repr__(self) -> str:
         done = "" if self.complete else ", interrupted"
+        unit = "" if self.unit == "host" else f", unit={self.unit!r}"
         return (f"SweepResult(scenarios={self.scenarios}, max_failures={self.max_failures}, "
-                f"max_failures_tolerated={self.max_failures_tolerated}{done})")
+                f"max_failures_tolerated={self.max_failures_tolerated}{unit}{done})")
 
     def summary(self) -> str:
         lines = [repr(self)]
@@ -223,7 +246,7 @@ def _arrow_table(records: list[dict[str, Any]]) -> Any:
     try:
         pa = importlib.import_module("pyarrow")
     except ImportError as exc:
-        raise ImportError("Arrow export needs pyarrow, an optional dependency: pip install 'hapolicy[arrow]'") from exc
+        raise ImportError("Arrow export needs pyarrow, an optional dependency: pip install pyarrow") from exc
     return pa.Table.from_pylist(records)
 
 
@@ -231,7 +254,7 @@ def _parquet() -> Any:
     try:
         return importlib.import_module("pyarrow.parquet")
     except ImportError as exc:
-        raise ImportError("Parquet export needs pyarrow, an optional dependency: pip install 'hapolicy[arrow]'") from exc
+        raise ImportError("Parquet export needs pyarrow, an optional dependency: pip install pyarrow") from exc
 
 
 class _TextProgress:
@@ -279,6 +302,7 @@ def sweep(
     seed: int = 0,
     worst_only: int | None = None,
     unplaced_vms_limit: int | None = None,
+    unit: str = "host",
 ) -> SweepResult:
     """Plans every combination of 1..``max_failures`` failed hosts (optionally only among
     ``hosts``) and aggregates what restarts. Runs on ``threads`` worker threads (default: one
@@ -290,7 +314,16 @@ def sweep(
     slices (merge them with :meth:`SweepResult.merge`); ``sample=N`` evaluates N random
     scenarios (``seed``) for k beyond exhaustive reach; ``worst_only=N`` keeps only the N worst
     scenario records (figures still count every scenario) to bound memory.
+
+    ``unit`` (R-DOMAIN) is what one failure takes down: ``"host"`` (default), ``"fault_domain"``
+    (the hosts sharing a ``fault_domain``; a host without one is a domain of its own) or
+    ``"site"`` (the hosts sharing a ``site``; every host that can fail must have one, else an
+    :class:`~hapolicy.ArgumentError` names those without). ``max_failures`` then counts units, a
+    unit's failure fails all its hosts (among ``hosts``, when given) at the same instant, and
+    each scenario's ``failed_units`` names them.
     """
+    if unit not in UNITS:
+        raise ArgumentError(f"unit must be one of {', '.join(repr(u) for u in UNITS)}, got {unit!r}")
     # Counts are unsigned 64-bit in the core: out of range they are ArgumentErrors here, not
     # the OverflowError of the conversion.
     max_failures = whole_number(max_failures, "max_failures", 1)
@@ -312,7 +345,7 @@ def sweep(
     try:
         core = _core.sweep(
             inv._core, max_failures, host_list, threads, shard,
-            None if sample is None else (sample, seed), worst_only, unplaced_vms_limit, callback,
+            None if sample is None else (sample, seed), worst_only, unplaced_vms_limit, callback, unit,
         )
     finally:
         close()

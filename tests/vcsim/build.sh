@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the vcsim launcher (main.go, ha.go) against Debian's packaged govmomi sources,
+# Builds the vcsim launcher (main.go, ha.go, notify.go) against Debian's packaged govmomi sources,
 # offline: GOPATH mode over /usr/share/gocode (golang-github-vmware-govmomi-dev), no module
 # downloads. Prints the path of the binary on stdout.
 #
@@ -32,6 +32,6 @@ fi
 export GO111MODULE=off GOPATH="$gocode" GOFLAGS= GOPROXY=off CGO_ENABLED=0
 export GOCACHE="${GOCACHE:-$out/gocache}"
 cd "$here"
-go build -o "$bin.tmp" main.go ha.go
+go build -o "$bin.tmp" main.go ha.go notify.go
 mv "$bin.tmp" "$bin"
 echo "$bin"

@@ -5,7 +5,9 @@
 // loopback address over plain HTTP, prints its SDK URL on the first line of stdout and serves
 // until stdin closes or it is signalled. With -ha POLICY it also sets what the simulator does
 // not model itself -- the cluster's vSphere HA configuration (dasConfig), host FDM states and
-// VM memory overheads, see ha.go -- so the adapter can read them over SOAP.
+// VM memory overheads, see ha.go -- so the adapter can read them over SOAP. With -notify it
+// also reports to property-collector waiters the changes the simulator makes silently
+// (maintenance mode, VM and cluster reconfigurations; see notify.go), for hapolicy.io.watch.
 package main
 
 import (
@@ -19,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 )
@@ -35,6 +38,8 @@ func main() {
 	pods := flag.Int("pods", 0, "storage pods (datastore clusters) per cluster")
 	folders := flag.Int("folders", 0, "datacenters placed in folders (with their host, vm, datastore and network folders)")
 	ha := flag.String("ha", "", "inject an HA configuration with this admission-control policy (see ha.go)")
+	notifyChanges := flag.Bool("notify", false, "report maintenance, VM and cluster reconfigurations to property-collector waiters (see notify.go)")
+	notifyEvery := flag.Duration("notify-interval", 50*time.Millisecond, "how often -notify compares")
 	watchStdin := flag.Bool("exit-on-stdin-eof", false, "exit when stdin closes (so it dies with its parent)")
 	flag.Parse()
 	if host, _, err := net.SplitHostPort(*listen); err != nil || !net.ParseIP(host).IsLoopback() {
@@ -70,6 +75,11 @@ func main() {
 	server := model.Service.NewServer()
 	defer server.Close()
 	fmt.Println(server.URL.String())
+	if *notifyChanges {
+		stop := make(chan struct{})
+		defer close(stop)
+		go notify(*notifyEvery, stop)
+	}
 
 	done := make(chan os.Signal, 1)
 	signal.Notify(done, os.Interrupt, syscall.SIGTERM)

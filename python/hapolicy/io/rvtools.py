@@ -10,7 +10,7 @@ tab            columns used (RVTools 4.x headers)
                VM ID, VM UUID, HA Restart Priority, HA Isolation Response,
                HA VM Monitoring, DAS protection, FT State, FT Role, VI SDK API Version
 ``vHost``      Host, Cluster, Datacenter, in Maintenance Mode, Speed, # CPU, Cores per CPU,
-               # Cores, # Memory, Object ID
+               # Cores, # Memory, Object ID, vSAN Fault Domain Name
 ``vDatastore`` Name, Type, Hosts, Address, URL, Object ID
 ``vCluster``   Name, NumHosts, TotalCpu, TotalMemory, HA enabled, Failover Level,
                AdmissionControlEnabled, Host monitoring, HB Datastore Candidate Policy,
@@ -113,6 +113,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "cores": ("# Cores", "NumCpuCores"),
         "memory": ("# Memory", "MemorySize", "Memory MiB"),
         "object_id": ("Object ID", "Host ID"),
+        "fault_domain": ("vSAN Fault Domain Name", "Fault Domain"),
     },
     "vDatastore": {
         "name": ("Name", "Datastore"),
@@ -182,6 +183,8 @@ def read_rvtools(
     version: str | None = None,
     defaults: Defaults | Mapping[str, Any] | None = None,
     reader: str | None = None,
+    fault_domains: c.DomainMapping | None = None,
+    sites: c.DomainMapping | None = None,
 ) -> Loaded:
     """Reads an RVTools export: an ``.xlsx`` workbook, or a directory of its CSV exports.
 
@@ -196,13 +199,20 @@ def read_rvtools(
     inventory. Sheets python-calamine cannot hold safely (cells far beyond RVTools' columns or
     rows) are read by openpyxl whatever ``reader`` says.
 
+    Fault domains (R-DOMAIN) come from vHost's ``vSAN Fault Domain Name``; RVTools exports no
+    site, and racks or blade chassis appear in no column. ``fault_domains`` / ``sites`` set them:
+    a mapping of host name (or id) to name, e.g. ``{"esx01": "rack-1", ...}``, or a regular
+    expression on host names whose named group ``fault_domain`` / ``site`` (else its first
+    group) is the name, e.g. ``sites=r"^esx-(?P<site>[ab])"``; each host so set is recorded as
+    an assumption, and overrides the export's value.
+
     Returns ``(inventory, assumptions)``; raises :class:`~hapolicy.InventoryError` listing every
     problem, each as ``("export.xlsx:vInfo!D7", "…")`` (file, tab, cell) where it has a place.
     """
     d = Defaults.coerce(defaults)
     p = Path(path)
     tabs = _read_tables(p, reader)
-    return _Builder(p, tabs, d).build(cluster, admission_control, version)
+    return _Builder(p, tabs, d).build(cluster, admission_control, version, fault_domains, sites)
 
 
 def from_rvtools(
@@ -213,11 +223,14 @@ def from_rvtools(
     version: str | None = None,
     defaults: Defaults | Mapping[str, Any] | None = None,
     reader: str | None = None,
+    fault_domains: c.DomainMapping | None = None,
+    sites: c.DomainMapping | None = None,
 ) -> Inventory:
     """:func:`read_rvtools` without the assumptions (they are logged at INFO level on the
     ``hapolicy.io`` logger)."""
     return read_rvtools(
-        path, cluster, admission_control=admission_control, version=version, defaults=defaults, reader=reader
+        path, cluster, admission_control=admission_control, version=version, defaults=defaults, reader=reader,
+        fault_domains=fault_domains, sites=sites,
     ).inventory
 
 
@@ -371,7 +384,7 @@ def _read_xlsx(p: Path, reader: str | None = None) -> _Raw:
         except ImportError:
             if reader == "calamine":
                 raise ImportError(
-                    "reader='calamine' needs python-calamine, an optional dependency: pip install 'hapolicy[rvtools]'"
+                    "reader='calamine' needs python-calamine, an optional dependency: pip install python-calamine"
                 ) from None
     if calamine is None:
         openpyxl = _import_openpyxl("reading RVTools .xlsx exports needs python-calamine or openpyxl")
@@ -389,7 +402,7 @@ def _import_openpyxl(why: str) -> Any:
     try:
         return importlib.import_module("openpyxl")
     except ImportError as exc:
-        raise ImportError(f"{why}, optional dependencies: pip install 'hapolicy[rvtools]'") from exc
+        raise ImportError(f"{why}, optional dependencies: pip install python-calamine openpyxl") from exc
 
 
 # python-calamine holds a sheet as one dense block from its first to its last cell, so a few KB
@@ -735,7 +748,8 @@ class _Builder:
 
     # ------------------------------------------------------------ main
     def build(
-        self, wanted: str | None, admission_control: Mapping[str, Any] | None, version: str | None
+        self, wanted: str | None, admission_control: Mapping[str, Any] | None, version: str | None,
+        fault_domains: c.DomainMapping | None = None, sites: c.DomainMapping | None = None,
     ) -> Loaded:
         self._check_tabs()
         name, dc = self._choose_cluster(wanted)
@@ -759,6 +773,7 @@ class _Builder:
             "vms": vms,
             "rules": [],
         }
+        c.apply_domains(doc, self.notes, fault_domains, sites)
         return c.finish(doc, self.notes, [], self.locate)
 
     # ------------------------------------------------------------ hosts
@@ -811,18 +826,21 @@ class _Builder:
                 )
             maintenance = _bool(t.get(row, "maintenance"))
             self.locate[f"hosts[{len(hosts)}]"] = f"{t.label} row {rownum} '{hname}'"
-            hosts.append(
-                {
-                    "id": hid,
-                    "name": hname,
-                    "cpu_mhz": (mhz or 0) * (cores or 0),
-                    "memory_mb": memory or 0,
-                    "datastores": [],
-                    "state": state,
-                    "maintenance": bool(maintenance),
-                    "standby": False,
-                }
-            )
+            host: dict[str, Any] = {
+                "id": hid,
+                "name": hname,
+                "cpu_mhz": (mhz or 0) * (cores or 0),
+                "memory_mb": memory or 0,
+                "datastores": [],
+                "state": state,
+                "maintenance": bool(maintenance),
+                "standby": False,
+            }
+            # vSAN fault domain (R-DOMAIN); empty when the host is in none (its own domain).
+            domain = _text(t.get(row, "fault_domain"))
+            if domain is not None and domain.strip():
+                host["fault_domain"] = domain.strip()
+            hosts.append(host)
             ids[hname] = hid
         if not hosts:
             self.problems.append((t.label, f"no host of cluster '{name}' in vHost"))

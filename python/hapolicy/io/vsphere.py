@@ -47,7 +47,12 @@ rule book, docs/rules.rst):
 - hosts: ``summary.hardware`` (``cpuMhz`` × ``numCpuCores``, ``memorySize``),
   ``runtime.connectionState``, ``runtime.inMaintenanceMode``, ``runtime.powerState``
   (``standBy`` → standby), ``datastore``, ``network``; ``runtime.dasHostState`` (the FDM
-  state) is reported as an assumption note — the inventory has no field for it.
+  state) is reported as an assumption note — the inventory has no field for it;
+  ``config.vsanHostConfig.faultDomainInfo.name`` → ``fault_domain`` (R-DOMAIN; empty: none).
+- vSAN: ``configurationEx.vsanConfigInfo.enabled`` → ``cluster.vsan.enabled``. The sites of a
+  stretched cluster are not in this API (the vSAN management API has them): pass ``sites=``
+  (and ``fault_domains=`` for racks or blade chassis vSAN does not know), recorded as
+  assumptions.
 - VMs: ``runtime.host``, ``runtime.powerState``, ``config.cpuAllocation.reservation``,
   ``config.memoryAllocation.reservation`` (the configured memory when
   ``memoryReservationLockedToMax``), overhead from ``runtime.memoryOverhead`` (bytes) else
@@ -99,6 +104,7 @@ HOST_PROPS = (
     "runtime.dasHostState",
     "datastore",
     "network",
+    "config.vsanHostConfig.faultDomainInfo.name",
 )
 VM_PROPS = (
     "name",
@@ -130,7 +136,7 @@ def _pyvmomi() -> tuple[Any, Any]:
         mod: ModuleType = importlib.import_module("pyVmomi")
     except ImportError as exc:
         raise ImportError(
-            "reading from vCenter needs pyVmomi, an optional dependency: pip install 'hapolicy[vsphere]'"
+            "reading from vCenter needs pyVmomi, an optional dependency: pip install pyvmomi"
         ) from exc
     return mod.vim, mod.vmodl
 
@@ -141,6 +147,8 @@ def read_vsphere(
     *,
     defaults: Defaults | Mapping[str, Any] | None = None,
     page_size: int = 500,
+    fault_domains: c.DomainMapping | None = None,
+    sites: c.DomainMapping | None = None,
 ) -> Loaded:
     """Reads cluster ``cluster`` — its name, ``"DATACENTER/NAME"`` (needed when clusters of
     several datacenters share the name), or its managed-object id such as ``domain-c7`` — from
@@ -149,12 +157,15 @@ def read_vsphere(
 
     ``defaults`` (:class:`~hapolicy.io.Defaults` or a mapping of its fields) supplies what the
     server does not say (a VM's memory overhead when vCenter reports none, the HA settings of a
-    cluster where HA was never configured)."""
+    cluster where HA was never configured). ``fault_domains`` / ``sites`` (R-DOMAIN): a mapping
+    of host name (or id) to name, or a regular expression on host names with a named group
+    ``fault_domain`` / ``site``; they override what vCenter says and are recorded as
+    assumptions."""
     d = Defaults.coerce(defaults)
     if not isinstance(cluster, str) or not cluster:
         raise ArgumentError("cluster must be the cluster's name, 'DATACENTER/NAME' or its managed-object id")
     raw = _collect(service_instance, cluster, page_size)
-    return _Converter(raw, d, _source(service_instance)).build()
+    return _Converter(raw, d, _source(service_instance)).build(fault_domains, sites)
 
 
 def from_vsphere(
@@ -162,10 +173,13 @@ def from_vsphere(
     cluster: str,
     *,
     defaults: Defaults | Mapping[str, Any] | None = None,
+    fault_domains: c.DomainMapping | None = None,
+    sites: c.DomainMapping | None = None,
 ) -> Inventory:
     """:func:`read_vsphere` without the assumptions (they are logged at INFO level on the
     ``hapolicy.io`` logger)."""
-    return read_vsphere(service_instance, cluster, defaults=defaults).inventory
+    return read_vsphere(service_instance, cluster, defaults=defaults, fault_domains=fault_domains,
+                        sites=sites).inventory
 
 
 # ---------------------------------------------------------------- collection
@@ -368,41 +382,49 @@ def _choose(places: Sequence[_Place], wanted: str) -> _Place:
     raise InventoryError([("cluster", f"no cluster named '{wanted}'; the vCenter has {listing}")])
 
 
-def _collect(si: Any, cluster: str, page_size: int) -> _Raw:
-    """Two PropertyCollector calls: one to find the cluster (names and parents of clusters,
-    datacenters and folders), then ONE ``RetrievePropertiesEx`` for the cluster, its hosts,
-    its VMs and every datastore any of them uses — the snapshot is as consistent as vCenter
-    makes a single call."""
+def _locate(si: Any, cluster: str, page_size: int) -> tuple[Any, _Place, dict[str, dict[str, dict[str, Any]]]]:
+    """The first call: ``(content, the cluster's place, what was read)`` — the names and
+    parents of the folders, datacenters and clusters, ``cluster`` looked up among them."""
     vim, vmodl = _pyvmomi()
     content = si.RetrieveContent()
-    PC = vmodl.query.PropertyCollector
     located = _over_view(
         content, vim, vmodl, content.rootFolder, [vim.Folder, vim.Datacenter, vim.ClusterComputeResource],
         {vim.Folder: LOCATE_PROPS, vim.Datacenter: LOCATE_PROPS, vim.ClusterComputeResource: LOCATE_PROPS},
         page_size,
     )
-    place = _choose(_places(located, _moid(content.rootFolder)), cluster)
-    cref = vim.ClusterComputeResource(place.moid, stub=getattr(content.rootFolder, "_stub", None))
+    return content, _choose(_places(located, _moid(content.rootFolder)), cluster), located
 
+
+def _cluster_specs(cref: Any, view: Any) -> tuple[list[Any], dict[Any, Sequence[str]]]:
+    """The ObjectSpecs and the property paths per type that select the cluster ``cref``, the
+    hosts and VMs of ``view`` (a ContainerView of the cluster's HostSystems and
+    VirtualMachines) and every datastore any of them uses. The one selection both the snapshot
+    (:func:`read_vsphere`) and the property-collector filter of :func:`hapolicy.io.watch` use."""
+    vim, vmodl = _pyvmomi()
+    PC = vmodl.query.PropertyCollector
     to_ds = [
         _traverse(vmodl, "host-datastores", vim.HostSystem, "datastore"),
         _traverse(vmodl, "vm-datastores", vim.VirtualMachine, "datastore"),
     ]
-    cluster_spec = PC.ObjectSpec(obj=cref, skip=False, selectSet=[
-        _traverse(vmodl, "cluster-datastores", vim.ClusterComputeResource, "datastore")])
-    try:
-        snap = _over_view(
-            content, vim, vmodl, cref, [vim.HostSystem, vim.VirtualMachine],
-            {vim.HostSystem: HOST_PROPS, vim.VirtualMachine: VM_PROPS,
-             vim.ClusterComputeResource: CLUSTER_PROPS, vim.Datastore: DATASTORE_PROPS},
-            page_size, follow=to_ds, also=[cluster_spec],
-        )
-    except vmodl.fault.ManagedObjectNotFound:
-        raise InventoryError([(
-            "cluster", f"cluster '{place.name}' ({place.moid}) was removed from vCenter while it was being read"
-        )]) from None
+    specs = [
+        PC.ObjectSpec(obj=view, skip=True, selectSet=[_traverse(vmodl, "view", vim.view.ContainerView, "view", *to_ds)]),
+        PC.ObjectSpec(obj=cref, skip=False, selectSet=[
+            _traverse(vmodl, "cluster-datastores", vim.ClusterComputeResource, "datastore")]),
+    ]
+    wanted: dict[Any, Sequence[str]] = {
+        vim.HostSystem: HOST_PROPS, vim.VirtualMachine: VM_PROPS,
+        vim.ClusterComputeResource: CLUSTER_PROPS, vim.Datastore: DATASTORE_PROPS,
+    }
+    return specs, wanted
+
+
+def _raw(
+    content: Any, place: _Place, located: Mapping[str, Mapping[str, dict[str, Any]]],
+    snap: Mapping[str, dict[str, dict[str, Any]]],
+) -> _Raw:
+    """A :class:`_Raw` from what the two calls read (``snap``: ``{type: {moid: {path: value}}}``)."""
     about = getattr(content, "about", None)
-    raw = _Raw(
+    return _Raw(
         version=getattr(about, "version", None),
         cluster_id=place.moid,
         cluster=snap.get("ClusterComputeResource", {}).get(place.moid, {}),
@@ -417,7 +439,32 @@ def _collect(si: Any, cluster: str, page_size: int) -> _Raw:
             if m in located.get(t, {})
         },
     )
-    return raw
+
+
+def _collect(si: Any, cluster: str, page_size: int) -> _Raw:
+    """Two PropertyCollector calls: one to find the cluster (names and parents of clusters,
+    datacenters and folders), then ONE ``RetrievePropertiesEx`` for the cluster, its hosts,
+    its VMs and every datastore any of them uses — the snapshot is as consistent as vCenter
+    makes a single call."""
+    vim, vmodl = _pyvmomi()
+    content, place, located = _locate(si, cluster, page_size)
+    cref = vim.ClusterComputeResource(place.moid, stub=getattr(content.rootFolder, "_stub", None))
+    view = None
+    try:
+        view = content.viewManager.CreateContainerView(cref, [vim.HostSystem, vim.VirtualMachine], True)
+        specs, wanted = _cluster_specs(cref, view)
+        snap = _retrieve(content.propertyCollector, vmodl, specs, wanted, page_size)
+    except vmodl.fault.ManagedObjectNotFound:
+        raise InventoryError([(
+            "cluster", f"cluster '{place.name}' ({place.moid}) was removed from vCenter while it was being read"
+        )]) from None
+    finally:
+        if view is not None:
+            try:
+                view.Destroy()
+            except Exception:  # pragma: no cover - best effort
+                pass
+    return _raw(content, place, located, snap)
 
 
 def _source(si: Any) -> str | None:
@@ -465,7 +512,7 @@ class _Converter:
         self.problems: list[tuple[str, str]] = []
         self.locate: dict[str, str] = {}
 
-    def build(self) -> Loaded:
+    def build(self, fault_domains: c.DomainMapping | None = None, sites: c.DomainMapping | None = None) -> Loaded:
         raw = self.raw
         cfg_ex = raw.cluster.get("configurationEx")
         das = getattr(cfg_ex, "dasConfig", None)
@@ -482,7 +529,17 @@ class _Converter:
         vm_ids = {v["id"] for v in vms}
         rules = self._rules(cfg_ex, vm_ids, host_ids)
         cluster = self._cluster(das, version, host_ids, set(datastores))
+        vsan = getattr(cfg_ex, "vsanConfigInfo", None)
+        if getattr(vsan, "enabled", None):
+            cluster["vsan"] = {"enabled": True}
+            if sites is None:
+                self.notes.add(
+                    "hosts[*].site",
+                    "vSAN is enabled, but the vSphere API does not say whether the cluster is stretched or which "
+                    "site a host is in (the vSAN management API does): no sites; pass sites= to read_vsphere",
+                )
         doc = {"cluster": cluster, "hosts": hosts, "datastores": list(datastores.values()), "vms": vms, "rules": rules}
+        c.apply_domains(doc, self.notes, fault_domains, sites)
         return c.finish(doc, self.notes, self.problems, self.locate, self.source)
 
     # ------------------------------------------------------------ inventory objects
@@ -521,19 +578,22 @@ class _Converter:
             if fdm is not None:
                 states.setdefault(str(fdm), []).append(name)
             self.locate[f"hosts[{len(hosts)}]"] = f"host {moid} '{name}'"
-            hosts.append(
-                {
-                    "id": moid,
-                    "name": name,
-                    "cpu_mhz": (mhz or 0) * (cores or 0),
-                    "memory_mb": (mem or 0) // (1024 * 1024),
-                    "datastores": [d for d in _ids(p.get("datastore")) if d in ds_ids],
-                    "networks": _ids(p.get("network")),
-                    "state": state,
-                    "maintenance": bool(p.get("runtime.inMaintenanceMode")),
-                    "standby": power == "standBy",
-                }
-            )
+            host: dict[str, Any] = {
+                "id": moid,
+                "name": name,
+                "cpu_mhz": (mhz or 0) * (cores or 0),
+                "memory_mb": (mem or 0) // (1024 * 1024),
+                "datastores": [d for d in _ids(p.get("datastore")) if d in ds_ids],
+                "networks": _ids(p.get("network")),
+                "state": state,
+                "maintenance": bool(p.get("runtime.inMaintenanceMode")),
+                "standby": power == "standBy",
+            }
+            # vSAN fault domain (R-DOMAIN); an empty name means none (the host is its own domain).
+            domain = p.get("config.vsanHostConfig.faultDomainInfo.name")
+            if isinstance(domain, str) and domain.strip():
+                host["fault_domain"] = domain.strip()
+            hosts.append(host)
         if hosts:
             self.notes.add(
                 "hosts[*].cpu_mhz",
