@@ -12,7 +12,11 @@ The report states three promises and whether each holds (R-AC, R-PLACE, R-HBDS):
 - *admission control*: the configured policy is satisfied (vCenter's figures);
 - *host failures*: every combination of up to ``failures`` failed hosts restarts every VM HA
   attempts (a sweep through the placement engine);
-- *heartbeat datastores*: every host has the heartbeat datastores it needs.
+- *heartbeat datastores*: every host has the heartbeat datastores it needs;
+- with fault domains or sites (R-DOMAIN), *fault-domain failures* / *site failures*: the
+  failure of any one fault domain / site restarts every VM HA attempts (a unit sweep), in a
+  section of its own (:data:`DOMAIN_SECTION`) that also compares what admission control reserves
+  with the largest unit's share of the capacity and lists verified remedies where it fails.
 
 When the admission-control policy and the sweep disagree, the report says why: which VMs set
 the slot, what the percentage policy would say, what the cluster really survives. It also shows
@@ -43,7 +47,8 @@ from .inventory import AdmissionControlConfig, Inventory
 from .placement import FailoverPlan, plan_failover
 from .sweep import SweepResult, sweep
 
-__all__ = ["PAIR_SWEEP_MAX_HOSTS", "SCHEMA_VERSION", "SECTIONS", "Report", "build_report", "default_failures"]
+__all__ = ["DOMAIN_SECTION", "PAIR_SWEEP_MAX_HOSTS", "SCHEMA_VERSION", "SECTIONS", "Report", "build_report",
+           "default_failures"]
 
 #: Version of the JSON document's shape (``to_dict()["schema_version"]``).
 SCHEMA_VERSION = 1
@@ -172,13 +177,15 @@ class Report:
     @property
     def verdicts(self) -> list[dict[str, Any]]:
         """One per promise: ``promise`` (``admission_control``, ``host_failures``,
-        ``heartbeat_datastores``), ``title``, ``status`` (``ok``, ``warn``, ``fail``), ``summary``."""
+        ``heartbeat_datastores``; with fault domains or sites also ``fault_domain_failures`` /
+        ``site_failures``), ``title``, ``status`` (``ok``, ``warn``, ``fail``), ``summary``."""
         return [dict(v) for v in self._data["verdicts"]]
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-able data: ``schema_version``, ``generated_at``,
         ``hapolicy_version``, ``source``, ``failures``, ``holds``, ``sections`` (id and title, in
-        order) and one key per section of :data:`SECTIONS`."""
+        order) and one key per section of :data:`SECTIONS` (plus ``failure_domains``,
+        :data:`DOMAIN_SECTION`, when the inventory has fault domains or sites)."""
         import copy
 
         return copy.deepcopy(self._data)
@@ -487,8 +494,9 @@ class _Builder:
             else:
                 deepest = [r for r in sw if len(r.failed_hosts) == sw.max_failures] or list(sw)
                 chosen = min(deepest, key=lambda r: (r.memory_left_mb, r.cpu_left_mhz))
-                why = (f"of the combinations of {len(chosen.failed_hosts)} failed hosts, the one leaving the least "
-                       f"memory unreserved; every VM restarts")
+                n = len(chosen.failed_hosts)
+                why = (f"of the {'single-host failures' if n == 1 else f'combinations of {n} failed hosts'}, "
+                       f"the one leaving the least memory unreserved; every VM restarts")
             plan = plan_failover(inv, chosen.failed_hosts)
             scenario = {"failed_hosts": list(chosen.failed_hosts), "labels": [lab(h) for h in chosen.failed_hosts],
                         "why": why, "restarted": plan.restarted, "unplaced": len(plan.unplaced)}
@@ -685,12 +693,14 @@ def sweep_section(sw: SweepResult, lab: Labeler = str, relabel: Callable[[str], 
     inv = sw._inventory
     tol = sw.max_failures_tolerated
     k = sw.max_failures
+    # The unit of the sweep (R-DOMAIN): host, fault domain or site.
+    noun = {"host": "host", "fault_domain": "fault domain", "site": "site"}.get(sw.unit, "host")
     if tol is None:
         summary = "undecided (incomplete sweep)"
     elif tol >= k:
-        summary = f"every combination of up to {k} failed host{'s' if k != 1 else ''} restarts every VM HA attempts"
+        summary = f"every combination of up to {k} failed {noun}{'s' if k != 1 else ''} restarts every VM HA attempts"
     else:
-        summary = f"tolerates {tol} host failure{'s' if tol != 1 else ''}: some {tol + 1}-host failure leaves VMs unplaced"
+        summary = f"tolerates {tol} {noun} failure{'s' if tol != 1 else ''}: some {tol + 1}-{noun} failure leaves VMs unplaced"
     worst = []
     for r in sw.worst(shown):
         if not r.unplaced:
@@ -699,7 +709,7 @@ def sweep_section(sw: SweepResult, lab: Labeler = str, relabel: Callable[[str], 
         worst.append(_combination(plan, r.restarted, lab, relabel))
     return {
         "failures": k, "scenarios": sw.scenarios, "max_failures_tolerated": tol, "complete": sw.complete,
-        "summary": summary,
+        "summary": summary, "unit": sw.unit, "unit_plural": noun + "s",
         "per_k": [{"failures": lv.failures, "combinations": lv.combinations, "evaluated": lv.evaluated,
                    "fully_restarted": lv.fully_restarted, "worst_unplaced": lv.worst_unplaced} for lv in sw.per_k],
         "worst": worst,
@@ -879,6 +889,8 @@ def _t_admission(a: Any, d: Mapping[str, Any]) -> str:
         lines.append(f"  failover host {f['label']}: {f['state']}"
                      + (f" ({', '.join(f['running_vms'])})" if f["running_vms"] else ""))
     lines += [f"  - {m}" for m in a["messages"]]
+    if a.get("performance_degradation"):  # R-AC-PERF, when configured
+        lines.append(f"  {a['performance_degradation']['summary']}")
     why = a.get("why")
     if why:
         lines.append("why:" if not why.get("disagree") else "why the policy and the sweep disagree:")
@@ -890,7 +902,7 @@ def _t_capacity(c: Any, d: Mapping[str, Any]) -> str:
     lines = []
     s = c["scenario"]
     if s:
-        lines.append(f"after {' + '.join(s['labels'])} fail ({s['why']}): {s['restarted']} restarted, "
+        lines.append(f"after {' + '.join(s['labels'])} {'fails' if len(s['labels']) == 1 else 'fail'} ({s['why']}): {s['restarted']} restarted, "
                      f"{s['unplaced']} unplaced")
     for h in c["hosts"][:_TABLE_ROWS]:
         if h["failed"]:
