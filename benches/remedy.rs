@@ -21,7 +21,7 @@ use hapolicy::Inventory;
 
 /// The generated cluster with its local-storage VMs moved and every host's memory at 58 %.
 pub fn tight(inv: &Inventory) -> Inventory {
-    let found = remedies(inv, &RemedyOptions { failures: Some(2) }).expect("remedies");
+    let found = remedies(inv, &RemedyOptions { failures: Some(2), ..RemedyOptions::default() }).expect("remedies");
     let moves = found.remedies.iter().find(|r| r.kind == RemedyKind::MoveStorage).expect("a move");
     let moved = moves.patch.apply(inv).expect("apply");
     let mut doc = hapolicy::serialize::to_value(&moved);
@@ -35,7 +35,7 @@ pub fn tight(inv: &Inventory) -> Inventory {
 fn bench(c: &mut Criterion) {
     let generated = synthetic(&GeneratorSpec::new(96, 10_000, 1));
     let tight = tight(&generated);
-    let options = RemedyOptions { failures: Some(2) };
+    let options = RemedyOptions { failures: Some(2), ..RemedyOptions::default() };
     for (name, inv) in [("generated_2", &generated), ("tight_2", &tight)] {
         let t = Instant::now();
         let r = remedies(inv, &options).expect("remedies");

@@ -5,7 +5,12 @@
 //! - `sweep/1_2_hosts`, `sweep/3_hosts`: rayon's default pool (one thread per core), every
 //!   scenario kept;
 //! - `sweep/1_2_hosts_1_thread`: the same on one thread;
-//! - `sweep/3_hosts_worst_100`: aggregate-only (`Retain::Worst(100)`).
+//! - `sweep/3_hosts_worst_100`: aggregate-only (`Retain::Worst(100)`);
+//! - `sweep/1_2_fault_domains_singletons`: `unit = fault_domain` on the same inventory, whose hosts
+//!   have no fault domain (each its own): the same 4,656 scenarios as `1_2_hosts`, so the time
+//!   per scenario shows what units add (R-DOMAIN: expanding units to hosts);
+//! - `sweep/1_2_chassis_of_4`: the hosts in 24 blade chassis of 4 (`unit = fault_domain`, every
+//!   1- and 2-chassis failure: 300 scenarios failing 4 or 8 hosts each).
 //!
 //! Before measuring, one run of each prints its figures, its peak memory (the process's VmHWM,
 //! reset before each run through /proc/self/clear_refs) and, for comparison, the time of the
@@ -17,9 +22,9 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use hapolicy::generate::{synthetic, GeneratorSpec};
+use hapolicy::generate::{synthetic, synthetic_document, GeneratorSpec};
 use hapolicy::placement::{place, restart_exclusion, HostAvailability, PlacementIndex, PlacementState};
-use hapolicy::sweep::{sweep, Retain, SweepOptions};
+use hapolicy::sweep::{sweep, FailureUnit, Retain, SweepOptions};
 use hapolicy::Inventory;
 
 /// Peak resident memory of the process since the last reset, MB (Linux; `None` elsewhere).
@@ -108,6 +113,14 @@ fn bench_sweep(c: &mut Criterion) {
     report(&inv, "1_2_hosts_1_thread", &one_two_serial);
     report(&inv, "3_hosts_worst_100", &three_worst);
     report(&inv, "3_hosts", &three);
+    let singletons = SweepOptions { unit: FailureUnit::FaultDomain, ..SweepOptions::new(2) };
+    report(&inv, "1_2_fault_domains_singletons", &singletons);
+    let mut doc = synthetic_document(&GeneratorSpec::default());
+    for (i, h) in doc["hosts"].as_array_mut().expect("hosts").iter_mut().enumerate() {
+        h["fault_domain"] = serde_json::json!(format!("chassis-{:02}", i / 4 + 1));
+    }
+    let chassis_inv = hapolicy::parse::from_value(&doc).expect("valid inventory");
+    report(&chassis_inv, "1_2_chassis_of_4", &singletons);
     let start = Instant::now();
     let (scenarios, unplaced) = engine_loop(&inv, 2);
     eprintln!(
@@ -119,6 +132,8 @@ fn bench_sweep(c: &mut Criterion) {
     group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
     group.bench_function("1_2_hosts", |b| b.iter(|| sweep(black_box(&inv), &one_two)));
     group.bench_function("1_2_hosts_1_thread", |b| b.iter(|| sweep(black_box(&inv), &one_two_serial)));
+    group.bench_function("1_2_fault_domains_singletons", |b| b.iter(|| sweep(black_box(&inv), &singletons)));
+    group.bench_function("1_2_chassis_of_4", |b| b.iter(|| sweep(black_box(&chassis_inv), &singletons)));
     group.measurement_time(Duration::from_secs(30));
     group.bench_function("3_hosts", |b| b.iter(|| sweep(black_box(&inv), &three)));
     group.bench_function("3_hosts_worst_100", |b| b.iter(|| sweep(black_box(&inv), &three_worst)));

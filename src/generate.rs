@@ -64,7 +64,7 @@ pub fn synthetic(spec: &GeneratorSpec) -> Inventory {
     Builder::new(spec).build()
 }
 
-/// The same inventory in the document form of API.md (`serialize::to_value`).
+/// The same inventory in the inventory format (docs/inventory.rst) (`serialize::to_value`).
 pub fn synthetic_document(spec: &GeneratorSpec) -> serde_json::Value {
     crate::serialize::to_value(&synthetic(spec))
 }
@@ -322,6 +322,8 @@ impl<'a> Builder<'a> {
                 standby: false,
                 goodness: None,
                 agent_vms_ready: true,
+                fault_domain: None,
+                site: None,
             });
         }
         self.backed = self.datastores.iter().enumerate().filter(|(_, d)| d.backing.is_some()).map(|(i, _)| i).collect();
@@ -501,8 +503,11 @@ impl<'a> Builder<'a> {
             protected: power == PowerState::PoweredOn,
             clean_power_off: false,
             tools_running: true,
+            orchestration: Default::default(),
             vm_monitoring: None,
             vmcp: None,
+            cpu_usage_mhz: None,
+            memory_usage_mb: None,
         }
     }
 
@@ -740,6 +745,7 @@ impl<'a> Builder<'a> {
             version,
             host_monitoring: true,
             admission_control: crate::parse::default_admission(version),
+            resource_reduction_to_tolerate_percent: None,
             isolation_response: IsolationResponse::None,
             restart_priority: RestartPriority::Medium,
             isolation_addresses: Vec::new(),
@@ -747,6 +753,7 @@ impl<'a> Builder<'a> {
                 policy: HbDsPolicy::AllFeasibleDsWithUserPreference,
                 preferred: Vec::new(),
             },
+            orchestration: Default::default(),
             vm_monitoring: VmMonitoringConfig {
                 mode: VmMonitoringMode::VmMonitoringOnly,
                 sensitivity: VmMonitoringSensitivity::Medium,
@@ -761,6 +768,7 @@ impl<'a> Builder<'a> {
                 apd_delay_s: 180,
                 apd_cleared: ApdClearedReaction::None,
             },
+            vsan: VsanConfig::default(),
             advanced_options,
         }
     }

@@ -1,4 +1,4 @@
-//! The cluster inventory (SPEC §1): hosts, datastores, VMs, rules and the HA configuration.
+//! The cluster inventory (docs/inventory.rst, R-INV-1): hosts, datastores, VMs, rules and the HA configuration.
 //!
 //! Values are plain data, validated once by [`crate::parse`]; every engine module reads them
 //! through an [`Inventory`], which also keeps id → index maps so look-ups are O(1).
@@ -198,6 +198,11 @@ pub struct Host {
     /// Host-level `fdm.nodeGoodness` override (R-ELECT-1).
     pub goodness: Option<i64>,
     pub agent_vms_ready: bool,
+    /// vSAN fault domain, rack or blade chassis: hosts that fail together (R-DOMAIN); `None`:
+    /// the host is a domain of its own.
+    pub fault_domain: Option<String>,
+    /// Site of a stretched cluster (R-DOMAIN); `None`: not part of any site.
+    pub site: Option<String>,
 }
 
 impl Host {
@@ -259,6 +264,14 @@ pub struct Vm {
     pub tools_running: bool,
     pub vm_monitoring: Option<VmMonitoringOverride>,
     pub vmcp: Option<VmcpOverride>,
+    /// Orchestrated-restart overrides (R-ORCH): `ready_condition`, `post_ready_delay_s`,
+    /// `restart_priority_timeout_s` (each `None`: the cluster's).
+    pub orchestration: OrchestrationOverride,
+    /// Current CPU demand (vCenter quick stats `overallCpuUsage`), for R-AC-PERF; `None` when
+    /// unknown (the VM then counts its reservation).
+    pub cpu_usage_mhz: Option<u64>,
+    /// Current memory demand (quick stats `guestMemoryUsage`, active guest memory), for R-AC-PERF.
+    pub memory_usage_mb: Option<u64>,
 }
 
 impl Vm {
@@ -286,7 +299,7 @@ pub struct Rule {
     pub depends_on: Vec<String>,
 }
 
-/// Admission control configuration (SPEC §5).
+/// Admission control configuration (R-AC).
 #[derive(Debug, Clone, PartialEq)]
 pub enum AdmissionControl {
     /// "Host failures cluster tolerates"; optional fixed slot (`ClusterFixedSizeSlotPolicy`).
@@ -331,6 +344,66 @@ pub struct HeartbeatDatastoreConfig {
     pub preferred: Vec<String>,
 }
 
+/// The two sites of a stretched vSAN cluster (R-DOMAIN). The witness is no data host and is
+/// not modelled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StretchedCluster {
+    pub preferred_site: String,
+    pub secondary_site: String,
+}
+
+/// vSAN settings of the cluster (R-DOMAIN).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VsanConfig {
+    pub enabled: bool,
+    /// Stretched cluster: its preferred and secondary site (names used by `hosts[].site`).
+    pub stretched: Option<StretchedCluster>,
+}
+
+api_enum!(
+    /// When a restarted VM counts as ready for orchestrated restart (R-ORCH).
+    ReadyCondition {
+        None = "none",
+        PoweredOn = "poweredOn",
+        GuestHbStatusGreen = "guestHbStatusGreen",
+        AppHbStatusGreen = "appHbStatusGreen",
+    }
+);
+
+/// Cluster-wide orchestrated restart (R-ORCH, 6.5 and later): a VM is ready when its ready
+/// condition holds, plus `post_ready_delay_s`; the next priority class waits for every VM of
+/// the higher class to be ready, or `restart_priority_timeout_s` after that class was issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrchestrationConfig {
+    pub ready_condition: ReadyCondition,
+    pub post_ready_delay_s: u64,
+    pub restart_priority_timeout_s: u64,
+}
+
+impl Default for OrchestrationConfig {
+    fn default() -> Self {
+        OrchestrationConfig {
+            ready_condition: ReadyCondition::None,
+            post_ready_delay_s: 0,
+            restart_priority_timeout_s: 600,
+        }
+    }
+}
+
+/// Per-VM orchestration overrides (R-ORCH); `None` takes the cluster's value.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrchestrationOverride {
+    pub ready_condition: Option<ReadyCondition>,
+    pub post_ready_delay_s: Option<u64>,
+    pub restart_priority_timeout_s: Option<u64>,
+}
+
+impl OrchestrationOverride {
+    pub fn is_empty(&self) -> bool {
+        *self == OrchestrationOverride::default()
+    }
+}
+
 /// Cluster-wide VM monitoring settings (R-VMMON).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmMonitoringConfig {
@@ -369,8 +442,15 @@ pub struct ClusterConfig {
     pub heartbeat_datastores: HeartbeatDatastoreConfig,
     pub vm_monitoring: VmMonitoringConfig,
     pub vmcp: VmcpConfig,
+    /// vSAN and stretched-cluster settings (R-DOMAIN).
+    pub vsan: VsanConfig,
+    /// Orchestrated restart (R-ORCH, 6.5 and later).
+    pub orchestration: OrchestrationConfig,
     /// The `das.*` (and engine) options exactly as typed, plus their parsed values.
     pub advanced_options: AdvancedOptions,
+    /// `admission_control.resource_reduction_to_tolerate_percent` (R-AC-PERF, 6.5+): the
+    /// performance degradation VMs tolerate, 0–100; `None`: not configured (no warning).
+    pub resource_reduction_to_tolerate_percent: Option<u32>,
 }
 
 /// A problem found in the input: where (`vms[17].host`) and what.

@@ -1,4 +1,4 @@
-//! Writing an inventory back to the document shape of API.md. The output is complete (every
+//! Writing an inventory back to the inventory format (docs/inventory.rst). The output is complete (every
 //! default made explicit) so that `from_value(to_value(inv)) == inv`.
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -81,13 +81,21 @@ pub fn section(inv: &Inventory, name: &str) -> Option<Value> {
     })
 }
 
+/// A host. `fault_domain` and `site` (R-DOMAIN) are written only when set, so the documents of
+/// clusters without them read exactly as before they existed.
 pub fn host(h: &Host) -> Value {
-    json!({
+    let mut v = json!({
         "id": h.id, "name": h.name, "cpu_mhz": h.cpu_mhz, "memory_mb": h.memory_mb,
         "datastores": h.datastores, "networks": opt(h.networks.clone()),
         "state": h.state.as_str(), "maintenance": h.maintenance, "standby": h.standby,
         "goodness": opt(h.goodness), "agent_vms_ready": h.agent_vms_ready,
-    })
+    });
+    for (key, value) in [("fault_domain", &h.fault_domain), ("site", &h.site)] {
+        if let (Some(value), Some(map)) = (value, v.as_object_mut()) {
+            map.insert(key.to_string(), value.clone().into());
+        }
+    }
+    v
 }
 
 pub fn datastore(d: &Datastore) -> Value {
@@ -95,7 +103,7 @@ pub fn datastore(d: &Datastore) -> Value {
 }
 
 pub fn vm(v: &Vm) -> Value {
-    json!({
+    let mut out = json!({
         "id": v.id, "name": v.name, "host": opt(v.host.clone()), "power_state": v.power_state.as_str(),
         "cpu_reservation_mhz": v.cpu_reservation_mhz, "memory_reservation_mb": v.memory_reservation_mb,
         "memory_overhead_mb": v.memory_overhead_mb, "home_datastore": v.home_datastore,
@@ -109,7 +117,28 @@ pub fn vm(v: &Vm) -> Value {
         "vmcp": opt(v.vmcp.as_ref().map(|m| json!({
             "apd": opt(m.apd.map(|x| x.as_str())), "pdl": opt(m.pdl.map(|x| x.as_str())),
         }))),
-    })
+    });
+    // Orchestration overrides (R-ORCH) only when set: other documents read as before.
+    if let Some(map) = out.as_object_mut() {
+        let o = &v.orchestration;
+        if let Some(c) = o.ready_condition {
+            map.insert("ready_condition".to_string(), c.as_str().into());
+        }
+        if let Some(d) = o.post_ready_delay_s {
+            map.insert("post_ready_delay_s".to_string(), d.into());
+        }
+        if let Some(t) = o.restart_priority_timeout_s {
+            map.insert("restart_priority_timeout_s".to_string(), t.into());
+        }
+        // Current demand (R-AC-PERF) only when known.
+        if let Some(c) = v.cpu_usage_mhz {
+            map.insert("cpu_usage_mhz".to_string(), c.into());
+        }
+        if let Some(m) = v.memory_usage_mb {
+            map.insert("memory_usage_mb".to_string(), m.into());
+        }
+    }
+    out
 }
 
 pub fn rule(r: &Rule) -> Value {
@@ -158,7 +187,7 @@ pub fn admission(a: &AdmissionControl) -> Value {
 
 pub fn cluster(c: &ClusterConfig) -> Value {
     let m = &c.vm_monitoring;
-    json!({
+    let mut v = json!({
         "name": c.name, "version": c.version.as_str(), "host_monitoring": c.host_monitoring,
         "admission_control": admission(&c.admission_control),
         "isolation_response": c.isolation_response.as_str(),
@@ -177,7 +206,38 @@ pub fn cluster(c: &ClusterConfig) -> Value {
             "failure_interval_s": opt(m.failure_interval_s), "min_uptime_s": opt(m.min_uptime_s),
             "max_resets": opt(m.max_resets), "max_resets_window_s": opt(m.max_resets_window_s),
         },
-    })
+    });
+    // Orchestration (R-ORCH) only when not the default: documents of other clusters read as before.
+    if c.orchestration != OrchestrationConfig::default() {
+        if let Some(map) = v.as_object_mut() {
+            let o = &c.orchestration;
+            map.insert(
+                "orchestration".to_string(),
+                json!({
+                    "ready_condition": o.ready_condition.as_str(), "post_ready_delay_s": o.post_ready_delay_s,
+                    "restart_priority_timeout_s": o.restart_priority_timeout_s,
+                }),
+            );
+        }
+    }
+    // vSAN (R-DOMAIN) only when enabled: documents of other clusters read as before.
+    if c.vsan != VsanConfig::default() {
+        if let Some(map) = v.as_object_mut() {
+            map.insert(
+                "vsan".to_string(),
+                json!({
+                    "enabled": c.vsan.enabled,
+                    "stretched": opt(c.vsan.stretched.as_ref().map(|st| json!({
+                        "preferred_site": st.preferred_site, "secondary_site": st.secondary_site,
+                    }))),
+                }),
+            );
+        }
+    }
+    if let (Some(p), Some(ac)) = (c.resource_reduction_to_tolerate_percent, v.get_mut("admission_control")) {
+        ac["resource_reduction_to_tolerate_percent"] = p.into();
+    }
+    v
 }
 
 /// Problems as `[path, message]` pairs.

@@ -57,7 +57,7 @@ fn check_all(inv: &Inventory, r: &Remedies) {
         let changed = rem.patch.apply_validated(inv).unwrap();
         assert_eq!(changed, rem.patch.apply(inv).unwrap(), "validated and fast apply agree: {}", rem.summary);
         assert!(holds(&changed, r.failures), "{} does not restore the promise", rem.summary);
-        let again = remedies(&changed, &RemedyOptions { failures: r.failures }).unwrap();
+        let again = remedies(&changed, &RemedyOptions { failures: r.failures, ..RemedyOptions::default() }).unwrap();
         assert!(again.holds() && again.remedies.is_empty());
         assert_eq!(again.before, rem.after, "after figures are the changed inventory's: {}", rem.summary);
     }
@@ -191,7 +191,7 @@ fn cluster_b() -> Inventory {
 fn two_failures_hosts_and_memory_by_hand() {
     let inv = cluster_b();
     assert_eq!(sweep(&inv, &SweepOptions::new(2)).unwrap().max_failures_tolerated(), Some(1));
-    let r = remedies(&inv, &RemedyOptions { failures: Some(2) }).unwrap();
+    let r = remedies(&inv, &RemedyOptions { failures: Some(2), ..RemedyOptions::default() }).unwrap();
     let s = r.before.sweep.as_ref().unwrap();
     assert_eq!(s.failing_combinations, 15, "every pair of the 6 hosts");
     assert_eq!(s.scenarios, 6 + 15);
@@ -225,7 +225,7 @@ fn anti_affinity_rule_that_strands_vms() {
         rules,
         json!({"das.respectVmVmAntiAffinityRules": "true"}),
     ));
-    let r = remedies(&inv, &RemedyOptions { failures: Some(1) }).unwrap();
+    let r = remedies(&inv, &RemedyOptions { failures: Some(1), ..RemedyOptions::default() }).unwrap();
     check_all(&inv, &r);
     let relax = of_kind(&r, RemedyKind::RelaxRule);
     assert_eq!(relax.len(), 1);
@@ -247,7 +247,7 @@ fn local_storage_needs_a_move() {
     ];
     let vms = vec![vm("v-local", "h1", 0, 1_024, "ds-local"), vm("v-shared", "h2", 0, 1_024, "ds-1")];
     let inv = inventory(&doc(json!({"policy": "disabled"}), hosts, vms, vec![], json!({})));
-    let r = remedies(&inv, &RemedyOptions { failures: Some(1) }).unwrap();
+    let r = remedies(&inv, &RemedyOptions { failures: Some(1), ..RemedyOptions::default() }).unwrap();
     check_all(&inv, &r);
     assert_eq!(r.remedies.len(), 1, "only a move helps: {:?}", r.notes);
     let m = &r.remedies[0];
@@ -259,7 +259,7 @@ fn local_storage_needs_a_move() {
 #[test]
 fn a_kept_promise_needs_nothing() {
     let inv = cluster_b();
-    let r = remedies(&inv, &RemedyOptions { failures: Some(1) }).unwrap();
+    let r = remedies(&inv, &RemedyOptions { failures: Some(1), ..RemedyOptions::default() }).unwrap();
     assert!(r.holds());
     assert!(r.remedies.is_empty() && r.notes.is_empty());
 }
@@ -268,7 +268,7 @@ fn a_kept_promise_needs_nothing() {
 fn failures_out_of_range_is_an_error() {
     let inv = cluster_b();
     for k in [0, 6, 7] {
-        let err = remedies(&inv, &RemedyOptions { failures: Some(k) }).unwrap_err();
+        let err = remedies(&inv, &RemedyOptions { failures: Some(k), ..RemedyOptions::default() }).unwrap_err();
         assert!(err.to_string().contains("failures must be between 1 and 5"), "{err}");
     }
 }
@@ -278,7 +278,7 @@ fn lab_two_failures_promise_includes_admission_control() {
     // lab.json survives every 2-host failure but misses its admission level: the remedies are
     // the admission ones, and each keeps the sweep whole.
     let inv = lab();
-    let r = remedies(&inv, &RemedyOptions { failures: Some(2) }).unwrap();
+    let r = remedies(&inv, &RemedyOptions { failures: Some(2), ..RemedyOptions::default() }).unwrap();
     assert_eq!(r.before.sweep.as_ref().unwrap().failing_combinations, 0);
     assert!(!r.holds());
     check_all(&inv, &r);
@@ -342,7 +342,7 @@ fn storage_moves_combine_with_capacity() {
         (0..18).map(|i| vm(&format!("v{i:02}"), &format!("h{}", i % 6 + 1), 0, 4_096, "ds-1")).collect();
     vms.push(vm("v-local", "h1", 0, 0, "ds-local"));
     let inv = inventory(&doc(json!({"policy": "disabled"}), hosts, vms, vec![], json!({})));
-    let r = remedies(&inv, &RemedyOptions { failures: Some(2) }).unwrap();
+    let r = remedies(&inv, &RemedyOptions { failures: Some(2), ..RemedyOptions::default() }).unwrap();
     check_all(&inv, &r);
     assert!(r.notes.iter().any(|n| n.contains("not enough alone")), "{:?}", r.notes);
     assert!(of_kind(&r, RemedyKind::MoveStorage).is_empty());

@@ -8,6 +8,7 @@ skip), because then the distributed sweep is not tested at all.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -127,6 +128,11 @@ def test_default_shard_count_and_other_options(client: Client, inv: ha.Inventory
     assert had.sweep(client, inv, 2, worst_only=4, shards=4) == ha.sweep(inv, 2, worst_only=4)
     # More shards than scenarios: the empty shards merge away.
     assert had.sweep(client, inv, 1, shards=16) == ha.sweep(inv, 1)
+    # Failure units (R-DOMAIN): racks of three hosts, each shard a slice of the rack combinations.
+    racks = inv.replace(hosts=[dataclasses.replace(h, fault_domain=f"rack-{i // 3}") for i, h in enumerate(inv.hosts)])
+    by_rack = had.sweep(client, racks, 2, shards=3, unit="fault_domain")
+    assert by_rack == ha.sweep(racks, 2, unit="fault_domain") and by_rack.unit == "fault_domain"
+    assert by_rack.scenarios == math.comb(4, 1) + math.comb(4, 2)
 
 
 def test_many_inventories_map_onto_the_workers(client: Client, inv: ha.Inventory) -> None:

@@ -89,6 +89,7 @@ def sweep(
     worst_only: int | None = None,
     unplaced_vms_limit: int | None = None,
     check_version: bool = True,
+    unit: str = "host",
 ) -> SweepResult:
     """:func:`hapolicy.sweep` evaluated on the workers of a ``distributed.Client`` (or of the
     scheduler at an address or scheduler file, connected to for this call: :func:`connect`): ``shards``
@@ -98,14 +99,17 @@ def sweep(
     result equals ``hapolicy.sweep(inv, max_failures, hosts, ...)`` with the same arguments.
 
     The inventory is sent to every worker once. Unless ``check_version=False``, the workers'
-    hapolicy version is compared with this one first (:func:`check_workers`).
+    hapolicy version is compared with this one first (:func:`check_workers`). ``unit``
+    (``"host"``, ``"fault_domain"`` or ``"site"``, R-DOMAIN) is what one failure takes down, as
+    for :func:`hapolicy.sweep`.
     """
     if not isinstance(inv, Inventory):
         raise ArgumentError(f"inv must be a hapolicy.Inventory, got {type(inv).__name__}")
     if isinstance(client, (str, os.PathLike)):
         with connect(client) as own:
             return sweep(own, inv, max_failures, hosts, shards=shards, threads=threads, sample=sample, seed=seed,
-                         worst_only=worst_only, unplaced_vms_limit=unplaced_vms_limit, check_version=check_version)
+                         worst_only=worst_only, unplaced_vms_limit=unplaced_vms_limit, check_version=check_version,
+                         unit=unit)
     for method in ("submit", "scatter", "gather", "run", "nthreads"):
         if not callable(getattr(client, method, None)):
             raise ArgumentError(
@@ -123,7 +127,7 @@ def sweep(
     shared = client.scatter(inv, broadcast=True, hash=False)
     options: dict[str, Any] = {
         "threads": threads, "sample": sample, "seed": seed, "worst_only": worst_only,
-        "unplaced_vms_limit": unplaced_vms_limit,
+        "unplaced_vms_limit": unplaced_vms_limit, "unit": unit,
     }
     futures = [
         client.submit(_sweep, shared, max_failures, host_list, shard=(i, n), pure=False, **options)

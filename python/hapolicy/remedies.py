@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = ["Remedies", "Remedy", "RemedyKind", "RemedyScope", "remedies"]
 
 _UNITS = ("host", "fault_domain", "site")
+_UNIT_NOUNS = {"host": "host", "fault_domain": "fault domain", "site": "site"}
 
 
 class RemedyKind(StrEnum):
@@ -128,7 +129,8 @@ def _figures_line(fig: Mapping[str, Any]) -> str:
     s = fig.get("sweep")
     if s:
         text += (
-            f"; up to {s['failures']} failed host(s): {s['failing_combinations']} of {s['scenarios']} combinations"
+            f"; up to {s['failures']} failed {_UNIT_NOUNS.get(s.get('unit', 'host'), 'host')}(s):"
+            f" {s['failing_combinations']} of {s['scenarios']} combinations"
             f" leave VMs unplaced ({s['stranded_vms']} VMs stranded)"
         )
     return text
@@ -266,22 +268,23 @@ class Remedies(Sequence[Remedy]):
 def remedies(inv: Inventory, failures: int | None = None, unit: str = "host") -> Remedies:
     """Verified remedies for ``inv``'s promise, smallest change first (R-REMEDY).
 
-    ``failures=k``: every combination of up to k failed hosts must also restart every VM HA
-    attempts. ``unit`` is what fails; only ``"host"`` is supported: ``"fault_domain"`` and
-    ``"site"`` need host fault domains / sites in the inventory, which it does not model yet
-    (an :class:`~hapolicy.ArgumentError`, a ``ValueError``, says so).
+    ``failures=k``: every combination of up to k failed units must also restart every VM HA
+    attempts. ``unit`` is what one failure takes down (R-DOMAIN): ``"host"`` (default),
+    ``"fault_domain"`` or ``"site"`` — e.g. ``remedies(inv, 1, unit="site")`` for "the loss of
+    either site restarts everything". Hosts an ``addHosts`` remedy adds join the fault domain
+    and site of the host they are like (its summary says which); with units, one remedy also
+    adds the same number of hosts to every unit. ``failures`` must be less than the number of
+    units; ``unit="site"`` needs a site on every usable host (an
+    :class:`~hapolicy.ArgumentError`, a ``ValueError``, otherwise).
 
     When the promise already holds the result is empty and its text says so.
     """
     if not isinstance(inv, Inventory):
         raise ArgumentError(f"remedies() takes an Inventory, not {type(inv).__name__}")
-    if unit != "host":
-        if unit in _UNITS:
-            what = "host fault domains" if unit == "fault_domain" else "sites"
-            raise ArgumentError(f"unit={unit!r} needs {what} in the inventory; not supported yet (use unit='host')")
+    if unit not in _UNITS:
         raise ArgumentError(f"unit must be one of {', '.join(repr(u) for u in _UNITS)}, got {unit!r}")
     k = None if failures is None else whole_number(failures, "failures", 1)
-    doc, patches = _core.remedies(inv._core, k)
+    doc, patches = _core.remedies(inv._core, k, unit)
     items = tuple(
         Remedy(
             kind=RemedyKind(r["kind"]), summary=r["summary"], patch=r["patch"], before=r["before"], after=r["after"],

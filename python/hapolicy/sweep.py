@@ -50,9 +50,11 @@ class ScenarioResult:
 
     @property
     def fully_restarted(self) -> bool:
+        """True when every VM HA attempts to restart in this scenario found a host."""
         return self.unplaced == 0
 
     def to_dict(self) -> dict[str, Any]:
+        """The scenario as plain data (``failures`` is the number of failed hosts)."""
         return {
             "failed_units": list(self.failed_units or self.failed_hosts),
             "failed_hosts": list(self.failed_hosts), "failures": len(self.failed_units or self.failed_hosts),
@@ -111,6 +113,7 @@ class SweepResult(Sequence[ScenarioResult]):
 
     @property
     def max_failures(self) -> int:
+        """The largest number of failed hosts the sweep evaluated."""
         return self._core.max_failures()
 
     @property
@@ -125,6 +128,7 @@ class SweepResult(Sequence[ScenarioResult]):
 
     @property
     def candidate_hosts(self) -> list[str]:
+        """The hosts whose failures were combined (sorted ids)."""
         return self._core.candidate_hosts()
 
     @property
@@ -141,6 +145,7 @@ class SweepResult(Sequence[ScenarioResult]):
 
     @property
     def per_k(self) -> list[LevelSummary]:
+        """One :class:`LevelSummary` per number of failed hosts, 1 to ``max_failures``."""
         return [LevelSummary(*row) for row in self._core.per_k()]
 
     @property
@@ -174,9 +179,11 @@ class SweepResult(Sequence[ScenarioResult]):
         return SweepResult(core, self._inventory)
 
     def to_records(self) -> list[dict[str, Any]]:
+        """One dict per scenario kept (see :meth:`ScenarioResult.to_dict`)."""
         return [r.to_dict() for r in self.results]
 
     def to_dict(self) -> dict[str, Any]:
+        """The figures, the per-k summaries and the scenarios kept, as plain data."""
         return {
             "scenarios": self.scenarios, "unit": self.unit, "max_failures": self.max_failures,
             "max_failures_tolerated": self.max_failures_tolerated, "complete": self.complete,
@@ -192,6 +199,7 @@ class SweepResult(Sequence[ScenarioResult]):
         return _arrow_table(self.to_records())
 
     def to_parquet(self, path: str) -> None:
+        """Writes the scenarios kept to a Parquet file at ``path``; needs pyarrow."""
         _parquet().write_table(self.to_arrow(), path)
 
     def __reduce__(self) -> tuple[Any, tuple[Inventory, str]]:
@@ -212,6 +220,8 @@ class SweepResult(Sequence[ScenarioResult]):
                 f"max_failures_tolerated={self.max_failures_tolerated}{unit}{done})")
 
     def summary(self) -> str:
+        """A few lines: the sweep, then per number of failed hosts how many combinations were
+        evaluated, how many restart every VM, and the worst."""
         lines = [repr(self)]
         for lv in self.per_k:
             lines.append(f"  {lv.failures} failed: {lv.evaluated}/{lv.combinations} combinations evaluated, "

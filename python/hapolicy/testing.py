@@ -90,6 +90,33 @@ def _failure_scenarios(inv: Inventory, max_failures: int, hosts: Iterable[str] |
     return out
 
 
+def _assert_survives_units(inv: Inventory, failures: int, hosts: Iterable[str] | None, show: int, unit: str) -> None:
+    """:func:`assert_survives` for fault domains or sites (a unit sweep)."""
+    __tracebackhide__ = True
+    from .sweep import sweep
+
+    chosen = None if hosts is None else _host_candidates(inv, hosts)
+    result = sweep(inv, max_failures=failures, hosts=chosen, unit=unit)
+    failing = [r for r in result if r.unplaced]
+    if not failing:
+        return
+    noun = "fault domain" if unit == "fault_domain" else "site"
+    survives = result.max_failures_tolerated or 0
+    head = (f"{_cluster(inv)} does not survive {failures} {noun} failure{'s' if failures != 1 else ''}: "
+            f"{len(failing)} of {result.scenarios} combinations leave VMs unplaced")
+    head += f"; it survives any {survives}" if survives > 0 else f"; even a single {noun} failure leaves VMs unplaced"
+    lines = [head, f"worst combination{'s' if len(failing) > 1 else ''}:"]
+    worst = sorted(failing, key=lambda r: (-r.unplaced, len(r.failed_units), r.failed_units))
+    for r in worst[:show]:
+        plan = plan_failover(inv, r.failed_hosts)
+        lines.append(f"  {noun} {' + '.join(r.failed_units)} ({_labels(inv, r.failed_hosts)}) fails: "
+                     f"{r.unplaced} unplaced, {r.restarted} restarted")
+        lines += _describe_plan(inv, plan, max_vms=10)
+    if len(worst) > show:
+        lines.append(f"  … {len(worst) - show} more failing combinations")
+    raise AssertionError("\n".join(lines))
+
+
 def _cluster(inv: Inventory) -> str:
     return f"cluster {inv.config.name!r}" if inv.config.name else "the cluster"
 
@@ -120,7 +147,7 @@ def _tolerated(scenarios: Sequence[_Scenario], max_failures: int) -> int:
 
 
 def assert_survives(
-    inv: Inventory, failures: int = 2, hosts: Iterable[str] | None = None, *, show: int = 5
+    inv: Inventory, failures: int = 2, hosts: Iterable[str] | None = None, *, show: int = 5, unit: str = "host"
 ) -> None:
     """Asserts that every combination of up to ``failures`` failed hosts (among ``hosts``;
     default every host) restarts every VM HA attempts to restart (R-PLACE): no VM is left
@@ -133,10 +160,17 @@ def assert_survives(
 
     Uses ``hapolicy.sweep`` when the engine provides it, else :func:`~hapolicy.plan_failover`
     for each combination.
+
+    ``unit`` (R-DOMAIN): ``"fault_domain"`` or ``"site"`` asserts that every combination of up to
+    ``failures`` failed fault domains / sites restarts everything, e.g.
+    ``assert_survives(inv, 1, unit="site")`` for a stretched cluster.
     """
     __tracebackhide__ = True
     if failures < 1:
         raise ValueError(f"failures must be at least 1, got {failures}")
+    if unit != "host":
+        _assert_survives_units(inv, failures, hosts, show, unit)
+        return
     chosen = None if hosts is None else _host_candidates(inv, hosts)
     scenarios = _failure_scenarios(inv, failures, chosen)
     failing = [s for s in scenarios if s.unplaced]

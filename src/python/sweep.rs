@@ -14,7 +14,7 @@ use super::errors::{guard, internal_error};
 use super::inventory::PyInventory;
 use crate::error::Error;
 use crate::model::Inventory;
-use crate::sweep::{sweep as run_sweep, Retain, ScenarioResult, SweepOptions, SweepResult};
+use crate::sweep::{sweep as run_sweep, FailureUnit, Retain, ScenarioResult, SweepOptions, SweepResult};
 
 #[pyclass(frozen, module = "hapolicy._core", name = "SweepResult")]
 pub struct PySweepResult {
@@ -22,16 +22,24 @@ pub struct PySweepResult {
     inventory: Arc<Inventory>,
 }
 
-/// `(failed_hosts, restarted, unplaced, [(vm, reason), ...], (cpu_left, memory_left))`.
-type ScenarioTuple = (Vec<String>, u32, u32, Vec<(String, &'static str)>, (u64, u64));
+/// `(failed_hosts, restarted, unplaced, [(vm, reason), ...], (cpu_left, memory_left), failed_units)`.
+type ScenarioTuple = (Vec<String>, u32, u32, Vec<(String, &'static str)>, (u64, u64), Vec<String>);
 
-fn scenario_tuple(inv: &Inventory, r: &ScenarioResult) -> ScenarioTuple {
+fn scenario_tuple(inv: &Inventory, sweep: &SweepResult, r: &ScenarioResult) -> ScenarioTuple {
+    let hosts: Vec<String> = r.failed_host_ids(inv).into_iter().map(str::to_string).collect();
+    // A host sweep read from an older file has no unit names: the units are the hosts.
+    let units = if sweep.unit() == FailureUnit::Host && sweep.units().names.is_empty() {
+        hosts.clone()
+    } else {
+        sweep.failed_unit_names(r).into_iter().map(str::to_string).collect()
+    };
     (
-        r.failed_host_ids(inv).into_iter().map(str::to_string).collect(),
+        hosts,
         r.restarted,
         r.unplaced,
         r.unplaced_vm_ids(inv).into_iter().map(|(v, why)| (v.to_string(), why.as_str())).collect(),
         (r.capacity_left.cpu_mhz, r.capacity_left.memory_mb),
+        units,
     )
 }
 
@@ -54,6 +62,21 @@ impl PySweepResult {
     }
     fn max_failures_tolerated(&self) -> Option<usize> {
         self.inner.max_failures_tolerated()
+    }
+    /// What one failure took down: `"host"`, `"fault_domain"` or `"site"`.
+    fn unit(&self) -> &'static str {
+        self.inner.unit().as_str()
+    }
+    /// The units failures were drawn from: `[(name, [host id, ...]), ...]` in unit order.
+    fn units(&self) -> Vec<(String, Vec<String>)> {
+        let units = self.inner.units();
+        let host_ids = |hosts: &[u32]| -> Vec<String> {
+            hosts.iter().filter_map(|&h| self.inventory.hosts.get(h as usize).map(|h| h.id.clone())).collect()
+        };
+        if units.names.is_empty() {
+            return units.hosts.iter().map(|hs| (host_ids(hs).join(","), host_ids(hs))).collect();
+        }
+        units.names.iter().zip(&units.hosts).map(|(n, hs)| (n.clone(), host_ids(hs))).collect()
     }
     fn candidate_hosts(&self) -> Vec<String> {
         self.inner
@@ -79,11 +102,11 @@ impl PySweepResult {
         let all = self.inner.results();
         let stop = stop.unwrap_or(all.len()).min(all.len());
         let start = start.min(stop);
-        PyList::new(py, all[start..stop].iter().map(|r| scenario_tuple(&self.inventory, r)))
+        PyList::new(py, all[start..stop].iter().map(|r| scenario_tuple(&self.inventory, &self.inner, r)))
     }
     /// The `n` worst kept scenarios: most unplaced first, then enumeration order.
     fn worst<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, self.inner.worst(n).into_iter().map(|r| scenario_tuple(&self.inventory, r)))
+        PyList::new(py, self.inner.worst(n).into_iter().map(|r| scenario_tuple(&self.inventory, &self.inner, r)))
     }
     /// Combines disjoint shards of one sweep (any order).
     fn merge(&self, py: Python<'_>, other: &PySweepResult) -> PyResult<PySweepResult> {
@@ -115,9 +138,10 @@ impl PySweepResult {
 /// Sweeps every combination of up to `max_failures` failed hosts. The work runs on a pool of
 /// `threads` (GIL released); the calling thread reports `progress(done, total)` about ten times
 /// a second (a `False` answer stops the sweep, keeping what finished; an exception stops it and
-/// propagates) and turns Ctrl-C into a prompt stop (KeyboardInterrupt).
+/// propagates) and turns Ctrl-C into a prompt stop (KeyboardInterrupt). `unit`: `"host"`
+/// (default), `"fault_domain"` or `"site"` (R-DOMAIN): what one failure takes down.
 #[pyfunction]
-#[pyo3(signature = (inventory, max_failures, hosts=None, threads=None, shard=None, sample=None, worst_only=None, unplaced_vms_limit=None, progress=None))]
+#[pyo3(signature = (inventory, max_failures, hosts=None, threads=None, shard=None, sample=None, worst_only=None, unplaced_vms_limit=None, progress=None, unit=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn sweep(
     py: Python<'_>,
@@ -130,7 +154,17 @@ pub fn sweep(
     worst_only: Option<usize>,
     unplaced_vms_limit: Option<usize>,
     progress: Option<Bound<'_, PyAny>>,
+    unit: Option<&str>,
 ) -> PyResult<PySweepResult> {
+    let unit = match unit {
+        None => FailureUnit::Host,
+        Some(text) => FailureUnit::parse(text).ok_or_else(|| {
+            super::errors::to_py_err(
+                py,
+                Error::Argument(format!("unit must be one of {}, got '{text}'", FailureUnit::allowed())),
+            )
+        })?,
+    };
     let inv = Arc::clone(&inventory.inner);
     let cancel = AtomicBool::new(false);
     let finished = AtomicBool::new(false);
@@ -152,6 +186,7 @@ pub fn sweep(
             options.unplaced_vms_limit = unplaced_vms_limit;
             options.progress = Some(&record);
             options.cancel = Some(&cancel);
+            options.unit = unit;
             let result = catch_unwind(AssertUnwindSafe(|| run_sweep(&inv, &options)));
             finished.store(true, Ordering::Release);
             result

@@ -9,12 +9,14 @@ use crate::admission::{self, AdmissionContext, AdmissionFigures};
 use crate::error::{Error, Result};
 use crate::model::{AdmissionPolicyKind, Inventory};
 use crate::placement::{plan_failover_indexed, PlacementIndex, UnplacedReason};
-use crate::sweep::{sweep, SweepOptions};
+use crate::sweep::{sweep, FailureUnit, SweepOptions, Units};
 
 /// What the sweep of every combination of up to `failures` failed hosts says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepFigures {
     pub failures: usize,
+    /// What one failure takes down (R-DOMAIN).
+    pub unit: FailureUnit,
     /// Combinations evaluated (every combination of 1..=failures usable hosts).
     pub scenarios: u64,
     /// Combinations leaving at least one VM unplaced.
@@ -26,6 +28,8 @@ pub struct SweepFigures {
     /// The combination leaving the most VMs unplaced (the first in enumeration order on ties);
     /// empty when none does.
     pub worst_combination: Vec<String>,
+    /// The failed units of `worst_combination` (host ids for `unit = host`).
+    pub worst_units: Vec<String>,
     pub worst_unplaced: u32,
 }
 
@@ -76,12 +80,14 @@ impl Figures {
         if let Some(s) = &self.sweep {
             doc["sweep"] = json!({
                 "failures": s.failures,
+                "unit": s.unit.as_str(),
                 "scenarios": s.scenarios,
                 "failing_combinations": s.failing_combinations,
                 "stranded_vms": s.stranded_vms.len(),
                 "stranded_vm_ids": s.stranded_vms,
                 "max_failures_tolerated": s.max_failures_tolerated,
                 "worst_combination": s.worst_combination,
+                "worst_units": s.worst_units,
                 "worst_unplaced": s.worst_unplaced,
             });
         }
@@ -111,8 +117,9 @@ impl Figures {
         }
         if let Some(s) = &self.sweep {
             out.push_str(&format!(
-                "; up to {} failed host(s): {} of {} combinations leave VMs unplaced ({} VMs stranded)",
+                "; up to {} failed {}(s): {} of {} combinations leave VMs unplaced ({} VMs stranded)",
                 s.failures,
+                s.unit.noun(false),
                 s.failing_combinations,
                 s.scenarios,
                 s.stranded_vms.len()
@@ -131,21 +138,29 @@ pub(crate) struct Strands {
     pub worst: Vec<Vec<String>>,
 }
 
-/// Figures of `inv` (a full sweep when `failures` is given), and the strands it found.
-pub(crate) fn measure(inv: &Inventory, failures: Option<usize>) -> Result<(Figures, Strands)> {
+/// Figures of `inv` (a full sweep of `unit` failures when `failures` is given), and the
+/// strands it found.
+pub(crate) fn measure(inv: &Inventory, failures: Option<usize>, unit: FailureUnit) -> Result<(Figures, Strands)> {
     let report = admission::evaluate(inv);
     let mut strands = Strands::default();
     let sweep_figures = match failures {
         None => None,
         Some(k) => {
-            let usable = inv.hosts.iter().filter(|h| h.is_available()).count();
-            if k == 0 || k >= usable.max(1) {
+            let usable: Vec<u32> =
+                (0..inv.hosts.len()).filter(|&h| inv.hosts[h].is_available()).map(|h| h as u32).collect();
+            let units = Units::new(inv, &usable, unit)?.len();
+            if k == 0 || k >= units.max(1) {
+                let noun = if unit == FailureUnit::Host {
+                    "usable host(s)".to_string()
+                } else {
+                    format!("{}(s)", unit.noun(false))
+                };
                 return Err(Error::Argument(format!(
-                    "failures must be between 1 and {} (one less than the {usable} usable host(s)), got {k}",
-                    usable.saturating_sub(1)
+                    "failures must be between 1 and {} (one less than the {units} {noun}), got {k}",
+                    units.saturating_sub(1)
                 )));
             }
-            let options = SweepOptions::new(k);
+            let options = SweepOptions { unit, ..SweepOptions::new(k) };
             let result = sweep(inv, &options)?;
             let mut stranded: BTreeSet<u32> = BTreeSet::new();
             let mut failing = 0u64;
@@ -160,11 +175,15 @@ pub(crate) fn measure(inv: &Inventory, failures: Option<usize>) -> Result<(Figur
                 .worst(PROBE_COMBINATIONS)
                 .into_iter()
                 .filter(|r| !r.fully_restarted())
-                .map(|r| r.failed_host_ids(inv).into_iter().map(str::to_string).collect())
+                .map(|r| result.failed_unit_names(r).into_iter().map(str::to_string).collect())
                 .collect();
             let worst = result.worst(1).into_iter().next().filter(|r| !r.fully_restarted());
             Some(SweepFigures {
                 failures: k,
+                unit,
+                worst_units: worst
+                    .map(|r| result.failed_unit_names(r).into_iter().map(str::to_string).collect())
+                    .unwrap_or_default(),
                 scenarios: result.scenarios(),
                 failing_combinations: failing,
                 stranded_vms: stranded.iter().filter_map(|&v| inv.vms.get(v as usize)).map(|v| v.id.clone()).collect(),
@@ -195,6 +214,7 @@ pub(crate) fn measure(inv: &Inventory, failures: Option<usize>) -> Result<(Figur
 /// sweep.
 pub(crate) struct Verifier {
     pub failures: Option<usize>,
+    pub unit: FailureUnit,
     /// Failing combinations to try first (host ids), most recently learned first.
     probe: Vec<Vec<String>>,
     /// Candidates verified in full (for the report).
@@ -206,8 +226,8 @@ pub(crate) struct Verifier {
 pub(crate) const PROBE_COMBINATIONS: usize = 8;
 
 impl Verifier {
-    pub fn new(failures: Option<usize>, strands: &Strands) -> Verifier {
-        let mut v = Verifier { failures, probe: Vec::new(), full_runs: 0, checks: 0 };
+    pub fn new(failures: Option<usize>, unit: FailureUnit, strands: &Strands) -> Verifier {
+        let mut v = Verifier { failures, unit, probe: Vec::new(), full_runs: 0, checks: 0 };
         for combination in strands.worst.iter().rev() {
             v.learn(combination.clone());
         }
@@ -231,20 +251,38 @@ impl Verifier {
         }
         if self.failures.is_some() && !self.probe.is_empty() {
             let index = PlacementIndex::new(inv);
+            // Probes are unit names: a unit's hosts are looked up in the changed inventory
+            // (new hosts join their unit), so each probe is a scenario of its full sweep.
+            let units = match self.unit {
+                FailureUnit::Host => None,
+                unit => {
+                    let usable: Vec<u32> =
+                        (0..inv.hosts.len()).filter(|&h| inv.hosts[h].is_available()).map(|h| h as u32).collect();
+                    Some(Units::new(inv, &usable, unit)?)
+                }
+            };
             for combination in &self.probe {
-                let plan = plan_failover_indexed(inv, &index, combination, &[])?;
+                let hosts: Vec<String> = match &units {
+                    None => combination.clone(),
+                    Some(units) => combination
+                        .iter()
+                        .filter_map(|name| units.names.iter().position(|n| n == name))
+                        .flat_map(|u| units.hosts[u].iter().map(|&h| inv.hosts[h as usize].id.clone()))
+                        .collect(),
+                };
+                let plan = plan_failover_indexed(inv, &index, &hosts, &[])?;
                 if !plan.unplaced.is_empty() {
                     return Ok(None);
                 }
             }
         }
         self.full_runs += 1;
-        let (figures, _) = measure(inv, self.failures)?;
+        let (figures, _) = measure(inv, self.failures, self.unit)?;
         if figures.holds() {
             Ok(Some(figures))
         } else {
             if let Some(s) = &figures.sweep {
-                self.learn(s.worst_combination.clone());
+                self.learn(s.worst_units.clone());
             }
             Ok(None)
         }

@@ -82,6 +82,7 @@ pub use patch::{AddHosts, Patch, VmChange};
 use crate::error::Result;
 use crate::model::{AdmissionControl, Inventory, RuleKind, Version};
 use crate::placement::UnplacedReason;
+use crate::sweep::FailureUnit;
 use figures::{measure, Strands, Verifier};
 
 /// Memory step of `addMemory`, MB (16 GB).
@@ -191,8 +192,10 @@ impl Remedy {
 /// What to search remedies for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RemedyOptions {
-    /// Every combination of up to this many failed hosts must restart every VM.
+    /// Every combination of up to this many failed units must restart every VM.
     pub failures: Option<usize>,
+    /// What one failure takes down (R-DOMAIN): host (default), fault domain or site.
+    pub unit: FailureUnit,
 }
 
 /// The answer: the promise, its figures now, the remedies (sorted by size of change) and notes.
@@ -230,12 +233,13 @@ impl Remedies {
 }
 
 /// The promise in words.
-pub fn promise_text(failures: Option<usize>) -> String {
+pub fn promise_text(failures: Option<usize>, unit: FailureUnit) -> String {
     match failures {
         None => "admission control satisfied at its configured level".to_string(),
         Some(k) => format!(
-            "admission control satisfied at its configured level, and every combination of up to {k} failed host(s) \
-             restarts every VM HA attempts"
+            "admission control satisfied at its configured level, and every combination of up to {k} failed {}(s) \
+             restarts every VM HA attempts",
+            unit.noun(false)
         ),
     }
 }
@@ -243,10 +247,10 @@ pub fn promise_text(failures: Option<usize>) -> String {
 /// Remedies for `inv` (see the module documentation). Errors: `failures` outside
 /// 1..usable hosts.
 pub fn remedies(inv: &Inventory, options: &RemedyOptions) -> Result<Remedies> {
-    let (before, strands) = measure(inv, options.failures)?;
+    let (before, strands) = measure(inv, options.failures, options.unit)?;
     let out = Remedies {
         failures: options.failures,
-        promise: promise_text(options.failures),
+        promise: promise_text(options.failures, options.unit),
         before: before.clone(),
         remedies: Vec::new(),
         notes: Vec::new(),
@@ -258,7 +262,7 @@ pub fn remedies(inv: &Inventory, options: &RemedyOptions) -> Result<Remedies> {
     }
     let mut search = Search {
         original: inv,
-        verifier: Verifier::new(options.failures, &strands),
+        verifier: Verifier::new(options.failures, options.unit, &strands),
         before,
         out: Vec::new(),
         notes: Vec::new(),
@@ -335,7 +339,7 @@ impl Search<'_> {
         list.sort_by(|a, b| {
             a.scope
                 .cmp(&b.scope)
-                .then(a.size_percent.total_cmp(&b.size_percent))
+                .then(ordered_float::OrderedFloat(a.size_percent).cmp(&ordered_float::OrderedFloat(b.size_percent)))
                 .then(a.kind.cmp(&b.kind))
                 .then_with(|| a.summary.cmp(&b.summary))
         });
@@ -530,13 +534,22 @@ impl Search<'_> {
                     if let Some(h) = inv.host(&a.like) {
                         cpu += h.cpu_mhz * a.count as u64;
                         mem += h.memory_mb * a.count as u64;
+                        // The new hosts join the fault domain and site of the host they are like.
+                        let mut joins = Vec::new();
+                        if let Some(site) = &h.site {
+                            joins.push(format!("site '{site}'"));
+                        }
+                        if let Some(domain) = &h.fault_domain {
+                            joins.push(format!("fault domain '{domain}'"));
+                        }
                         parts.push(format!(
-                            "add {} host{} like {}, {} MHz / {} MB each",
+                            "add {} host{} like {}, {} MHz / {} MB each{}",
                             a.count,
                             if a.count == 1 { "" } else { "s" },
                             inv.host_label(&a.like),
                             h.cpu_mhz,
-                            h.memory_mb
+                            h.memory_mb,
+                            if joins.is_empty() { String::new() } else { format!(", in {}", joins.join(", ")) }
                         ));
                     }
                 }
@@ -748,12 +761,22 @@ impl Search<'_> {
 
     fn add_hosts(&mut self, base: &Patch) -> Result<()> {
         let inv = self.original;
-        // Hardware models of the usable hosts, each with its representative.
-        let mut models: BTreeMap<(u64, u64), &crate::model::Host> = BTreeMap::new();
+        let unit = self.verifier.unit;
+        // The unit a new host joins is the one of the host it is like (R-DOMAIN): with units,
+        // each hardware model has a representative per fault domain / site.
+        let unit_of = |h: &crate::model::Host| -> Option<String> {
+            match unit {
+                FailureUnit::Host => None,
+                FailureUnit::FaultDomain => h.fault_domain.clone(),
+                FailureUnit::Site => h.site.clone(),
+            }
+        };
+        // Hardware models of the usable hosts (and their unit), each with its representative.
+        let mut models: BTreeMap<(u64, u64, Option<String>), &crate::model::Host> = BTreeMap::new();
         for h in inv.hosts.iter().filter(|h| h.is_available()) {
             let shared = patch::shared_datastores(inv, h).len();
             models
-                .entry((h.cpu_mhz, h.memory_mb))
+                .entry((h.cpu_mhz, h.memory_mb, unit_of(h)))
                 .and_modify(|rep| {
                     let rep_shared = patch::shared_datastores(inv, rep).len();
                     if shared > rep_shared || (shared == rep_shared && h.id < rep.id) {
@@ -776,10 +799,47 @@ impl Search<'_> {
             };
             match smallest(max, |n| self.check(base, &make(n)))? {
                 Some((n, after)) => self.push(RemedyKind::AddHosts, &base.merged(&make(n)), after),
-                None => self.notes.push(format!(
-                    "addHosts: even {max} hosts like {} do not restore the promise",
-                    inv.host_label(&like)
-                )),
+                None => {
+                    // Hosts added to one unit fail with it: they cannot absorb that unit's failure.
+                    let joined = inv.host(&like).and_then(unit_of).map_or(String::new(), |u| {
+                        format!(" (in {} '{u}', whose failure takes them down too)", unit.noun(false))
+                    });
+                    self.notes.push(format!(
+                        "addHosts: even {max} hosts like {}{joined} do not restore the promise",
+                        inv.host_label(&like)
+                    ))
+                }
+            }
+        }
+        // With named units, n hosts in every unit at once: the failure of any one unit then
+        // finds the others grown (a unit's failure takes its own new hosts down with it).
+        if unit != FailureUnit::Host {
+            let mut by_model: BTreeMap<(u64, u64), Vec<String>> = BTreeMap::new();
+            for ((cpu, mem, key), rep) in &models {
+                if key.is_some() {
+                    by_model.entry((*cpu, *mem)).or_default().push(rep.id.clone());
+                }
+            }
+            for likes in by_model.into_values().filter(|l| l.len() > 1) {
+                let per_unit_max = max.div_ceil(likes.len() as u64);
+                let make = |n: u64| {
+                    let ids = patch::fresh_host_ids(inv, n as usize * likes.len());
+                    Patch {
+                        add_hosts: likes
+                            .iter()
+                            .zip(ids.chunks(n.max(1) as usize))
+                            .map(|(like, ids)| AddHosts { like: like.clone(), count: n as usize, ids: ids.to_vec() })
+                            .collect(),
+                        ..Patch::default()
+                    }
+                };
+                match smallest(per_unit_max, |n| self.check(base, &make(n)))? {
+                    Some((n, after)) => self.push(RemedyKind::AddHosts, &base.merged(&make(n)), after),
+                    None => self.notes.push(format!(
+                        "addHosts: even {per_unit_max} hosts in each {} do not restore the promise",
+                        unit.noun(false)
+                    )),
+                }
             }
         }
         Ok(())

@@ -1,5 +1,5 @@
-//! What-if sweeps (API.md "What-if sweeps"): plan every combination of 1..=k failed hosts with
-//! the placement engine (SPEC §6) and answer "does every VM HA attempts restart, and which
+//! What-if sweeps (docs/api.rst, What-if sweeps): plan every combination of 1..=k failed hosts with
+//! the placement engine (R-PLACE) and answer "does every VM HA attempts restart, and which
 //! combinations hurt most?" — in parallel, in shards that merge, or on a random sample.
 //!
 //! # Scenarios
@@ -9,6 +9,12 @@
 //! scenarios are every combination of 1..=`max_failures` of them, **ranked** by failure count,
 //! then lexicographically by host index: `[0] [1] … [0,1] [0,2] … [1,2] …`. Results are listed in
 //! that order, whatever the thread count or shard split.
+//!
+//! With `SweepOptions::unit` = fault domain or site (R-DOMAIN), the candidates are first grouped
+//! into units ([`Units`]: ordered by their first host) and the combinations are of units; each
+//! scenario expands its units to their candidate hosts, ascending, and is planned exactly like a
+//! host scenario (one planner for every unit). `max_failures` counts units; each result records
+//! its `failed_units` beside the expanded `failed_hosts`.
 //!
 //! A scenario is `plan_failover(inv, failed, [])` reduced to counts: the VMs HA restarts from the
 //! failed hosts ([`crate::placement::restart_exclusion`], the selection `plan_failover` uses),
@@ -38,6 +44,7 @@
 mod planner;
 mod result;
 mod space;
+mod units;
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,6 +59,7 @@ use planner::{Planner, Scratch};
 use result::{keep_worst, normalize, retained, Ranges, Setup};
 pub use result::{LevelSummary, Retain, ScenarioResult, SweepResult, UnplacedVm};
 use space::{shard_slice, Space};
+pub use units::{FailureUnit, Units};
 
 /// A progress hook: `(done, total)` → keep going?
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) -> bool + Sync);
@@ -75,6 +83,9 @@ pub struct SweepOptions<'a> {
     pub unplaced_vms_limit: Option<usize>,
     pub progress: Option<Progress<'a>>,
     pub cancel: Option<&'a AtomicBool>,
+    /// What one failure takes down (R-DOMAIN): a host (default), a fault domain or a site;
+    /// `max_failures` counts units. See [`Units`].
+    pub unit: FailureUnit,
 }
 
 impl<'a> SweepOptions<'a> {
@@ -89,6 +100,7 @@ impl<'a> SweepOptions<'a> {
             unplaced_vms_limit: None,
             progress: None,
             cancel: None,
+            unit: FailureUnit::Host,
         }
     }
 }
@@ -105,6 +117,7 @@ impl std::fmt::Debug for SweepOptions<'_> {
             .field("unplaced_vms_limit", &self.unplaced_vms_limit)
             .field("progress", &self.progress.is_some())
             .field("cancel", &self.cancel.map(|c| c.load(Ordering::Relaxed)))
+            .field("unit", &self.unit)
             .finish()
     }
 }
@@ -120,10 +133,16 @@ pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult>
     if max_failures == 0 {
         return Err(Error::Argument("max_failures must be at least 1".to_string()));
     }
-    if max_failures > candidates.len() {
+    let units = Units::new(inv, &candidates, options.unit)?;
+    if max_failures > units.len() {
+        let noun = match options.unit {
+            FailureUnit::Host => "host(s)",
+            FailureUnit::FaultDomain => "fault domain(s)",
+            FailureUnit::Site => "site(s)",
+        };
         return Err(Error::Argument(format!(
-            "max_failures is {max_failures} but only {} host(s) can fail",
-            candidates.len()
+            "max_failures is {max_failures} but only {} {noun} can fail",
+            units.len()
         )));
     }
     let (shard, shards) = options.shard.unwrap_or((0, 1));
@@ -140,13 +159,14 @@ pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult>
         return Err(Error::Argument("a sample needs at least 1 scenario".to_string()));
     }
 
-    let space = Space::new(candidates.len(), max_failures)?;
+    let space = Space::new(units.len(), max_failures)?;
     let sample = options.sample.map(|(size, seed)| space.sample(size as u64, seed));
     let space_len = sample.as_ref().map_or(space.len(), |ranks| ranks.len() as u64);
     let slice = shard_slice(space_len, shard, shards);
     let setup = Setup {
         inventory_fingerprint: fingerprint(inv),
         candidate_hosts: candidates,
+        units,
         max_failures,
         sample: options.sample,
         retain: options.retain,
@@ -154,6 +174,18 @@ pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult>
         space: space_len,
     };
 
+    // The planner's index and base state, one state per worker, and the results kept:
+    // estimated, then reserved, so that a sweep too big for memory is an error, not an abort.
+    let workers = options.threads.unwrap_or_else(rayon::current_num_threads).max(1);
+    let kept = match setup.retain {
+        Retain::All => usize::try_from(slice.1 - slice.0).unwrap_or(usize::MAX),
+        Retain::Worst(n) => n.saturating_mul(2).saturating_add(CHUNK as usize).saturating_mul(workers),
+    };
+    let per_result = std::mem::size_of::<ScenarioResult>() + 8 * max_failures;
+    let needed = crate::placement::PlacementIndex::estimated_bytes(inv)
+        .saturating_mul(workers.saturating_add(2))
+        .saturating_add(kept.saturating_mul(per_result));
+    crate::mem::ensure_headroom(needed, "sweeping the failure scenarios")?;
     let planner = Planner::new(inv, &setup.candidate_hosts);
     let job = Job { planner: &planner, space: &space, sample: sample.as_deref(), setup: &setup, options, slice };
     let partial = match options.threads {
@@ -287,6 +319,7 @@ impl Job<'_, '_> {
         let mut results = Vec::new();
         let mut combo = Vec::with_capacity(setup.max_failures);
         let mut failed = Vec::with_capacity(setup.max_failures);
+        let units = &setup.units;
         for position in from..to {
             // Consecutive ranks: step the combination; sampled ranks: unrank each.
             match self.sample {
@@ -296,9 +329,9 @@ impl Job<'_, '_> {
                     self.space.advance(&mut combo);
                 }
             }
-            failed.clear();
-            failed.extend(combo.iter().map(|&c| setup.candidate_hosts[c as usize]));
-            let scenario = self.planner.evaluate(&failed, scratch, limit);
+            units.expand(&combo, &mut failed);
+            let mut scenario = self.planner.evaluate(&failed, scratch, limit);
+            scenario.failed_units.clone_from(&combo);
             if let Some(level) = levels.get_mut(scenario.failures().wrapping_sub(1)) {
                 level.count(&scenario);
             }

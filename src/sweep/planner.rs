@@ -210,6 +210,7 @@ impl<'a> Planner<'a> {
 
         let mut result = ScenarioResult {
             failed_hosts: failed.to_vec(),
+            failed_units: Vec::new(),
             restarted: 0,
             unplaced: 0,
             unplaced_vms: Vec::new(),

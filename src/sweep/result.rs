@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 use crate::model::Inventory;
 use crate::placement::UnplacedReason;
 
+use super::units::{FailureUnit, Units};
+
 /// Which scenario records a sweep keeps. The per-failure-count summaries and
 /// [`SweepResult::max_failures_tolerated`] are exact either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -32,8 +34,11 @@ pub struct UnplacedVm {
 /// One failure scenario, compactly: what `plan_failover` would say, reduced to counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScenarioResult {
-    /// Indices into `inv.hosts`, ascending.
+    /// Indices into `inv.hosts`, ascending: every host of the failed units.
     pub failed_hosts: Vec<u32>,
+    /// The failed units: positions in the sweep's [`Units`], ascending (for `unit = host`, the
+    /// positions of the failed hosts among the candidate hosts).
+    pub failed_units: Vec<u32>,
     /// VMs of the failed hosts placed on a surviving host.
     pub restarted: u32,
     /// VMs HA attempts but cannot place (all of them counted, even beyond the listing limit).
@@ -45,9 +50,9 @@ pub struct ScenarioResult {
 }
 
 impl ScenarioResult {
-    /// Number of failed hosts.
+    /// Number of failed units (hosts, fault domains or sites).
     pub fn failures(&self) -> usize {
-        self.failed_hosts.len()
+        self.failed_units.len()
     }
 
     /// Every VM HA attempts is restarted.
@@ -66,10 +71,10 @@ impl ScenarioResult {
     }
 }
 
-/// Results order: by failure count, then failed host indices (lexicographically) — the
-/// enumeration order.
+/// Results order: by failure count, then failed unit positions (lexicographically) — the
+/// enumeration order (for `unit = host`: failed host indices).
 pub(crate) fn scenario_order(a: &ScenarioResult, b: &ScenarioResult) -> Ordering {
-    a.failed_hosts.len().cmp(&b.failed_hosts.len()).then_with(|| a.failed_hosts.cmp(&b.failed_hosts))
+    a.failed_units.len().cmp(&b.failed_units.len()).then_with(|| a.failed_units.cmp(&b.failed_units))
 }
 
 /// [`SweepResult::worst`] order: most unplaced first, then the enumeration order.
@@ -124,6 +129,8 @@ impl LevelSummary {
 pub(crate) struct Setup {
     pub inventory_fingerprint: u64,
     pub candidate_hosts: Vec<u32>,
+    /// The failure units the candidate hosts form (R-DOMAIN).
+    pub units: Units,
     pub max_failures: usize,
     pub sample: Option<(usize, u64)>,
     pub retain: Retain,
@@ -228,6 +235,26 @@ impl SweepResult {
         self.setup.max_failures
     }
 
+    /// What one failure took down (host, fault domain, site).
+    pub fn unit(&self) -> FailureUnit {
+        self.setup.units.unit
+    }
+
+    /// The units failures were drawn from, with their hosts.
+    pub fn units(&self) -> &Units {
+        &self.setup.units
+    }
+
+    /// The names of a scenario's failed units (host ids for `unit = host`).
+    pub fn failed_unit_names<'a>(&'a self, scenario: &ScenarioResult) -> Vec<&'a str> {
+        scenario
+            .failed_units
+            .iter()
+            .filter_map(|&u| self.setup.units.names.get(u as usize))
+            .map(String::as_str)
+            .collect()
+    }
+
     /// Scenarios of the whole sweep: every combination, or the sample size.
     pub fn sweep_size(&self) -> u64 {
         self.setup.space
@@ -269,6 +296,8 @@ impl SweepResult {
             "format": FORMAT,
             "inventory_fingerprint": s.inventory_fingerprint,
             "candidate_hosts": s.candidate_hosts,
+            "unit": s.units.unit.as_str(),
+            "units": s.units.names.iter().zip(&s.units.hosts).map(|(n, h)| json!([n, h])).collect::<Vec<_>>(),
             "max_failures": s.max_failures,
             "sample": s.sample.map(|(size, seed)| json!({"size": size, "seed": seed})),
             "retain": match s.retain { Retain::All => json!("all"), Retain::Worst(n) => json!({"worst": n}) },
@@ -282,7 +311,8 @@ impl SweepResult {
                 "unplaced_total": l.unplaced_total,
             })).collect::<Vec<_>>(),
             "results": self.results.iter().map(|r| json!({
-                "failed_hosts": r.failed_hosts, "restarted": r.restarted, "unplaced": r.unplaced,
+                "failed_hosts": r.failed_hosts, "failed_units": r.failed_units,
+                "restarted": r.restarted, "unplaced": r.unplaced,
                 "unplaced_vms": r.unplaced_vms.iter().map(|u| json!([u.vm, u.reason.as_str()])).collect::<Vec<_>>(),
                 "capacity_left": [r.capacity_left.cpu_mhz, r.capacity_left.memory_mb],
             })).collect::<Vec<_>>(),
@@ -312,9 +342,30 @@ impl SweepResult {
             Value::Null => None,
             v => Some(to_usize(v, "unplaced_vms_limit")?),
         };
+        let candidate_hosts = list(field(doc, "candidate_hosts", "")?, "candidate_hosts", to_u32)?;
+        // Results written before units existed are host sweeps.
+        let unit = match doc.get("unit") {
+            None => FailureUnit::Host,
+            Some(v) => v
+                .as_str()
+                .and_then(FailureUnit::parse)
+                .ok_or_else(|| Error::invalid("unit", format!("expected one of {}", FailureUnit::allowed())))?,
+        };
+        let units = match doc.get("units") {
+            None => Units { unit, names: Vec::new(), hosts: candidate_hosts.iter().map(|&h| vec![h]).collect() },
+            Some(v) => {
+                let pairs = list(v, "units", |u, path| match u.as_array().map(Vec::as_slice) {
+                    Some([Value::String(name), hosts]) => Ok((name.clone(), list(hosts, path, to_u32)?)),
+                    _ => Err(Error::invalid(path, "expected [name, [host, ...]]")),
+                })?;
+                let (names, hosts) = pairs.into_iter().unzip();
+                Units { unit, names, hosts }
+            }
+        };
         let setup = Setup {
             inventory_fingerprint: to_u64(field(doc, "inventory_fingerprint", "")?, "inventory_fingerprint")?,
-            candidate_hosts: list(field(doc, "candidate_hosts", "")?, "candidate_hosts", to_u32)?,
+            candidate_hosts,
+            units,
             max_failures,
             sample,
             retain,
@@ -351,8 +402,22 @@ impl SweepResult {
             let [cpu_mhz, memory_mb] = capacity[..] else {
                 return Err(Error::invalid(format!("{path}.capacity_left"), "expected [cpu_mhz, memory_mb]"));
             };
+            let failed_hosts = list(field(v, "failed_hosts", path)?, &format!("{path}.failed_hosts"), to_u32)?;
+            let failed_units = match v.get("failed_units") {
+                Some(u) => list(u, &format!("{path}.failed_units"), to_u32)?,
+                // A host sweep: the failed hosts' positions among the candidates.
+                None => failed_hosts
+                    .iter()
+                    .map(|h| {
+                        setup.candidate_hosts.binary_search(h).map(|p| p as u32).map_err(|_| {
+                            Error::invalid(format!("{path}.failed_hosts"), format!("host {h} is no candidate host"))
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+            };
             Ok(ScenarioResult {
-                failed_hosts: list(field(v, "failed_hosts", path)?, &format!("{path}.failed_hosts"), to_u32)?,
+                failed_hosts,
+                failed_units,
                 restarted: to_u32(field(v, "restarted", path)?, &format!("{path}.restarted"))?,
                 unplaced: to_u32(field(v, "unplaced", path)?, &format!("{path}.unplaced"))?,
                 unplaced_vms: list(
