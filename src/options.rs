@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{Problem, Version};
 
-/// The typed values in force for one cluster (defaults per SPEC, adjusted for the version).
+/// The typed values in force for one cluster (defaults of the rule book, docs/rules/options.rst, adjusted for the version).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// `das.vmCpuMinMHz`: CPU counted for a VM without a larger reservation (R-AC).
@@ -63,10 +63,24 @@ pub struct Options {
     pub power_on_s: f64,
     /// `Misc.APDTimeout`: seconds from APD to the APD timeout.
     pub apd_timeout_s: f64,
+    /// `engine.hostdPhaseSeconds`: the phase φ (1–29 s) of hostd's 30 s poll of VMware Tools
+    /// heartbeats (R-VMMON).
+    pub hostd_phase_s: f64,
+    /// `das.iostatsInterval`: seconds of guest I/O history that hold a Tools-heartbeat reset
+    /// back (R-VMMON).
+    pub iostats_interval_s: f64,
+    /// `engine.guestBootSeconds`: seconds from power-on to VMware Tools heartbeats green (R-ORCH).
+    pub guest_boot_s: f64,
+    /// `engine.appReadySeconds`: seconds from power-on to application heartbeats green (R-ORCH).
+    pub app_ready_s: f64,
+    /// `engine.admissionCountsFailedHosts` (default true, the HA Deepdive's reading): admission
+    /// control counts a `notResponding` host that is still in the cluster (R-AC-0). `false`:
+    /// only connected hosts count (the Availability Guide's reading).
+    pub admission_counts_failed_hosts: bool,
 }
 
 impl Options {
-    /// Defaults of SPEC §1–§9 for a cluster version.
+    /// Defaults (docs/rules/options.rst) for a cluster version.
     pub fn defaults(version: Version) -> Options {
         let is_5_0 = version == Version::V5_0;
         let at_least_6_5 = version.at_least(Version::V6_5);
@@ -99,6 +113,11 @@ impl Options {
             new_master_restart_delay_s: 10.0,
             power_on_s: 1.0,
             apd_timeout_s: 140.0,
+            hostd_phase_s: 1.0,
+            iostats_interval_s: 120.0,
+            guest_boot_s: 60.0,
+            app_ready_s: 90.0,
+            admission_counts_failed_hosts: true,
         }
     }
 }
@@ -211,6 +230,11 @@ const KNOWN: &[(&str, Kind, Setter)] = &[
     }),
     ("engine.powerOnSeconds", Kind::Seconds { min: 0.001, max: DAY }, |o, v, _| o.power_on_s = v.seconds()),
     ("Misc.APDTimeout", Kind::Seconds { min: 20.0, max: DAY }, |o, v, _| o.apd_timeout_s = v.seconds()),
+    ("engine.hostdPhaseSeconds", Kind::Seconds { min: 1.0, max: 29.0 }, |o, v, _| o.hostd_phase_s = v.seconds()),
+    ("das.iostatsInterval", Kind::Seconds { min: 0.0, max: DAY }, |o, v, _| o.iostats_interval_s = v.seconds()),
+    ("engine.guestBootSeconds", Kind::Seconds { min: 0.0, max: DAY }, |o, v, _| o.guest_boot_s = v.seconds()),
+    ("engine.appReadySeconds", Kind::Seconds { min: 0.0, max: DAY }, |o, v, _| o.app_ready_s = v.seconds()),
+    ("engine.admissionCountsFailedHosts", Kind::Bool, |o, v, _| o.admission_counts_failed_hosts = v.bool()),
 ];
 
 fn push_address(o: &mut Options, v: Value) {

@@ -1,5 +1,5 @@
-//! Simulation tests: the exact instants of SPEC §3.3 (R-TIME) and the rules of R-ISO,
-//! R-PLACE-4, R-OUTAGE, R-VMCP and R-VMMON on small inventories.
+//! Simulation tests: the exact instants of R-TIME and the rules of R-ISO, R-PLACE-4, R-ORCH,
+//! R-OUTAGE, R-VMCP and R-VMMON (the rule book, docs/rules.rst) on small inventories.
 
 use hapolicy::classify::HostState;
 use hapolicy::model::PowerState;
@@ -556,8 +556,9 @@ fn vm_monitoring_reset_budget() {
         2000.0,
     );
     let resets: Vec<f64> = ev.iter().filter(|e| e.kind == EventKind::VmReset).map(|e| e.time).collect();
-    assert_eq!(resets, vec![30.0, 230.0, 430.0]);
-    assert_eq!(first(&ev, EventKind::VmResetSkipped, None, Some("vm-1")), Some(630.0));
+    // Each loss at T: red at T + 60 + 1 (hostd phase 1), reset when red has lasted 30 s: T + 91.
+    assert_eq!(resets, vec![91.0, 291.0, 491.0]);
+    assert_eq!(first(&ev, EventKind::VmResetSkipped, None, Some("vm-1")), Some(691.0));
 }
 
 #[test]
@@ -571,13 +572,232 @@ fn vm_monitoring_min_uptime() {
         &doc,
         &|s| {
             s.guest_heartbeat_loss("vm-1", 0.0).unwrap();
+            // Already lost at 0 (the guest has not come back): nothing new.
             s.guest_heartbeat_loss("vm-1", 40.0).unwrap();
+            s.guest_heartbeat_loss("vm-1", 100.0).unwrap();
         },
         2000.0,
     );
     let resets: Vec<f64> = ev.iter().filter(|e| e.kind == EventKind::VmReset).map(|e| e.time).collect();
-    // Reset at 30; second loss at 40: interval → 70, but up only since 30 → 150.
-    assert_eq!(resets, vec![30.0, 150.0]);
+    // Reset at 0 + 91; second loss at 100: declared at 100 + 91 = 191, but up only since 91 →
+    // 91 + 120 = 211.
+    assert_eq!(resets, vec![91.0, 211.0]);
+}
+
+fn status_times(ev: &[Event], vm: &str) -> Vec<(f64, String, String)> {
+    ev.iter()
+        .filter(|e| e.kind == EventKind::HeartbeatStatus && e.vm.as_deref() == Some(vm))
+        .map(|e| {
+            let d = &e.detail;
+            (e.time, d["heartbeat"].as_str().unwrap().to_string(), d["status"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn vm_monitoring_hostd_phase_and_sensitivities() {
+    // Tools: yellow at T0 + 30 + φ, red 30 s later, reset at T0 + 60 + φ + interval.
+    // Application: red at T0 + 30 + φ, reset at T0 + 30 + φ + interval (HA Deepdive figures:
+    // high T+91 … T+119 for Tools, T+61 … T+89 for applications).
+    for (phase, sens, tools_reset, app_reset) in [
+        (None, "high", 91.0, 61.0),
+        (Some("29"), "high", 119.0, 89.0),
+        (Some("15"), "medium", 60.0 + 15.0 + 60.0, 30.0 + 15.0 + 60.0),
+        (None, "low", 60.0 + 1.0 + 120.0, 30.0 + 1.0 + 120.0),
+    ] {
+        let mut cluster = json!({"vm_monitoring": {"mode": "vmAndAppMonitoring", "sensitivity": sens}});
+        if let Some(p) = phase {
+            cluster["advanced_options"] = json!({"engine.hostdPhaseSeconds": p});
+        }
+        let doc = inventory("8.0", cluster, vec![vm("vm-1", "host-1", json!({})), vm("vm-2", "host-2", json!({}))]);
+        let (_, ev) = check_invariants(
+            &doc,
+            &|s| {
+                s.guest_heartbeat_loss("vm-1", 10.0).unwrap();
+                s.guest_heartbeat_loss_with("vm-2", 10.0, None, true).unwrap();
+            },
+            1000.0,
+        );
+        let phi: f64 = phase.map_or(1.0, |p| p.parse().unwrap());
+        let y = |t: f64| (t, "tools".to_string(), "yellow".to_string());
+        let r = |t: f64, h: &str| (t, h.to_string(), "red".to_string());
+        assert_eq!(status_times(&ev, "vm-1"), vec![y(10.0 + 30.0 + phi), r(10.0 + 60.0 + phi, "tools")], "{sens}");
+        assert_eq!(status_times(&ev, "vm-2"), vec![r(10.0 + 30.0 + phi, "application")], "{sens}");
+        assert_eq!(first(&ev, EventKind::VmReset, None, Some("vm-1")), Some(10.0 + tools_reset), "{sens}");
+        assert_eq!(first(&ev, EventKind::VmReset, None, Some("vm-2")), Some(10.0 + app_reset), "{sens}");
+    }
+}
+
+#[test]
+fn vm_monitoring_application_needs_app_mode() {
+    let doc = inventory(
+        "8.0",
+        json!({"vm_monitoring": {"mode": "vmMonitoringOnly", "sensitivity": "high"}}),
+        vec![vm("vm-1", "host-1", json!({}))],
+    );
+    let (_, ev) = check_invariants(&doc, &|s| s.guest_heartbeat_loss_with("vm-1", 0.0, None, true).unwrap(), 600.0);
+    assert!(first(&ev, EventKind::VmReset, None, None).is_none());
+    assert!(first(&ev, EventKind::HeartbeatStatus, None, None).is_none());
+}
+
+#[test]
+fn vm_monitoring_io_gate() {
+    let doc = inventory(
+        "8.0",
+        json!({"vm_monitoring": {"mode": "vmMonitoringOnly", "sensitivity": "high"}}),
+        vec![vm("vm-1", "host-1", json!({})), vm("vm-2", "host-2", json!({}))],
+    );
+    let (_, ev) = check_invariants(
+        &doc,
+        &|s| {
+            // I/O until 100: checks at 91, 121, …; the last I/O is more than 120 s ago at 241.
+            s.guest_heartbeat_loss_with("vm-1", 0.0, Some(100.0), false).unwrap();
+            // I/O that stopped before the heartbeats did does not count: reset at 50 + 91.
+            s.guest_heartbeat_loss_with("vm-2", 50.0, Some(40.0), false).unwrap();
+        },
+        1000.0,
+    );
+    let waits: Vec<f64> = ev
+        .iter()
+        .filter(|e| e.kind == EventKind::VmResetSkipped && e.vm.as_deref() == Some("vm-1"))
+        .map(|e| e.time)
+        .collect();
+    assert_eq!(waits, vec![91.0, 121.0, 151.0, 181.0, 211.0]);
+    assert_eq!(first(&ev, EventKind::VmReset, None, Some("vm-1")), Some(241.0));
+    assert_eq!(first(&ev, EventKind::VmReset, None, Some("vm-2")), Some(141.0));
+    // das.iostatsInterval = 30: the check at 121 finds the last I/O 21 s ago, at 151 51 s ago.
+    let mut doc = doc;
+    doc["cluster"]["advanced_options"] = json!({"das.iostatsInterval": "30"});
+    let (_, ev) =
+        check_invariants(&doc, &|s| s.guest_heartbeat_loss_with("vm-1", 0.0, Some(100.0), false).unwrap(), 1000.0);
+    assert_eq!(first(&ev, EventKind::VmReset, None, Some("vm-1")), Some(151.0));
+}
+
+#[test]
+fn vm_monitoring_arguments() {
+    let doc = inventory("8.0", json!({}), vec![vm("vm-1", "host-1", json!({}))]);
+    let mut s = sim(&doc);
+    let err = s.guest_heartbeat_loss_with("vm-1", 0.0, Some(10.0), true).unwrap_err().to_string();
+    assert!(err.contains("io_until applies to VMware Tools heartbeats only"), "{err}");
+    assert!(s.guest_heartbeat_loss_with("vm-1", 0.0, Some(f64::NAN), false).is_err());
+    let err = s
+        .apply(&json!([{"at": 0, "type": "guest_heartbeat_loss", "vm": "vm-1", "application": "yes", "io_until": -1}]))
+        .unwrap_err();
+    let hapolicy::Error::Invalid(problems) = err else { panic!("expected Invalid") };
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert!(paths.contains(&"events[0].application") && paths.contains(&"events[0].io_until"), "{paths:?}");
+    s.apply(&json!([{"at": 0, "type": "guest_heartbeat_loss", "vm": "vm-1", "io_until": 5}])).unwrap();
+}
+
+// ------------------------------------------------------------------ R-ORCH
+
+/// host-1 fails at 0 (hostDown and the first class issued at 18, powered on at 19): when the
+/// second class (vm-2, low) is issued.
+fn second_class_issued(version: &str, cluster: Value, vm1: Value) -> (Option<f64>, Vec<Event>) {
+    let doc = inventory(
+        version,
+        cluster,
+        vec![vm("vm-1", "host-1", vm1), vm("vm-2", "host-1", json!({"restart_priority": "low"}))],
+    );
+    let (_, ev) = check_invariants(&doc, &|s| s.fail_host("host-1", 0.0).unwrap(), 600.0);
+    (first(&ev, EventKind::RestartAttempt, None, Some("vm-2")), ev)
+}
+
+#[test]
+fn orchestration_ready_conditions() {
+    let high = json!({"restart_priority": "high"});
+    let orch = |c: &str, extra: Value| {
+        let mut o = json!({"orchestration": {"ready_condition": c}});
+        if let Value::Object(m) = extra {
+            for (k, v) in m {
+                o[k] = v;
+            }
+        }
+        o
+    };
+    // none (the default): once vm-1's attempt has completed, 18 + 1.
+    assert_eq!(second_class_issued("8.0", json!({}), high.clone()).0, Some(19.0));
+    // poweredOn: the same instant, but a vm_ready event is shown.
+    let (t, ev) = second_class_issued("8.0", orch("poweredOn", json!({})), high.clone());
+    assert_eq!(t, Some(19.0));
+    assert_eq!(first(&ev, EventKind::VmReady, None, Some("vm-1")), Some(19.0));
+    // guestHbStatusGreen: power-on + engine.guestBootSeconds (60, or as set).
+    assert_eq!(second_class_issued("8.0", orch("guestHbStatusGreen", json!({})), high.clone()).0, Some(79.0));
+    let fast = json!({"advanced_options": {"engine.guestBootSeconds": "30"}});
+    assert_eq!(second_class_issued("8.0", orch("guestHbStatusGreen", fast), high.clone()).0, Some(49.0));
+    // appHbStatusGreen: power-on + engine.appReadySeconds (90).
+    assert_eq!(second_class_issued("8.0", orch("appHbStatusGreen", json!({})), high.clone()).0, Some(109.0));
+    // none with a post-ready delay: issue + d, never before the attempt completed.
+    let mut c = orch("none", json!({}));
+    c["orchestration"]["post_ready_delay_s"] = json!(25);
+    assert_eq!(second_class_issued("8.0", c, high.clone()).0, Some(18.0 + 25.0));
+    // Per-VM overrides: vm-1 waits for application heartbeats, 5 s more, at most 50 s.
+    let vm1 = json!({"restart_priority": "high", "ready_condition": "appHbStatusGreen", "post_ready_delay_s": 5});
+    assert_eq!(second_class_issued("8.0", json!({}), vm1.clone()).0, Some(19.0 + 90.0 + 5.0));
+    let mut vm1 = vm1;
+    vm1["restart_priority_timeout_s"] = json!(50);
+    assert_eq!(second_class_issued("8.0", json!({}), vm1.clone()).0, Some(18.0 + 50.0));
+    // Before 6.5 orchestration is ignored.
+    assert_eq!(second_class_issued("6.0", json!({}), vm1).0, Some(19.0));
+}
+
+#[test]
+fn orchestration_failed_power_on_waits_for_the_timeout() {
+    // vm-1's power-ons fail: with guestHbStatusGreen a VM that is not powered on is not ready,
+    // so the low class waits for it, at most the timeout after the high class was issued.
+    let doc = |cond: &str| {
+        inventory(
+            "8.0",
+            json!({"orchestration": {"ready_condition": cond}}),
+            vec![
+                vm("vm-1", "host-1", json!({"restart_priority": "high"})),
+                vm("vm-2", "host-1", json!({"restart_priority": "low"})),
+            ],
+        )
+    };
+    let failing = |n: u32| {
+        move |s: &mut Simulation| {
+            s.vm_power_on_failure("vm-1", n).unwrap();
+            s.fail_host("host-1", 0.0).unwrap();
+        }
+    };
+    // One failure: the retry at 18 + 120 = 138 powers it on at 139, ready at 139 + 60 = 199.
+    let (_, ev) = check_invariants(&doc("guestHbStatusGreen"), &failing(1), 1000.0);
+    assert_eq!(first(&ev, EventKind::RestartAttempt, None, Some("vm-2")), Some(199.0));
+    // Every attempt fails (18, 138, 378, 858, …): the timeout decides, 18 + 600 = 618.
+    let (_, ev) = check_invariants(&doc("guestHbStatusGreen"), &failing(5), 1000.0);
+    assert_eq!(first(&ev, EventKind::RestartAttempt, None, Some("vm-2")), Some(618.0));
+    // `none`: the attempt completing (failed, at 19) is enough, as before 6.5.
+    let (_, ev) = check_invariants(&doc("none"), &failing(5), 1000.0);
+    assert_eq!(first(&ev, EventKind::RestartAttempt, None, Some("vm-2")), Some(19.0));
+}
+
+#[test]
+fn orchestration_round_trip_and_errors() {
+    let mut doc = inventory(
+        "8.0",
+        json!({"orchestration": {"ready_condition": "poweredOn", "restart_priority_timeout_s": 120}}),
+        vec![vm("vm-1", "host-1", json!({"ready_condition": "guestHbStatusGreen", "post_ready_delay_s": 3}))],
+    );
+    let inv = hapolicy::parse::from_value(&doc).unwrap();
+    assert_eq!(inv.cluster.orchestration.post_ready_delay_s, 0);
+    assert_eq!(inv.cluster.orchestration.restart_priority_timeout_s, 120);
+    let text = hapolicy::serialize::to_json(&inv, None).unwrap();
+    assert_eq!(hapolicy::parse::from_value(&serde_json::from_str(&text).unwrap()).unwrap(), inv);
+    assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+    let mut old = doc.clone();
+    old["cluster"]["version"] = json!("6.0");
+    let old = hapolicy::parse::from_value(&old).unwrap();
+    assert!(old
+        .warnings
+        .iter()
+        .any(|w| w.path == "cluster.orchestration" && w.message.contains("from vSphere 6.5 on")));
+    doc["cluster"]["orchestration"]["ready_condition"] = json!("green");
+    doc["vms"][0]["post_ready_delay_s"] = json!(-1);
+    let Err(hapolicy::Error::Invalid(problems)) = hapolicy::parse::from_value(&doc) else { panic!("expected Invalid") };
+    let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+    assert!(paths.contains(&"cluster.orchestration.ready_condition"), "{paths:?}");
+    assert!(paths.iter().any(|p| p.ends_with("post_ready_delay_s")), "{paths:?}");
 }
 
 // ------------------------------------------------------------------ apply / scenario
@@ -740,7 +960,15 @@ mod random {
             (t.clone(), proptest::option::of(0u32..400), host.clone())
                 .prop_map(|(at, d, h)| json!({"at": at, "type": "datastore_apd", "datastore": "ds-1", "hosts": [h], "until": d.map(|d| at + d)})),
             (t.clone(), host.clone()).prop_map(|(at, h)| json!({"at": at, "type": "datastore_pdl", "datastore": "ds-2", "hosts": [h]})),
-            (t.clone(), 1u32..4).prop_map(|(at, v)| json!({"at": at, "type": "guest_heartbeat_loss", "vm": format!("vm-{v}")})),
+            (t.clone(), 1u32..4, proptest::option::of(0u32..300), any::<bool>()).prop_map(|(at, v, io, app)| {
+                let mut f = json!({"at": at, "type": "guest_heartbeat_loss", "vm": format!("vm-{v}")});
+                match (app, io) {
+                    (true, _) => f["application"] = json!(true),
+                    (false, Some(d)) => f["io_until"] = json!(at + d),
+                    (false, None) => {}
+                }
+                f
+            }),
             (1u32..4, 0u32..3).prop_map(|(v, n)| json!({"type": "power_on_failure", "vm": format!("vm-{v}"), "attempts": n})),
         ]
     }
@@ -748,14 +976,22 @@ mod random {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 300, .. ProptestConfig::default() })]
         #[test]
-        fn random_faults_keep_the_invariants(faults in proptest::collection::vec(fault(), 0..8), response in 0usize..3, version in 0usize..3) {
+        fn random_faults_keep_the_invariants(faults in proptest::collection::vec(fault(), 0..8), response in 0usize..3, version in 0usize..3, orch in 0usize..3) {
             let responses = ["none", "powerOff", "shutdown"];
             let versions = ["5.0", "6.7", "8.0"];
-            let doc = inventory(versions[version], json!({"isolation_response": responses[response],
+            // R-ORCH: the default, guest heartbeats green with a short timeout, powered on.
+            let orchestrations = [json!({}),
+                json!({"ready_condition": "guestHbStatusGreen", "post_ready_delay_s": 5, "restart_priority_timeout_s": 60}),
+                json!({"ready_condition": "poweredOn"})];
+            let mut doc = inventory(versions[version], json!({"isolation_response": responses[response],
                     "vmcp": {"apd": "restartAggressive", "pdl": "restartAggressive", "apd_delay_s": 180, "apd_cleared": "reset"},
-                    "vm_monitoring": {"mode": "vmMonitoringOnly", "sensitivity": "high"}}),
+                    "vm_monitoring": {"mode": "vmAndAppMonitoring", "sensitivity": "high"},
+                    "orchestration": orchestrations[orch]}),
                 vec![vm("vm-1", "host-1", json!({})), vm("vm-2", "host-2", json!({"home_datastore": "ds-2"})),
                      vm("vm-3", "host-3", json!({"restart_priority": "high"}))]);
+            if orch == 1 {
+                doc["rules"] = json!([{"type": "vmDependsOn", "name": "dep", "vm": "vm-1", "depends_on": ["vm-3"]}]);
+            }
             let faults = Value::from(faults);
             let mut stepped = sim(&doc);
             stepped.apply(&faults).unwrap();

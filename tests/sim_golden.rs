@@ -1,7 +1,7 @@
 //! Golden timelines: every `tests/golden/sim/*.json` holds `{"description", "scenario":
 //! {"inventory", "events", "until"}, "expected": [timeline lines]}`; the expectations are written
-//! by hand from SPEC.md. `HAPOLICY_BLESS=1 cargo test --test sim_golden` rewrites `expected` with
-//! what the engine produces (for review with `git diff`, never blindly).
+//! by hand from the rule book (docs/rules.rst). `HAPOLICY_BLESS=1 cargo test --test sim_golden`
+//! rewrites `expected` with what the engine produces (for review with `git diff`, never blindly).
 
 use std::path::{Path, PathBuf};
 

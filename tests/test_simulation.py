@@ -1,4 +1,4 @@
-"""The simulation through the Python API: the instants of SPEC §3.3 (R-TIME), checked against
+"""The simulation through the Python API: the instants of R-TIME, checked against
 the table itself, plus the API surface (apply, scenarios, timeline export)."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def test_slave_failure_with_heartbeat_datastores() -> None:
     sim = ha.Simulation(cluster())
     sim.fail_host("host-1", at=0.0)
     tl = sim.run(until=120)
-    # SPEC §3.3: T+10 unreachable, T+18 hostDown with heartbeat datastores, restarts issued then.
+    # R-TIME: T+10 unreachable, T+18 hostDown with heartbeat datastores, restarts issued then.
     assert times(tl, "host_unreachable", host="host-1") == [10.0]
     down = [e for e in tl.filter("host_state", host="host-1") if e.detail["state"] == "hostDown"]
     assert [e.time for e in down] == [18.0]
@@ -62,7 +62,7 @@ def test_slave_failure_without_heartbeat_datastores() -> None:
     sim.fail_host("host-1", at=0.0)
     tl = sim.run(until=60)
     down = [e.time for e in tl.filter("host_state", host="host-1") if e.detail["state"] == "hostDown"]
-    assert down == [15.0]  # SPEC §3.3: T+15 without heartbeat datastores
+    assert down == [15.0]  # R-TIME: T+15 without heartbeat datastores
 
 
 def test_master_failure() -> None:
@@ -184,3 +184,62 @@ def test_fork_explores_two_futures() -> None:
 
 def test_event_kinds_match_the_core() -> None:
     assert [k.value for k in ha.EventKind] == ha._core.event_kinds()
+
+
+def test_vm_monitoring_timing_through_python() -> None:
+    """R-VMMON (HA Deepdive timing): Tools heartbeats lost at T turn yellow at T + 30 + φ, red
+    30 s later, and the VM is reset when red has lasted the failure interval (high: 30 s);
+    application heartbeats go red at T + 30 + φ without yellow; φ defaults to 1."""
+    inv = cluster(vm_monitoring={"mode": "vmAndAppMonitoring", "sensitivity": "high"})
+    sim = ha.Simulation(inv)
+    sim.guest_heartbeat_loss("vm-1", at=0.0)
+    sim.guest_heartbeat_loss("vm-3", at=0.0, application=True)
+    tl = sim.run(until=300)
+    assert [(e.time, e.detail["status"]) for e in tl.filter("heartbeat_status", vm="vm-1")] == [(31.0, "yellow"), (61.0, "red")]
+    assert [(e.time, e.detail["heartbeat"]) for e in tl.filter(ha.EventKind.HEARTBEAT_STATUS, vm="vm-3")] == [(31.0, "application")]
+    assert times(tl, "vm_reset", vm="vm-1") == [91.0]
+    assert times(tl, "vm_reset", vm="vm-3") == [61.0]
+
+
+def test_vm_monitoring_io_gate_and_apply_form() -> None:
+    inv = cluster(vm_monitoring={"mode": "vmMonitoringOnly", "sensitivity": "high"},
+                  advanced_options={"engine.hostdPhaseSeconds": "29"})
+    a = ha.Simulation(inv)
+    # Red at 0 + 60 + 29 = 89; checks at 119, 149, …: I/O until 100 is more than 120 s ago at
+    # 239 (119: I/O 19 s ago, 149: 49, 179: 79, 209: 109), so the reset waits until 239.
+    a.guest_heartbeat_loss("vm-1", at=0.0, io_until=100.0)
+    b = ha.Simulation(inv)
+    b.apply([{"at": 0, "type": "guest_heartbeat_loss", "vm": "vm-1", "io_until": 100}])
+    tl = a.run(until=600)
+    assert tl == b.run(until=600)
+    assert times(tl, "vm_reset_skipped", vm="vm-1") == [119.0, 149.0, 179.0, 209.0]
+    assert times(tl, "vm_reset", vm="vm-1") == [239.0]
+    with pytest.raises(ha.ArgumentError, match="io_until applies to VMware Tools heartbeats only"):
+        a.guest_heartbeat_loss("vm-1", at=700.0, io_until=710.0, application=True)
+    with pytest.raises(ha.InventoryError) as info:
+        a.apply([{"at": 700, "type": "guest_heartbeat_loss", "vm": "vm-1", "application": 1}])
+    assert info.value.problems[0][0] == "events[0].application"
+
+
+def test_orchestrated_restart_through_python() -> None:
+    """R-ORCH: vm-1 (high) is powered on at 19 on host-1's failure; with guestHbStatusGreen and a
+    10 s post-ready delay it is ready at 19 + 60 + 10 = 89, when the next class (vm-2, medium;
+    vm-3 stays on host-2) is issued. The settings read back through the value objects."""
+    inv = cluster(orchestration={"ready_condition": "guestHbStatusGreen", "post_ready_delay_s": 10})
+    assert dict(inv.config.orchestration) == {
+        "ready_condition": "guestHbStatusGreen", "post_ready_delay_s": 10, "restart_priority_timeout_s": 600}
+    sim = ha.Simulation(inv)
+    sim.fail_host("host-1", at=0.0)
+    tl = sim.run(until=300)
+    assert times(tl, "restart_attempt", vm="vm-1") == [18.0]
+    assert times(tl, "vm_ready", vm="vm-1") == [89.0]
+    assert times(tl, "restart_attempt", vm="vm-2") == [89.0]
+    assert tl.first(ha.EventKind.VM_READY).detail == {"condition": "guestHbStatusGreen", "post_ready_delay_s": 10.0}
+    # A per-VM override, through the value objects and back.
+    doc = inv.to_dict()
+    doc["vms"][0]["restart_priority_timeout_s"] = 30
+    again = ha.Inventory.from_dict(doc)
+    assert again.vm("vm-1").restart_priority_timeout_s == 30 and again.vm("vm-2").ready_condition is None
+    sim = ha.Simulation(again)
+    sim.fail_host("host-1", at=0.0)
+    assert times(sim.run(until=300), "restart_attempt", vm="vm-2") == [18.0 + 30]

@@ -11,6 +11,7 @@ __all__ = [
     "DatastoreType",
     "EventKind",
     "HbDsPolicy",
+    "HostRefusalCode",
     "HostState",
     "IsolationResponse",
     "NotRestartedReason",
@@ -40,6 +41,8 @@ class HostState(StrEnum):
 
 
 class RestartPriority(StrEnum):
+    """VM restart priority (R-PLACE-1); ``clusterRestartPriority`` defers to the cluster's default."""
+
     DISABLED = "disabled"
     LOWEST = "lowest"
     LOW = "low"
@@ -50,6 +53,9 @@ class RestartPriority(StrEnum):
 
 
 class IsolationResponse(StrEnum):
+    """What a host does to its VMs when it declares itself isolated (R-ISO);
+    ``clusterIsolationResponse`` defers to the cluster's default."""
+
     NONE = "none"
     POWER_OFF = "powerOff"
     SHUTDOWN = "shutdown"
@@ -57,12 +63,16 @@ class IsolationResponse(StrEnum):
 
 
 class PowerState(StrEnum):
+    """VM power state."""
+
     POWERED_ON = "poweredOn"
     POWERED_OFF = "poweredOff"
     SUSPENDED = "suspended"
 
 
 class AdmissionPolicy(StrEnum):
+    """Admission control policy (R-AC): host failures (slot), percentage, dedicated failover hosts, or none."""
+
     SLOT = "slot"
     PERCENTAGE = "percentage"
     FAILOVER_HOSTS = "failoverHosts"
@@ -70,18 +80,24 @@ class AdmissionPolicy(StrEnum):
 
 
 class ConnectionState(StrEnum):
+    """Host connection state as vCenter reports it."""
+
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
     NOT_RESPONDING = "notResponding"
 
 
 class VmRole(StrEnum):
+    """Special VM roles that restart before every priority class (R-PLACE-1)."""
+
     AGENT = "agent"
     FT_PRIMARY = "ftPrimary"
     FT_SECONDARY = "ftSecondary"
 
 
 class DatastoreType(StrEnum):
+    """Datastore type (R-HBDS prefers VMFS and never picks vSAN)."""
+
     VMFS = "VMFS"
     NFS = "NFS"
     VSAN = "vSAN"
@@ -89,6 +105,8 @@ class DatastoreType(StrEnum):
 
 
 class Version(StrEnum):
+    """vSphere release whose HA behaviour is reproduced; defaults of options follow it."""
+
     V5_0 = "5.0"
     V5_1 = "5.1"
     V5_5 = "5.5"
@@ -100,12 +118,16 @@ class Version(StrEnum):
 
 
 class HbDsPolicy(StrEnum):
+    """Heartbeat datastore selection policy (R-HBDS)."""
+
     ALL_FEASIBLE_DS = "allFeasibleDs"
     USER_SELECTED_DS = "userSelectedDs"
     ALL_FEASIBLE_DS_WITH_USER_PREFERENCE = "allFeasibleDsWithUserPreference"
 
 
 class RuleKind(StrEnum):
+    """Kind of a DRS rule or VM-to-VM dependency (R-PLACE-1 to R-PLACE-3)."""
+
     VM_ANTI_AFFINITY = "vmAntiAffinity"
     VM_AFFINITY = "vmAffinity"
     VM_HOST_MUST = "vmHostMust"
@@ -126,6 +148,29 @@ class UnplacedReason(StrEnum):
     MAX_RESTART_COUNT_REACHED = "maxRestartCountReached"
 
 
+class HostRefusalCode(StrEnum):
+    """Why one host refused one VM (R-PLACE-2): the values of ``Unplaced.codes`` and the ``code``
+    of a host's verdict in ``FailoverPlan.to_dict()``. The first eight say the host takes no
+    restarted VM at all; the others are about the VM."""
+
+    FAILED = "failed"
+    ISOLATED = "isolated"
+    PARTITIONED = "partitioned"
+    DISCONNECTED = "disconnected"
+    NOT_RESPONDING = "notResponding"
+    MAINTENANCE = "maintenance"
+    STANDBY = "standby"
+    AGENT_VMS_NOT_READY = "agentVmsNotReady"
+    DATASTORE_NOT_CONNECTED = "datastoreNotConnected"
+    DATASTORE_INACCESSIBLE = "datastoreInaccessible"
+    NETWORK_MISSING = "networkMissing"
+    VM_HOST_MUST = "vmHostMust"
+    VM_HOST_MUST_NOT = "vmHostMustNot"
+    ANTI_AFFINITY = "antiAffinity"
+    FT_LIMIT = "ftLimit"
+    INSUFFICIENT_RESOURCES = "insufficientResources"
+
+
 class NotRestartedReason(StrEnum):
     """Why HA leaves a VM of a failed or isolated host alone, by rule (R-PLACE, R-ISO). A
     simulation's ``vm_not_restarted`` events use the same codes (``restartDisabled``)."""
@@ -139,7 +184,7 @@ class NotRestartedReason(StrEnum):
 
 
 class EventKind(StrEnum):
-    """Kinds of simulation events (API.md "Simulation"), in the engine's phase order."""
+    """Kinds of simulation events (the simulation events of docs/api.rst), in the engine's phase order."""
 
     FAULT = "fault"
     ELECTION_STARTED = "election_started"
@@ -162,3 +207,7 @@ class EventKind(StrEnum):
     VM_RESET = "vm_reset"
     VM_RESET_SKIPPED = "vm_reset_skipped"
     SPLIT_BRAIN = "split_brain"
+    #: hostd reports a VM's VMware Tools or application heartbeat ``yellow`` / ``red`` (R-VMMON).
+    HEARTBEAT_STATUS = "heartbeat_status"
+    #: A restarted VM meets its orchestration ready condition (R-ORCH).
+    VM_READY = "vm_ready"

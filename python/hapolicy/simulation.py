@@ -46,6 +46,7 @@ class Event:
     text: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The event as plain data (time, kind, host, vm, detail, text)."""
         return {"time": self.time, "kind": str(self.kind), "host": self.host, "vm": self.vm,
                 "detail": dict(self.detail), "text": self.text}
 
@@ -122,9 +123,11 @@ class Timeline(Sequence[Event]):
         return f"Timeline({len(self._events)} events{span})"
 
     def to_records(self) -> list[dict[str, Any]]:
+        """One dict per event, in timeline order (see :meth:`Event.to_dict`)."""
         return [e.to_dict() for e in self._events]
 
     def to_dict(self) -> dict[str, Any]:
+        """``{"events": [...]}``, one dict per event."""
         return {"events": self.to_records()}
 
     def to_pandas(self) -> pd.DataFrame:
@@ -202,6 +205,7 @@ class Simulation:
 
     @property
     def inventory(self) -> Inventory:
+        """The inventory the simulation started from."""
         return self._inventory
 
     # ---------------------------------------------------------------- faults
@@ -210,6 +214,8 @@ class Simulation:
         self._core.fail_host(id_arg(host, "host"), float(at))
 
     def recover_host(self, host: str, at: float = 0.0) -> None:
+        """A failed host comes back at ``at`` (seconds): it boots, joins or elects a master, and
+        takes VMs again (R-ELECT, R-PLACE-4)."""
         self._core.recover_host(id_arg(host, "host"), float(at))
 
     def fail_agent(self, host: str, at: float = 0.0, until: float | None = None) -> None:
@@ -238,9 +244,21 @@ class Simulation:
         """Permanent device loss of ``datastore`` for ``hosts`` (``None``: every host)."""
         self._core.datastore_pdl(id_arg(datastore, "datastore"), float(at), None if hosts is None else id_list(hosts, "host"))
 
-    def guest_heartbeat_loss(self, vm: str, at: float = 0.0) -> None:
-        """The VM's guest stops sending VMware Tools heartbeats (VM monitoring)."""
-        self._core.guest_heartbeat_loss(id_arg(vm, "vm"), float(at))
+    def guest_heartbeat_loss(self, vm: str, at: float = 0.0, io_until: float | None = None,
+                             application: bool = False) -> None:
+        """The VM's guest stops sending VMware Tools heartbeats at ``at`` (VM monitoring, R-VMMON).
+
+        hostd reports the Tools heartbeat status yellow at ``at + 30 + φ`` and red 30 s later
+        (φ = ``engine.hostdPhaseSeconds``, default 1); HA resets the VM when red has lasted the
+        failure interval (high sensitivity: ``at + 91``). ``io_until``: until when the guest kept
+        doing disk or network I/O; while that is within the last ``das.iostatsInterval`` (120 s)
+        the reset waits, checked again every failure interval (``None``: the guest hung, no
+        wait). ``application=True``: the application heartbeats stop instead (mode
+        ``vmAndAppMonitoring``): red at ``at + 30 + φ``, no yellow, no I/O check."""
+        if not isinstance(application, bool):
+            raise ArgumentError(f"application must be True or False, got {application!r}")
+        self._core.guest_heartbeat_loss(id_arg(vm, "vm"), float(at),
+                                        None if io_until is None else float(io_until), application)
 
     def power_on_failure(self, vm: str, attempts: int = 1) -> None:
         """The next ``attempts`` power-ons of ``vm`` fail (to exercise retries). ``attempts``
@@ -255,7 +273,8 @@ class Simulation:
     def apply(self, events: Iterable[Mapping[str, Any]]) -> None:
         """The same faults as dicts, e.g. ``{"at": 0, "type": "host_failure", "host": "host-12"}``.
         Types: host_failure, host_recovery, agent_failure, isolation, partition, power_outage,
-        datastore_apd, datastore_pdl, guest_heartbeat_loss, power_on_failure, vcenter_unavailable.
+        datastore_apd, datastore_pdl, guest_heartbeat_loss (optional ``io_until``, ``application``),
+        power_on_failure, vcenter_unavailable.
         The list is checked whole: a bad entry raises ``InventoryError`` and applies nothing."""
         # Lists, tuples and non-iterables go to the engine as they are, so that anything that is
         # not a list of faults is reported like any other bad input (an InventoryError).
@@ -281,6 +300,7 @@ class Simulation:
 
     @property
     def now(self) -> float:
+        """The virtual clock: how far the simulation has run, in seconds."""
         return self._core.now()
 
     @property

@@ -248,7 +248,10 @@ impl Simulation {
     /// scan after `engine.newMasterRestartDelaySec`.
     fn start_reporting(&mut self, m: usize) {
         let epoch = self.next_gen();
-        self.managers.insert(m, Manager { epoch, entries: BTreeMap::new(), pump_times: BTreeSet::new() });
+        self.managers.insert(
+            m,
+            Manager { epoch, entries: BTreeMap::new(), pump_times: BTreeSet::new(), orch: Default::default() },
+        );
         self.claim_locks();
         for s in 0..self.hosts.len() {
             if s == m || !self.hosts[s].ha {

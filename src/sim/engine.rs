@@ -13,7 +13,9 @@
 //! * `restarts.rs`: R-PLACE-4 and R-OUTAGE — restart queue, priority classes, concurrency,
 //!   retries, completions, split brain;
 //! * `storage.rs`: R-VMCP — APD and PDL;
-//! * `monitoring.rs`: R-VMMON — VM monitoring resets.
+//! * `restarts.rs` also holds R-ORCH (orchestrated restart: ready conditions, timeouts,
+//!   `vmDependsOn`);
+//! * `monitoring.rs`: R-VMMON — hostd's heartbeat status, the I/O check, VM monitoring resets.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
@@ -27,6 +29,7 @@ use crate::model::{Inventory, PowerState, RestartPriority};
 use crate::placement::{PlacementIndex, PlacementState};
 
 use super::event::{Event, EventKind};
+use super::monitoring::HbLoss;
 use super::restarts::{Inflight, Manager};
 use super::storage::DsFaultRec;
 use super::views::View;
@@ -112,7 +115,8 @@ pub(super) enum Action {
     ApdStart { ds: usize, hosts: Vec<usize> },
     ApdEnd { ds: usize, hosts: Vec<usize> },
     Pdl { ds: usize, hosts: Vec<usize> },
-    HeartbeatLoss(usize),
+    HeartbeatLoss { vm: usize, io_until: Option<f64>, application: bool },
+    HbStatus { loss: HbLoss, red: bool },
     Note,
     ElectionStart { gen: u64 },
     ElectionEnd { gen: u64 },
@@ -126,7 +130,8 @@ pub(super) enum Action {
     Complete { vm: usize, id: u64 },
     ApdTimeout { h: usize, ds: usize, gen: u64 },
     VmcpTerminate { vm: usize, h: usize, ds: usize, gen: u64 },
-    VmmonReset { vm: usize, gen: u64 },
+    VmmonReset(HbLoss),
+    VmReady { m: usize, epoch: u64, vm: usize, gen: u64 },
 }
 
 #[derive(Clone)]
@@ -195,6 +200,9 @@ pub struct Simulation {
     /// Master for which host availabilities were last set, and at which topology.
     pub(super) avail_for: Option<(usize, u64)>,
     pub(super) vmcp_pending: BTreeMap<(usize, usize), u64>,
+    /// VMs whose heartbeats are lost (R-VMMON): (VM, application heartbeat) → the VM's
+    /// generation when they stopped.
+    pub(super) hb_lost: BTreeMap<(usize, bool), u64>,
     /// Events of the initial state (t = 0 election): they come before anything injected.
     initial_events: usize,
 }
@@ -305,6 +313,7 @@ impl Simulation {
             inflight_per_host: vec![0; nh],
             avail_for: None,
             vmcp_pending: BTreeMap::new(),
+            hb_lost: BTreeMap::new(),
             initial_events: 0,
             inv,
         };
@@ -473,7 +482,8 @@ impl Simulation {
             Action::ApdStart { ds, hosts } => self.apd_start(ds, &hosts),
             Action::ApdEnd { ds, hosts } => self.apd_end(ds, &hosts),
             Action::Pdl { ds, hosts } => self.pdl(ds, &hosts),
-            Action::HeartbeatLoss(v) => self.heartbeat_loss(v),
+            Action::HeartbeatLoss { vm, io_until, application } => self.heartbeat_loss(vm, io_until, application),
+            Action::HbStatus { loss, red } => self.hb_status(loss, red),
             Action::Note => {}
             Action::ElectionStart { gen } => self.election_start(gen),
             Action::ElectionEnd { gen } => self.election_end(gen),
@@ -487,7 +497,8 @@ impl Simulation {
             Action::Complete { vm, id } => self.complete(vm, id),
             Action::ApdTimeout { h, ds, gen } => self.apd_timeout(h, ds, gen),
             Action::VmcpTerminate { vm, h, ds, gen } => self.vmcp_terminate(vm, h, ds, gen),
-            Action::VmmonReset { vm, gen } => self.vmmon_reset(vm, gen),
+            Action::VmmonReset(loss) => self.vmmon_reset(loss),
+            Action::VmReady { m, epoch, vm, gen } => self.vm_ready(m, epoch, vm, gen),
         }
     }
 

@@ -1,4 +1,4 @@
-//! Simulation events (API.md "Simulation"): what happened, when, where, and the timeline text.
+//! Simulation events (the Python API's `Simulation` timeline): what happened, when, where, and the timeline text.
 
 use serde_json::{json, Value};
 
@@ -49,6 +49,11 @@ pub enum EventKind {
     VmResetSkipped,
     /// A VM runs on two hosts at once (isolation response `none` and the lock was lost).
     SplitBrain,
+    /// hostd reports a VM's heartbeat status (R-VMMON; detail `{"heartbeat": "tools" |
+    /// "application", "status": "yellow" | "red"}`).
+    HeartbeatStatus,
+    /// A restarted VM is ready for orchestrated restart (R-ORCH; detail `{"condition": ...}`).
+    VmReady,
 }
 
 impl EventKind {
@@ -74,6 +79,8 @@ impl EventKind {
         EventKind::VmReset,
         EventKind::VmResetSkipped,
         EventKind::SplitBrain,
+        EventKind::HeartbeatStatus,
+        EventKind::VmReady,
     ];
 
     /// The API spelling (`master_elected`, …).
@@ -100,6 +107,8 @@ impl EventKind {
             EventKind::VmReset => "vm_reset",
             EventKind::VmResetSkipped => "vm_reset_skipped",
             EventKind::SplitBrain => "split_brain",
+            EventKind::HeartbeatStatus => "heartbeat_status",
+            EventKind::VmReady => "vm_ready",
         }
     }
 
@@ -110,7 +119,10 @@ impl EventKind {
         match self {
             EventKind::Fault => 0,
             EventKind::ElectionStarted | EventKind::MasterElected | EventKind::MasterAbdicated => 1,
-            EventKind::HostUnreachable | EventKind::HostState | EventKind::IsolationDeclared => 2,
+            EventKind::HostUnreachable
+            | EventKind::HostState
+            | EventKind::IsolationDeclared
+            | EventKind::HeartbeatStatus => 2,
             EventKind::IsolationResponse
             | EventKind::VmPoweredOff
             | EventKind::ApdTimeout
@@ -119,7 +131,7 @@ impl EventKind {
             | EventKind::VmReset
             | EventKind::VmResetSkipped
             | EventKind::VmNotRestarted => 3,
-            EventKind::RestartFailed | EventKind::SplitBrain | EventKind::VmRestarted => 4,
+            EventKind::RestartFailed | EventKind::SplitBrain | EventKind::VmRestarted | EventKind::VmReady => 4,
             EventKind::RestartAttempt | EventKind::VmUnplaced | EventKind::RestartGaveUp => 5,
         }
     }
@@ -248,6 +260,14 @@ impl Event {
             EventKind::SplitBrain => {
                 format!("{vm} split brain: running on {} and {host}", labels.host(s(d, "other_host")))
             }
+            EventKind::HeartbeatStatus => {
+                let which = if s(d, "heartbeat") == "application" { "application" } else { "VMware Tools" };
+                format!("{vm} on {host} {which} heartbeat status {}", s(d, "status"))
+            }
+            EventKind::VmReady => match d.get("post_ready_delay_s").and_then(Value::as_f64).filter(|&x| x > 0.0) {
+                Some(delay) => format!("{vm} on {host} ready ({} + {delay} s post-ready delay)", s(d, "condition")),
+                None => format!("{vm} on {host} ready ({})", s(d, "condition")),
+            },
         };
         format!("t=+{:.1}s {body}", self.time)
     }
@@ -298,6 +318,12 @@ fn fault_text(e: &Event, labels: Labels<'_>) -> String {
             }
             if let Some(a) = d.get("attempts") {
                 out.push_str(&format!(" x{a}"));
+            }
+            if d.get("application").and_then(Value::as_bool) == Some(true) {
+                out.push_str(" (application heartbeats)");
+            }
+            if let Some(io) = d.get("io_until").and_then(Value::as_f64) {
+                out.push_str(&format!(" (guest I/O until t=+{io:.1}s)"));
             }
         }
     }

@@ -1,5 +1,5 @@
-//! Deterministic discrete-event simulation of the FDM agents (SPEC §2–§4, §6–§9: R-TIME,
-//! R-CLASS-*, R-ISO, R-PLACE-4, R-OUTAGE, R-VMCP, R-VMMON) on a virtual clock.
+//! Deterministic discrete-event simulation of the FDM agents (the rule book, docs/rules.rst:
+//! R-TIME, R-CLASS-*, R-ISO, R-PLACE-4, R-ORCH, R-OUTAGE, R-VMCP, R-VMMON) on a virtual clock.
 //!
 //! ```
 //! # let inv = hapolicy::parse::from_json_str(r#"{"hosts": [
@@ -84,8 +84,16 @@
 //!   (c) every protected VM not running and not cleanly powered off, `newMasterRestartDelaySec`
 //!   (10 s) after it is elected (this also covers R-OUTAGE: Tr+15 election, Tr+25 restarts).
 //!   Placement is [`crate::placement::place_vm`] over the hosts of the master's partition, in
-//!   [`crate::placement::restart_order`]. One class at a time: a lower class is issued once
-//!   every attempt of the higher classes has completed (`engine.powerOnSeconds`, 1 s); at most
+//!   [`crate::placement::restart_order`]. One class at a time: before 6.5 a lower class is
+//!   issued once every attempt of the higher classes has completed (`engine.powerOnSeconds`,
+//!   1 s). From 6.5 (**R-ORCH**) it is issued once every VM of the higher classes is *ready* —
+//!   its `ready_condition` holds (`none`: its attempt completed, whatever the outcome;
+//!   `poweredOn`: powered on; `guestHbStatusGreen` / `appHbStatusGreen`: powered on plus
+//!   `engine.guestBootSeconds` 60 s / `engine.appReadySeconds` 90 s), plus `post_ready_delay_s`
+//!   (`vm_ready`, shown unless the condition is `none` without a delay) — or
+//!   `restart_priority_timeout_s` (600 s) after the higher class was first issued, whichever
+//!   comes first; a `vmDependsOn` VM waits until every VM it depends on runs and is ready (no
+//!   timeout); at most
 //!   `das.perHostConcurrentFailoversLimit` power-ons in flight per host (a VM whose chosen host
 //!   is saturated waits for a completion). An unplaceable VM counts as an attempt
 //!   (`vm_unplaced`). Attempt k is due at T + 120 s · (2^(k−1) − 1) (T, +2, +6, +14, +30 min;
@@ -116,20 +124,25 @@
 //!   VMs using the datastore at once. Datastores in APD/PDL do not count for election ranking,
 //!   heartbeats, locks, or placement on that host.
 //! * **VM monitoring** (R-VMMON): presets high 30 s / 1 h, medium 60 s / 24 h, low 120 s / 7 d,
-//!   custom from the cluster settings; at most 3 resets per window, minimum uptime 120 s. A
-//!   guest heartbeat loss at T resets the VM at max(T + interval, power-on + min uptime)
-//!   (`vm_reset`), or records `vm_reset_skipped` when the budget is spent. Heartbeats resume after
-//!   a reset. VMs of the initial inventory count as up long enough.
+//!   custom from the cluster settings; at most 3 resets per window, minimum uptime 120 s. VMware
+//!   Tools heartbeats lost at T: hostd reports them yellow at T + 30 + φ and red 30 s later
+//!   (`heartbeat_status`; φ = `engine.hostdPhaseSeconds`, 1); application heartbeats (mode
+//!   `vmAndAppMonitoring`) go red at T + 30 + φ. HA checks when red has lasted the failure
+//!   interval (high: Tools T+91, application T+61); a Tools failure waits while the guest did
+//!   I/O after T within the last `das.iostatsInterval` (120 s), checked again every interval
+//!   (`vm_reset_skipped`, `ioActivity`); then the VM is reset once up for the minimum uptime
+//!   (`vm_reset`), or `vm_reset_skipped` (`maxResetsReached`) when the budget is spent.
+//!   Heartbeats resume after a reset. VMs of the initial inventory count as up long enough.
 //! * `vcenter_unavailable` is recorded; HA does not depend on vCenter.
 //!
 //! # Order of events
 //!
 //! Events are ordered by time. At one instant they are ordered by [`EventKind::phase`]: faults
 //! (in injection order); elections (`election_started`, `master_elected`, `master_abdicated`);
-//! host states (`host_unreachable`, `host_state`, `isolation_declared`); actions on running VMs
+//! host states (`host_unreachable`, `host_state`, `isolation_declared`, `heartbeat_status`); actions on running VMs
 //! (`isolation_response`, `vm_powered_off`, `apd_timeout`, `vm_terminated`, `vmcp_no_action`,
 //! `vm_reset`, `vm_reset_skipped`, `vm_not_restarted`); completions of power-ons
-//! (`restart_failed`, `split_brain`, `vm_restarted`); new attempts and their outcomes
+//! (`restart_failed`, `split_brain`, `vm_restarted`, `vm_ready`); new attempts and their outcomes
 //! (`restart_attempt`, `vm_unplaced`, `restart_gave_up`). Within a phase, the order the engine
 //! produced them: scheduled actions run in (time, scheduling order); VMs in restart order
 //! (R-PLACE-1) or inventory order, hosts in inventory order. The initial election at t = 0

@@ -4,7 +4,8 @@
 //! and not cleanly powered off — which covers R-OUTAGE), which master does (the holder of the
 //! home datastore's protectedlist lock), and how: one priority class at a time in R-PLACE-1
 //! order, placed by R-PLACE-2/R-PLACE-3 ([`crate::placement`]), at most
-//! `das.perHostConcurrentFailoversLimit` power-ons in flight per host, retries on the R-PLACE-4
+//! `das.perHostConcurrentFailoversLimit` power-ons in flight per host (from 6.5 a lower class
+//! waits for the higher classes to be ready, R-ORCH), retries on the R-PLACE-4
 //! schedule up to `das.maxvmrestartcount`, at once when capacity appears; completions, failed
 //! power-ons and split brain. Hosts are declared down in `views.rs` (R-CLASS-M), masters
 //! elected in `election.rs` (R-ELECT), VMs powered off by `isolation.rs` (R-ISO) and
@@ -16,7 +17,7 @@ use serde_json::json;
 
 use crate::classify::HostState;
 use crate::error::Result;
-use crate::model::{RestartPriority, Version};
+use crate::model::{ReadyCondition, RestartPriority, Version};
 use crate::placement::{place_vm, restart_order, HostAvailability, Outcome, RestartClass};
 
 use super::engine::{Action, OffReason, Simulation, EPS};
@@ -40,6 +41,18 @@ pub(super) struct Manager {
     pub(super) epoch: u64,
     pub(super) entries: BTreeMap<usize, Entry>,
     pub(super) pump_times: BTreeSet<u64>,
+    /// Orchestrated restart (R-ORCH, 6.5 and later).
+    pub(super) orch: Orch,
+}
+
+/// A master's orchestrated-restart state (R-ORCH): when each priority class was first issued,
+/// and the VMs issued that are not ready yet.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Orch {
+    /// Priority class rank → when its first attempt was issued.
+    class_issued: BTreeMap<u8, f64>,
+    /// VM → (its class rank, when its last attempt was issued).
+    unready: BTreeMap<usize, (u8, f64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -248,7 +261,8 @@ impl Simulation {
     }
 
     /// Issues due restarts: one priority class at a time, a lower class only once every
-    /// attempt of the higher classes has completed; at most
+    /// attempt of the higher classes has completed (before 6.5) or every VM of them is ready or
+    /// timed out (R-ORCH, 6.5 and later); at most
     /// `das.perHostConcurrentFailoversLimit` power-ons in flight per host (R-PLACE-4).
     fn pump(&mut self, m: usize) {
         if !self.reporting(m) {
@@ -282,13 +296,30 @@ impl Simulation {
             if due.is_empty() {
                 return;
             }
+            let orchestrated = self.orchestrated();
+            if orchestrated {
+                // R-ORCH: a `vmDependsOn` VM waits until every VM it depends on is ready.
+                let (ready, waiting): (Vec<usize>, Vec<usize>) = due.into_iter().partition(|&v| self.deps_ready(m, v));
+                deferred.extend(waiting);
+                due = ready;
+                if due.is_empty() {
+                    return;
+                }
+            }
             let order = restart_order(&self.inv, &self.index, &due);
             // why: `due` is not empty (checked above) and `order` is a permutation of it.
             let class = self.class_rank(order[0]);
-            let blocked =
-                self.inflight.iter().any(|(&v, a)| a.master == m && a.epoch == epoch && self.class_rank(v) < class);
-            if blocked {
-                return;
+            if orchestrated {
+                if let Some(wake) = self.orch_blocked(m, class) {
+                    self.schedule_pump(m, wake);
+                    return;
+                }
+            } else {
+                let blocked =
+                    self.inflight.iter().any(|(&v, a)| a.master == m && a.epoch == epoch && self.class_rank(v) < class);
+                if blocked {
+                    return;
+                }
             }
             self.set_availability(m);
             let mut deferred_now = false;
@@ -330,6 +361,10 @@ impl Simulation {
                         e.last_at = now;
                         e.in_flight = true;
                         let attempt = e.attempts;
+                        if orchestrated {
+                            mg.orch.class_issued.entry(class).or_insert(now);
+                            mg.orch.unready.insert(v, (class, now));
+                        }
                         self.inflight.insert(v, Inflight { id, host, master: m, epoch, attempt, target_lost: false });
                         self.inflight_per_host[host] += 1;
                         if self.inflight_per_host[host] >= limit {
@@ -458,6 +493,7 @@ impl Simulation {
                     if let Some(mg) = self.managers.get_mut(&a.master) {
                         mg.entries.remove(&v);
                     }
+                    self.powered_on(a.master, a.epoch, v);
                 }
             }
             Some(reason) => {
@@ -473,6 +509,13 @@ impl Simulation {
                     json!({"attempt": a.attempt, "reason": reason}),
                 );
                 if master_ok {
+                    // R-ORCH: with the ready condition `none` the attempt counts once complete,
+                    // whatever its outcome (the rule before 6.5); otherwise the VM is not ready.
+                    if self.orch_params(v).0 == ReadyCondition::None {
+                        if let Some(mg) = self.managers.get_mut(&a.master) {
+                            mg.orch.unready.remove(&v);
+                        }
+                    }
                     let max = self.inv.options().max_vm_restart_count;
                     self.after_failure(a.master, v, false, max);
                 } else {
@@ -483,6 +526,98 @@ impl Simulation {
         if master_ok {
             self.schedule_pump(a.master, self.now);
         }
+    }
+
+    // ------------------------------------------------------------------ orchestrated restart (R-ORCH)
+
+    /// Orchestrated restart applies from 6.5 on; before, a lower class waits for the attempts
+    /// of the higher classes to complete.
+    fn orchestrated(&self) -> bool {
+        self.inv.cluster.version.at_least(Version::V6_5)
+    }
+
+    /// A VM's ready condition, post-ready delay and restart priority timeout (seconds): its
+    /// overrides, else the cluster's.
+    fn orch_params(&self, v: usize) -> (ReadyCondition, f64, f64) {
+        let c = &self.inv.cluster.orchestration;
+        let o = &self.inv.vms[v].orchestration;
+        let cond = o.ready_condition.unwrap_or(c.ready_condition);
+        // why: seconds from the inventory (at most 2^53), exact as f64.
+        let d = o.post_ready_delay_s.unwrap_or(c.post_ready_delay_s) as f64;
+        let t = o.restart_priority_timeout_s.unwrap_or(c.restart_priority_timeout_s) as f64;
+        (cond, d, t)
+    }
+
+    /// Whether every VM `v` depends on (`vmDependsOn`) is ready: running, and not issued by
+    /// master `m` without being ready yet, nor waiting for a restart by it.
+    fn deps_ready(&self, m: usize, v: usize) -> bool {
+        let Some(mg) = self.managers.get(&m) else {
+            return false;
+        };
+        self.index.rules.depends_on(v).iter().all(|&d| {
+            let d = d as usize;
+            self.vms[d].on && !mg.orch.unready.contains_key(&d) && !mg.entries.contains_key(&d)
+        })
+    }
+
+    /// Whether class `class` must wait (R-ORCH): some VM of a higher class is not ready and its
+    /// class was issued less than its restart priority timeout ago. Returns when to look again.
+    fn orch_blocked(&self, m: usize, class: u8) -> Option<f64> {
+        let mg = self.managers.get(&m)?;
+        let now = self.now;
+        mg.orch
+            .unready
+            .iter()
+            .filter(|(_, &(rank, _))| rank < class)
+            .filter_map(|(&w, &(rank, issued))| {
+                let since = mg.orch.class_issued.get(&rank).copied().unwrap_or(issued);
+                let deadline = since + self.orch_params(w).2;
+                (now + EPS < deadline).then_some(deadline)
+            })
+            .min_by(f64::total_cmp)
+    }
+
+    /// A restart attempt of `v` by master `m` powered it on: when it will be ready.
+    fn powered_on(&mut self, m: usize, epoch: u64, v: usize) {
+        let Some(&(_, issued)) = self.managers.get(&m).and_then(|mg| mg.orch.unready.get(&v)) else {
+            return;
+        };
+        let (cond, d, _) = self.orch_params(v);
+        let o = self.inv.options();
+        let now = self.now;
+        let at = match cond {
+            ReadyCondition::None => (issued + d).max(now),
+            ReadyCondition::PoweredOn => now + d,
+            ReadyCondition::GuestHbStatusGreen => now + o.guest_boot_s + d,
+            ReadyCondition::AppHbStatusGreen => now + o.app_ready_s + d,
+        };
+        let gen = self.vms[v].gen;
+        if at <= now + EPS {
+            self.vm_ready(m, epoch, v, gen);
+        } else {
+            self.schedule(at, Action::VmReady { m, epoch, vm: v, gen });
+        }
+    }
+
+    /// `v` meets its ready condition (plus the post-ready delay): lower classes and dependent
+    /// VMs may go. Shown as `vm_ready` unless the condition is `none` without a delay (the
+    /// completion itself).
+    pub(super) fn vm_ready(&mut self, m: usize, epoch: u64, v: usize, gen: u64) {
+        if self.vms[v].gen != gen || !self.vms[v].on {
+            return;
+        }
+        let Some(mg) = self.managers.get_mut(&m).filter(|mg| mg.epoch == epoch) else {
+            return;
+        };
+        if mg.orch.unready.remove(&v).is_none() {
+            return;
+        }
+        let (cond, d, _) = self.orch_params(v);
+        if cond != ReadyCondition::None || d > 0.0 {
+            let host = self.vms[v].host;
+            self.emit(EventKind::VmReady, host, Some(v), json!({"condition": cond.as_str(), "post_ready_delay_s": d}));
+        }
+        self.schedule_pump(m, self.now);
     }
 
     fn set_vm_host(&mut self, v: usize, h: usize) {

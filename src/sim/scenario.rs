@@ -22,7 +22,7 @@ pub enum Fault {
     PowerOutage { at: f64, restore_at: Option<f64> },
     DatastoreApd { datastore: String, at: f64, until: Option<f64>, hosts: Option<Vec<String>> },
     DatastorePdl { datastore: String, at: f64, hosts: Option<Vec<String>> },
-    GuestHeartbeatLoss { vm: String, at: f64 },
+    GuestHeartbeatLoss { vm: String, at: f64, io_until: Option<f64>, application: bool },
     PowerOnFailure { vm: String, attempts: u32 },
     VcenterUnavailable { at: f64, until: Option<f64> },
 }
@@ -37,7 +37,7 @@ pub const FAULT_TYPES: &[(&str, &[&str])] = &[
     ("power_outage", &["at", "restore_at", "until"]),
     ("datastore_apd", &["at", "datastore", "until", "hosts"]),
     ("datastore_pdl", &["at", "datastore", "hosts"]),
-    ("guest_heartbeat_loss", &["at", "vm"]),
+    ("guest_heartbeat_loss", &["at", "vm", "io_until", "application"]),
     ("power_on_failure", &["at", "vm", "attempts"]),
     ("vcenter_unavailable", &["at", "until"]),
 ];
@@ -56,7 +56,9 @@ impl Fault {
                 sim.datastore_apd(datastore, *at, *until, hosts.clone())
             }
             Fault::DatastorePdl { datastore, at, hosts } => sim.datastore_pdl(datastore, *at, hosts.clone()),
-            Fault::GuestHeartbeatLoss { vm, at } => sim.guest_heartbeat_loss(vm, *at),
+            Fault::GuestHeartbeatLoss { vm, at, io_until, application } => {
+                sim.guest_heartbeat_loss_with(vm, *at, *io_until, *application)
+            }
             Fault::PowerOnFailure { vm, attempts } => sim.vm_power_on_failure(vm, *attempts),
             Fault::VcenterUnavailable { at, until } => sim.vcenter_unavailable(*at, *until),
         }
@@ -265,7 +267,26 @@ impl Reader<'_> {
                 })
             }
             "guest_heartbeat_loss" => {
-                self.id(o, path, "vm", "vm").map(|vm| Fault::GuestHeartbeatLoss { vm, at: at.unwrap_or(0.0) })
+                let vm = self.id(o, path, "vm", "vm");
+                let io_until = self.time(o, path, "io_until", false);
+                let application = match o.get("application") {
+                    None | Some(Value::Null) => false,
+                    Some(Value::Bool(b)) => *b,
+                    Some(other) => {
+                        self.err(
+                            format!("{path}.application"),
+                            format!("expected true or false, got {}", type_name(other)),
+                        );
+                        false
+                    }
+                };
+                if application && io_until.is_some() {
+                    self.err(
+                        format!("{path}.io_until"),
+                        "applies to VMware Tools heartbeats only, not with application: true",
+                    );
+                }
+                vm.map(|vm| Fault::GuestHeartbeatLoss { vm, at: at.unwrap_or(0.0), io_until, application })
             }
             "power_on_failure" => {
                 let vm = self.id(o, path, "vm", "vm");
