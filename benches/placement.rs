@@ -27,7 +27,7 @@ fn failure_sets(inv: &Inventory) -> [(&'static str, Vec<String>); 2] {
     [("1_host", vec![id(0)]), ("8_hosts", (0..8).map(|k| id(k * 12)).collect())]
 }
 
-/// What `plan_failover` restarts from failed hosts (SPEC §6), by index, for the sweep path.
+/// What `plan_failover` restarts from failed hosts (R-PLACE, docs/rules/placement.rst), by index, for the sweep path.
 fn vms_to_restart(inv: &Inventory, index: &PlacementIndex, failed: &[usize]) -> Vec<usize> {
     (0..inv.vms.len())
         .filter(|&v| {

@@ -1,5 +1,5 @@
-"""A straightforward pure-Python implementation of failover placement (SPEC §6, R-PLACE-1..3),
-what-if sweeps, and the slot admission policy (SPEC §5.1, R-AC-SLOT).
+"""A straightforward pure-Python implementation of failover placement (R-PLACE-1..3 in the rule book, docs/rules.rst),
+what-if sweeps, and the slot admission policy (R-AC-SLOT).
 
 It is the baseline the benchmarks compare the Rust engine against ("a straightforward
 pure-Python implementation of the same rules"): plain dicts, sets and lists, one sort with a
@@ -86,7 +86,7 @@ def _is_usable(host: ha.Host) -> bool:
 
 
 def _is_restarted(inv: ha.Inventory, vm: ha.Vm, host_failed: bool) -> bool:
-    """SPEC §6 "which VMs": on a failed host the protected powered-on VMs, on an isolated host
+    """Which VMs (rule book, docs/rules/placement.rst): on a failed host the protected powered-on VMs, on an isolated host
     those the isolation response powers off; never ``disabled`` or cleanly powered-off ones;
     nothing at all with host monitoring off."""
     if vm.clean_power_off or vm.power_state != ha.PowerState.POWERED_ON or vm.protected is False:

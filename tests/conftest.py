@@ -24,7 +24,7 @@ def lab(lab_path: Path) -> ha.Inventory:
 
 @pytest.fixture
 def guide() -> ha.Inventory:
-    """The vSphere 5.0 Availability Guide admission-control cluster (SPEC §5)."""
+    """The vSphere 5.0 Availability Guide admission-control cluster (R-AC-SLOT worked example)."""
     return ha.Inventory.load(EXAMPLES / "availability_guide.json")
 
 

@@ -1,4 +1,4 @@
-//! Heartbeat datastore selection (SPEC §3.4, R-HBDS): hand-worked orderings and warnings.
+//! Heartbeat datastore selection (R-HBDS): hand-worked orderings and warnings.
 
 use std::collections::HashSet;
 

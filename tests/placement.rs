@@ -364,6 +364,42 @@ fn lost_datastores_and_partitions_refuse_hosts() {
     assert_eq!(state.unreserved(2).memory_mb, 9000);
 }
 
+/// R-PLACE-2: a host whose required agent VMs are not running takes no restarted VM, and every
+/// explanation names it (`agentVmsNotReady`). host-2 has the most memory, so only that rule
+/// keeps vm-1 off it.
+#[test]
+fn agent_vms_not_ready_refuses_the_host() {
+    let mut doc = json!({
+        "cluster": {"admission_control": {"policy": "disabled"}},
+        "datastores": [{"id": "ds-1"}],
+        "hosts": [
+            {"id": "host-1", "cpu_mhz": 10000, "memory_mb": 10000, "datastores": ["ds-1"]},
+            {"id": "host-2", "cpu_mhz": 10000, "memory_mb": 20000, "datastores": ["ds-1"], "agent_vms_ready": false},
+            {"id": "host-3", "cpu_mhz": 10000, "memory_mb": 10000, "datastores": ["ds-1"]}
+        ],
+        "vms": [{"id": "vm-1", "host": "host-1", "home_datastore": "ds-1", "memory_reservation_mb": 1000},
+                {"id": "vm-2", "host": "host-3", "home_datastore": "ds-1", "memory_reservation_mb": 9500}]
+    });
+    let inv = inventory(doc.clone());
+    let index = PlacementIndex::new(&inv);
+    assert_eq!(PlacementState::new(&inv, &index).availability(1), HostAvailability::AgentVmsNotReady);
+    // host-3 has 500 MB unreserved: vm-1 (1000 MB) fits nowhere.
+    let plan = plan_failover(&inv, &["host-1"], &[]).unwrap();
+    let unplaced = plan.unplaced_vm("vm-1").expect("vm-1 is unplaced");
+    assert_eq!(unplaced.reason, UnplacedReason::InsufficientResources);
+    let codes: Vec<(&str, &str)> = unplaced.hosts.iter().map(|(h, r)| (h.as_str(), r.code())).collect();
+    assert_eq!(codes, vec![("host-1", "failed"), ("host-2", "agentVmsNotReady"), ("host-3", "insufficientResources")]);
+    let text = plan.explain(&inv, "vm-1").unwrap();
+    assert!(text.contains("host-2: refused — its required agent VMs are not running"), "{text}");
+    // The same cluster with host-2's agent VMs running: vm-1 goes there.
+    doc["hosts"][1]["agent_vms_ready"] = json!(true);
+    let plan = plan_failover(&inventory(doc), &["host-1"], &[]).unwrap();
+    assert_eq!(
+        plan.placements.iter().map(|p| (p.vm.as_str(), p.host.as_str())).collect::<Vec<_>>(),
+        vec![("vm-1", "host-2")]
+    );
+}
+
 #[test]
 fn restart_class_order() {
     use hapolicy::model::RestartPriority::*;
@@ -726,7 +762,7 @@ proptest! {
     }
 
     /// Every VM of a failed or isolated host appears exactly once: placed, unplaced with a
-    /// reason, or not restarted with a reason; and exactly the SPEC §6 VMs are attempted.
+    /// reason, or not restarted with a reason; and exactly the R-PLACE "which VMs" are attempted.
     #[test]
     fn every_vm_accounted_for_once(spec in cluster_spec()) {
         let (doc, failed, isolated) = document(&spec);

@@ -1,4 +1,4 @@
-//! Golden corpus for failover placement (SPEC §6, R-PLACE-1..3): `tests/golden/placement/*.json`.
+//! Golden corpus for failover placement (R-PLACE-1..3): `tests/golden/placement/*.json`.
 //!
 //! Each file is one hand-checked scenario:
 //!

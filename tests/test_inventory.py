@@ -1,4 +1,4 @@
-"""Inventory loading, export, immutability, what-if copies (SPEC §1, API.md "Inventory")."""
+"""Inventory loading, export, immutability, what-if copies (docs/inventory.rst, docs/api.rst "Inventory")."""
 
 from __future__ import annotations
 

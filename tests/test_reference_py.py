@@ -213,7 +213,7 @@ def test_sweep_matches_ha_sweep() -> None:
 
 
 def guide_inventory(**cluster: Any) -> ha.Inventory:
-    """The vSphere 5.0 Availability Guide cluster of SPEC §5 (reservations include overhead)."""
+    """The vSphere 5.0 Availability Guide cluster of R-AC-SLOT (reservations include overhead)."""
     hosts = [host("host-1", cpu=9000, mem=9216), host("host-2", cpu=9000, mem=6144), host("host-3", cpu=6000, mem=6144)]
     sizes = [(2000, 1024), (2000, 1024), (1000, 2048), (1000, 1024), (1000, 1024)]
     vms = [vm(f"vm-{i}", "host-1", cpu=c, mem=m) for i, (c, m) in enumerate(sizes, 1)]

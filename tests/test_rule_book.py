@@ -93,64 +93,22 @@ def _unknown(doc: dict[str, object], path: str) -> bool:
     return any(p == path for p, _ in _warnings(doc))
 
 
-def probe_ac_maint() -> bool:
-    return not hasattr(ha, "check_enter_maintenance")
-
-
-def probe_ac_perf() -> bool:
-    doc = _doc(admission_control={"policy": "slot", "host_failures": 1, "resource_reduction_to_tolerate_percent": 50})
-    return _unknown(doc, "cluster.admission_control.resource_reduction_to_tolerate_percent")
-
-
-def probe_orch() -> bool:
-    return _unknown(_doc(orchestration={"ready_condition": "poweredOn"}), "cluster.orchestration")
-
-
 def probe_drs() -> bool:
     return _unknown(_doc(drs={"enabled": True, "automation": "fullyAutomated"}), "cluster.drs")
 
 
-def probe_domain() -> bool:
-    doc = _doc()
-    doc["hosts"][0]["fault_domain"] = "rack-1"  # type: ignore[index]
-    return _unknown(doc, "hosts[0].fault_domain")
-
-
-def probe_ac_0_option() -> bool:
-    doc = _doc(advanced_options={"engine.admissionCountsFailedHosts": "false"})
-    not_responding = _doc()
-    not_responding["hosts"][1]["state"] = "notResponding"  # type: ignore[index]
-    report = ha.admission_control(ha.Inventory.from_dict(not_responding))
-    # Today: the Availability Guide's reading (a not-responding host is not counted), no option.
-    return (_unknown(doc, "cluster.advanced_options['engine.admissionCountsFailedHosts']")
-            and report.excluded_hosts.get("host-2") == "not responding")
-
-
-def probe_vmmon_timing() -> bool:
-    import inspect
-
-    return "io_until" not in inspect.signature(ha.Simulation.guest_heartbeat_loss).parameters
-
-
-def probe_agent_vms() -> bool:
-    doc = _doc()
-    doc["hosts"][1]["agent_vms_ready"] = False  # type: ignore[index]
-    plan = ha.plan_failover(ha.Inventory.from_dict(doc), failed_hosts=["host-1"])
-    return [(p.vm, p.host) for p in plan.placements] == [("vm-1", "host-2")]
+def probe_domain_isolation_addresses() -> bool:
+    # Planned part of R-DOMAIN: no isolation address at all is a configuration warning.
+    doc = _doc(advanced_options={"das.usedefaultisolationaddress": "false"})
+    return not _warnings(doc)
 
 
 PLANNED_RULES = {
-    "R-AC-MAINT": probe_ac_maint,
-    "R-AC-PERF": probe_ac_perf,
-    "R-ORCH": probe_orch,
     "R-PLACE-DRS": probe_drs,
-    "R-DOMAIN": probe_domain,
 }
 # Partly planned: the section says which part is planned.
 PARTLY_PLANNED = {
-    "R-AC-0": probe_ac_0_option,
-    "R-VMMON": probe_vmmon_timing,
-    "R-PLACE-2": probe_agent_vms,
+    "R-DOMAIN": probe_domain_isolation_addresses,
 }
 
 

@@ -422,3 +422,28 @@ def test_schema_and_engine_agree_on_random_pairs_of_edits(validator: Any) -> Non
         assert problem is None, f"{problem}: {doc}"
 
     check()
+
+
+def test_every_field_the_reader_reads_is_in_the_schema() -> None:
+    """The schema follows src/parse.rs: every key the reader looks up is a property somewhere in
+    the schema, and every property is a key the reader looks up (a field added to the engine
+    without the schema, or the other way round, fails here)."""
+    src = (ROOT / "src" / "parse.rs").read_text(encoding="utf-8")
+    read = set(re.findall(r'\(&mut (?:o|so|mo|top), "([a-z_]+)"', src))
+    read |= set(re.findall(r'\b(?:o|top)\.get\("([a-z_]+)"\)', src)) | set(re.findall(r'has\("([a-z_]+)"\)', src))
+    props: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "properties" and isinstance(value, dict):
+                    props.update(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(inventory_schema())
+    assert len(read) > 50, "the reader's field look-ups were not found: update this test's patterns"
+    assert read <= props, f"read by the engine, missing from the schema: {sorted(read - props)}"
+    assert props <= read, f"in the schema, not read by the engine: {sorted(props - read)}"

@@ -29,6 +29,13 @@ if TYPE_CHECKING:
 
 __all__ = ["HOST_STATE_COLORS", "capacity", "failover_levels", "sweep_heatmap", "timeline"]
 
+
+def __dir__() -> list[str]:
+    """The module's API (``__all__``) and its dunder names: the names it imports (``Any``,
+    ``Counter``, ``Inventory`` …) are not part of ``hapolicy.plot``."""
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
+
+
 _INSTALL = "pip install matplotlib"
 
 
