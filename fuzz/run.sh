@@ -6,9 +6,8 @@
 # Targets: parse_json parse_yaml scenario sim_events placement (see src/lib.rs for the checks).
 # Needs cargo-fuzz (installed from crates.io when missing). Works on the stable toolchain:
 # cargo-fuzz's nightly-only flags (-Zsanitizer=address, …) are accepted with RUSTC_BOOTSTRAP=1.
-# Sanitizer: AddressSanitizer for parse_yaml (serde_yaml runs libyaml transpiled to unsafe Rust),
-# none for the others (safe Rust: ASan finds nothing there and costs ~10x the executions).
-# FUZZ_SANITIZER=address|none forces one for all. Debug assertions (overflow checks) are on.
+# Sanitizer: none (every target, the YAML parser saphyr-parser included, is safe Rust: ASan finds
+# nothing there and costs ~10x the executions). FUZZ_SANITIZER=address|none forces one for all. Debug assertions (overflow checks) are on.
 #
 # The committed corpus fuzz/corpus/<target> is read, never written: new inputs go to
 # target/work-corpus/<target> (kept between runs, not committed). A crash leaves its input in
@@ -29,7 +28,7 @@ fi
 export RUSTC_BOOTSTRAP=1
 sanitizer_for() {
     if [ -n "${FUZZ_SANITIZER:-}" ]; then echo "$FUZZ_SANITIZER";
-    elif [ "$1" = parse_yaml ]; then echo address; else echo none; fi
+    else echo none; fi
 }
 
 if ! cargo fuzz --version >/dev/null 2>&1; then

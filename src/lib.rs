@@ -1,7 +1,7 @@
 //! hapolicy — reproduces the decisions of VMware vSphere HA (the FDM agent).
 //!
 //! The core is pure Rust (no Python); the `python` feature adds the bindings in
-//! [`python`]. Behaviour is specified rule by rule in `SPEC.md` (`R-…` ids cited in the code).
+//! [`python`]. Behaviour is specified rule by rule in the rule book, `docs/rules.rst` (`R-…` ids cited in the code).
 
 pub mod admission;
 pub mod capacity;
@@ -9,6 +9,8 @@ pub mod classify;
 pub mod election;
 pub mod error;
 pub mod generate;
+pub mod maintenance;
+pub mod mem;
 pub mod heartbeat;
 pub mod model;
 pub mod options;
@@ -19,6 +21,7 @@ mod rng;
 pub mod serialize;
 pub mod sim;
 pub mod sweep;
+mod yaml;
 
 #[cfg(feature = "python")]
 mod python;

@@ -30,7 +30,12 @@ pub fn from_yaml_str(text: &str) -> Result<Inventory> {
 /// within one object is an error too (plain serde_json would keep the last one silently).
 pub fn parse_json_text(text: &str) -> Result<Value> {
     check_size(text)?;
+    let estimate = text.len().saturating_mul(crate::mem::JSON_TREE_BYTES_PER_TEXT_BYTE);
+    crate::mem::ensure_headroom(estimate, "reading the JSON document")?;
     serde_json::from_str::<StrictJson>(text).map(|v| v.0).map_err(|e| {
+        if e.to_string().starts_with(OUT_OF_MEMORY) {
+            return Error::out_of_memory("reading the JSON document", estimate);
+        }
         Error::invalid(
             "<json>",
             format!(
@@ -45,34 +50,16 @@ pub fn parse_json_text(text: &str) -> Result<Value> {
 
 /// Decodes YAML text into a value tree, with line and column on syntax errors. YAML values that
 /// JSON cannot hold (NaN, infinities, tagged values, keys that are lists, maps or null) are
-/// reported by path, all of them.
+/// reported by path, all of them. The YAML front end is `src/yaml.rs` (on `saphyr-parser`); it
+/// enforces [`MAX_NESTING`] and the alias-expansion limit as it builds the tree.
 pub fn parse_yaml_text(text: &str) -> Result<Value> {
     check_size(text)?;
     check_yaml_flow_depth(text)?;
-    check_yaml_expansion(text)?;
-    let yaml = serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|e| match e.location() {
-        Some(loc) => Error::invalid(
-            "<yaml>",
-            format!(
-                "line {}, column {}: {}",
-                loc.line(),
-                loc.column(),
-                tidy_position(&e.to_string(), loc.line(), loc.column())
-            ),
-        ),
-        None => Error::invalid("<yaml>", tidy_position(&e.to_string(), 0, 0)),
-    })?;
-    let mut problems = Vec::new();
-    let value = yaml_to_json(&yaml, "", &mut problems);
-    if problems.is_empty() {
-        Ok(value)
-    } else {
-        problems.sort();
-        Err(Error::Invalid(problems))
-    }
+    crate::yaml::to_value(text)
 }
 
-/// Deepest nesting the YAML and JSON parsers accept (serde_json's and serde_yaml's recursion limit).
+/// Deepest nesting the YAML and JSON parsers accept (serde_json's recursion limit; `src/yaml.rs`
+/// applies the same to YAML).
 pub const MAX_NESTING: usize = 128;
 
 /// Refuses YAML whose flow collections (`[`, `{`) nest deeper than [`MAX_NESTING`] before the
@@ -154,117 +141,8 @@ fn check_yaml_flow_depth(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// Refuses YAML whose aliases (`*name`, repeating an `&name` anchor) expand it to more than
-/// `2 × its size in bytes + 1,000,000` values — the "billion laughs": a few kilobytes of nested
-/// aliases would otherwise expand to billions of values (gigabytes, minutes) before any check.
-/// A document without `*` has no alias and is not looked at; otherwise it is walked once
-/// without building anything, counting values, and the walk stops at the limit.
-fn check_yaml_expansion(text: &str) -> Result<()> {
-    if !text.contains('*') {
-        return Ok(());
-    }
-    let budget = text.len().saturating_mul(2).saturating_add(1_000_000);
-    let left = std::cell::Cell::new(budget);
-    let exceeded = std::cell::Cell::new(false);
-    let counter = NodeCounter { left: &left, exceeded: &exceeded };
-    let result = serde::de::DeserializeSeed::deserialize(counter, serde_yaml::Deserializer::from_str(text));
-    if result.is_err() && exceeded.get() {
-        return Err(Error::invalid(
-            "<yaml>",
-            format!(
-                "aliases expand the document to more than {budget} values (the limit is 2 per byte of input + 1000000)"
-            ),
-        ));
-    }
-    // Any other error is reported by the parse proper, with its usual message.
-    Ok(())
-}
-
-/// Counts the values of a document as the YAML deserializer replays them (aliases expanded),
-/// failing once `left` reaches zero. Builds nothing.
-#[derive(Clone, Copy)]
-struct NodeCounter<'a> {
-    left: &'a std::cell::Cell<usize>,
-    exceeded: &'a std::cell::Cell<bool>,
-}
-
-impl NodeCounter<'_> {
-    fn take<E: serde::de::Error>(&self) -> std::result::Result<(), E> {
-        match self.left.get().checked_sub(1) {
-            Some(n) => {
-                self.left.set(n);
-                Ok(())
-            }
-            None => {
-                self.exceeded.set(true);
-                Err(E::custom("expansion limit"))
-            }
-        }
-    }
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for NodeCounter<'_> {
-    type Value = ();
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for NodeCounter<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a YAML value")
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<(), E> {
-        self.take()
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<(), E> {
-        self.take()
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<(), E> {
-        self.take()
-    }
-    fn visit_i128<E: serde::de::Error>(self, _: i128) -> std::result::Result<(), E> {
-        self.take()
-    }
-    fn visit_u128<E: serde::de::Error>(self, _: u128) -> std::result::Result<(), E> {
-        self.take()
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<(), E> {
-        self.take()
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<(), E> {
-        self.take()
-    }
-    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<(), E> {
-        self.take()
-    }
-    fn visit_none<E: serde::de::Error>(self) -> std::result::Result<(), E> {
-        self.take()
-    }
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
-        serde::de::DeserializeSeed::deserialize(self, d)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
-        self.take()?;
-        while seq.next_element_seed(self)?.is_some() {}
-        Ok(())
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
-        self.take()?;
-        while map.next_key_seed(self)?.is_some() {
-            map.next_value_seed(self)?;
-        }
-        Ok(())
-    }
-    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> std::result::Result<(), A::Error> {
-        // A tagged value (`!tag x`): count it and its content.
-        use serde::de::VariantAccess as _;
-        self.take()?;
-        let ((), variant) = data.variant_seed(self)?;
-        variant.newtype_variant_seed(self)
-    }
-}
+/// The message of the decoder error that stands for a failed reservation.
+const OUT_OF_MEMORY: &str = "out of memory (hapolicy)";
 
 /// A JSON value decoded with duplicate object keys refused.
 struct StrictJson(Value);
@@ -313,6 +191,10 @@ impl<'de> serde::de::Visitor<'de> for StrictJsonVisitor {
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
         while let Some(StrictJson(v)) = seq.next_element()? {
+            if items.len() == items.capacity() {
+                // A long list's buffer is the tree's one large block: grown fallibly.
+                items.try_reserve(items.len().max(4)).map_err(|_| serde::de::Error::custom(OUT_OF_MEMORY))?;
+            }
             items.push(v);
         }
         Ok(Value::Array(items))
@@ -327,71 +209,6 @@ impl<'de> serde::de::Visitor<'de> for StrictJsonVisitor {
             out.insert(key, v);
         }
         Ok(Value::Object(out))
-    }
-}
-
-/// Converts a YAML tree to the JSON tree the reader takes; what JSON cannot hold is reported at
-/// its path (in the reader's path style) and replaced by null.
-fn yaml_to_json(v: &serde_yaml::Value, path: &str, problems: &mut Vec<Problem>) -> Value {
-    use serde_yaml::Value as Y;
-    match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(*b),
-        Y::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                Value::Number(u.into())
-            } else if let Some(i) = n.as_i64() {
-                Value::Number(i.into())
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                match serde_json::Number::from_f64(f) {
-                    Some(num) => Value::Number(num),
-                    None => {
-                        problems.push(Problem::new(display_path(path), format!("{n} is not a finite number")));
-                        Value::Null
-                    }
-                }
-            }
-        }
-        Y::String(s) => Value::String(s.clone()),
-        Y::Sequence(items) => Value::Array(
-            items.iter().enumerate().map(|(i, x)| yaml_to_json(x, &format!("{path}[{i}]"), problems)).collect(),
-        ),
-        Y::Mapping(m) => {
-            let mut out = Map::new();
-            for (k, x) in m {
-                let key = match k {
-                    Y::String(s) => s.clone(),
-                    // `1: x` or `true: x` mean the key's text, as JSON would spell it.
-                    Y::Number(n) => n.to_string(),
-                    Y::Bool(b) => b.to_string(),
-                    other => {
-                        let what = match other {
-                            Y::Null => "null",
-                            Y::Sequence(_) => "a list",
-                            Y::Mapping(_) => "a mapping",
-                            _ => "a tagged value",
-                        };
-                        problems.push(Problem::new(display_path(path), format!("a key must be text, got {what}")));
-                        continue;
-                    }
-                };
-                let here = if path == "cluster.advanced_options" {
-                    format!("{path}['{key}']")
-                } else if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                let value = yaml_to_json(x, &here, problems);
-                out.insert(key, value);
-            }
-            Value::Object(out)
-        }
-        Y::Tagged(t) => {
-            problems.push(Problem::new(display_path(path), format!("YAML tag {} is not supported", t.tag)));
-            Value::Null
-        }
     }
 }
 
@@ -846,6 +663,9 @@ impl Reader {
         self.dependency_cycles(&rules, rules_doc);
 
         let cluster = cluster?;
+        if all_hosts_read {
+            self.stretched_sites(&cluster, &hosts);
+        }
         if let AdmissionControl::Slot { host_failures, .. } | AdmissionControl::PercentageAuto { host_failures } =
             cluster.admission_control
         {
@@ -950,6 +770,8 @@ impl Reader {
             },
         };
         let agent_vms_ready = self.bool(&mut o, "agent_vms_ready", true);
+        let fault_domain = self.optional_name(&mut o, "fault_domain");
+        let site = self.optional_name(&mut o, "site");
         self.finish(o);
         let id = id?;
         Some(Host {
@@ -964,7 +786,19 @@ impl Reader {
             standby,
             goodness,
             agent_vms_ready,
+            fault_domain,
+            site,
         })
+    }
+
+    /// An optional name (fault domain, site): a string, not blank (R-DOMAIN).
+    fn optional_name(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<String> {
+        let s = self.string(o, key)?;
+        if s.trim().is_empty() {
+            self.error(o.field(key), "must not be empty (leave the field out instead)");
+            return None;
+        }
+        Some(s)
     }
 
     fn vm(&mut self, v: &Value, path: &str, ctx: &VmContext<'_>) -> Option<Vm> {
@@ -997,6 +831,15 @@ impl Reader {
         let protected = self.bool(&mut o, "protected", power_state == Some(PowerState::PoweredOn));
         let clean_power_off = self.bool(&mut o, "clean_power_off", false);
         let tools_running = self.bool(&mut o, "tools_running", true);
+        // Current demand (R-AC-PERF), optional.
+        let cpu_usage_mhz = self.optional_number(&mut o, "cpu_usage_mhz");
+        let memory_usage_mb = self.optional_number(&mut o, "memory_usage_mb");
+        // Orchestrated-restart overrides (R-ORCH), flat on the VM.
+        let orchestration = OrchestrationOverride {
+            ready_condition: self.api_enum(&mut o, "ready_condition", ReadyCondition::parse, ReadyCondition::allowed),
+            post_ready_delay_s: self.optional_number(&mut o, "post_ready_delay_s"),
+            restart_priority_timeout_s: self.optional_number(&mut o, "restart_priority_timeout_s"),
+        };
         let vm_monitoring = o.get("vm_monitoring").and_then(|m| {
             let mut mo = self.object(m, &o.field("vm_monitoring"))?;
             let mode = self.api_enum(&mut mo, "mode", VmMonitoringMode::parse, VmMonitoringMode::allowed);
@@ -1121,6 +964,9 @@ impl Reader {
             tools_running,
             vm_monitoring,
             vmcp,
+            orchestration,
+            cpu_usage_mhz,
+            memory_usage_mb,
         })
     }
 
@@ -1318,9 +1164,12 @@ impl Reader {
             }
         };
         let host_monitoring = self.bool(&mut o, "host_monitoring", true);
+        let mut resource_reduction_to_tolerate_percent = None;
         let admission_control = match o.get("admission_control") {
             None => default_admission(version),
-            Some(a) => self.admission(a, version, host_ids).unwrap_or(AdmissionControl::Disabled),
+            Some(a) => self
+                .admission(a, version, host_ids, &mut resource_reduction_to_tolerate_percent)
+                .unwrap_or(AdmissionControl::Disabled),
         };
         let isolation_response = self
             .api_enum(&mut o, "isolation_response", IsolationResponse::parse, IsolationResponse::allowed)
@@ -1344,6 +1193,18 @@ impl Reader {
         };
         let vm_monitoring = self.vm_monitoring(o.get("vm_monitoring"));
         let vmcp = self.vmcp(o.get("vmcp"));
+        let vsan = self.vsan(o.get("vsan"));
+        let orchestration = self.orchestration(o.get("orchestration"));
+        if o.get("orchestration").is_some_and(|v| !v.is_null()) && !version.at_least(Version::V6_5) {
+            self.warn(
+                "cluster.orchestration",
+                format!(
+                    "orchestrated restart (R-ORCH) exists from vSphere 6.5 on: ignored in a {} cluster, where a lower \
+                     priority class waits for the power-ons of the higher classes to complete",
+                    version.as_str()
+                ),
+            );
+        }
         let raw = self.advanced_options(o.get("advanced_options"));
         let advanced_options =
             AdvancedOptions::parse(raw, version, "cluster.advanced_options", &mut self.errors, &mut self.warnings);
@@ -1353,19 +1214,132 @@ impl Reader {
             version,
             host_monitoring,
             admission_control,
+            resource_reduction_to_tolerate_percent,
             isolation_response,
             restart_priority,
             isolation_addresses: dedup(isolation_addresses),
             heartbeat_datastores,
             vm_monitoring,
             vmcp,
+            vsan,
+            orchestration,
             advanced_options,
         })
     }
 
-    fn admission(&mut self, v: &Value, version: Version, host_ids: &HashSet<String>) -> Option<AdmissionControl> {
+    /// `cluster.orchestration` (R-ORCH): `ready_condition`, `post_ready_delay_s`,
+    /// `restart_priority_timeout_s`, each with its default.
+    fn orchestration(&mut self, v: Option<&Value>) -> OrchestrationConfig {
+        let mut cfg = OrchestrationConfig::default();
+        let Some(v) = v else { return cfg };
+        let Some(mut o) = self.object(v, "cluster.orchestration") else {
+            return cfg;
+        };
+        cfg.ready_condition = self
+            .api_enum(&mut o, "ready_condition", ReadyCondition::parse, ReadyCondition::allowed)
+            .unwrap_or(cfg.ready_condition);
+        cfg.post_ready_delay_s = self.optional_number(&mut o, "post_ready_delay_s").unwrap_or(cfg.post_ready_delay_s);
+        cfg.restart_priority_timeout_s =
+            self.optional_number(&mut o, "restart_priority_timeout_s").unwrap_or(cfg.restart_priority_timeout_s);
+        self.finish(o);
+        cfg
+    }
+
+    /// `cluster.vsan` (R-DOMAIN): `enabled`, and `stretched` with its two sites (checked
+    /// against the hosts' sites by [`Self::stretched_sites`]).
+    fn vsan(&mut self, v: Option<&Value>) -> VsanConfig {
+        let mut cfg = VsanConfig::default();
+        let Some(v) = v else { return cfg };
+        let Some(mut o) = self.object(v, "cluster.vsan") else {
+            return cfg;
+        };
+        cfg.enabled = self.bool(&mut o, "enabled", false);
+        if let Some(st) = o.get("stretched") {
+            if let Some(mut so) = self.object(st, "cluster.vsan.stretched") {
+                let preferred = self.required_id(&mut so, "preferred_site");
+                let secondary = self.required_id(&mut so, "secondary_site");
+                self.finish(so);
+                if let (Some(p), Some(s)) = (preferred, secondary) {
+                    if p == s {
+                        self.error(
+                            "cluster.vsan.stretched.secondary_site",
+                            format!("must differ from the preferred site '{p}'"),
+                        );
+                    }
+                    if !cfg.enabled {
+                        self.error(
+                            "cluster.vsan.stretched",
+                            "a stretched cluster needs vSAN: set cluster.vsan.enabled to true",
+                        );
+                    }
+                    cfg.stretched = Some(StretchedCluster { preferred_site: p, secondary_site: s });
+                }
+            }
+        }
+        self.finish(o);
+        cfg
+    }
+
+    /// The sites `cluster.vsan.stretched` names must be sites of hosts; in a stretched cluster a
+    /// data host without a site is reported (a warning: it belongs to neither site).
+    fn stretched_sites(&mut self, cluster: &ClusterConfig, hosts: &[Host]) {
+        let Some(st) = &cluster.vsan.stretched else { return };
+        let sites: BTreeMap<&str, usize> =
+            hosts.iter().filter_map(|h| h.site.as_deref()).fold(BTreeMap::new(), |mut m, s| {
+                *m.entry(s).or_default() += 1;
+                m
+            });
+        let known = || {
+            if sites.is_empty() {
+                "no host has a site (hosts[].site)".to_string()
+            } else {
+                format!(
+                    "the hosts' sites are {}",
+                    sites.keys().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+                )
+            }
+        };
+        for (key, name) in [("preferred_site", &st.preferred_site), ("secondary_site", &st.secondary_site)] {
+            if !sites.contains_key(name.as_str()) {
+                self.error(format!("cluster.vsan.stretched.{key}"), format!("unknown site '{name}': {}", known()));
+            }
+        }
+        for (i, h) in hosts.iter().enumerate() {
+            if h.site.is_none() {
+                self.warn(
+                    format!("hosts[{i}].site"),
+                    "a host of a stretched cluster without a site: it belongs to neither site",
+                );
+            }
+        }
+    }
+
+    fn admission(
+        &mut self,
+        v: &Value,
+        version: Version,
+        host_ids: &HashSet<String>,
+        perf: &mut Option<u32>,
+    ) -> Option<AdmissionControl> {
         let path = "cluster.admission_control";
         let mut o = self.object(v, path)?;
+        // R-AC-PERF (6.5+): the performance degradation VMs tolerate, any policy.
+        if let Some(p) = self.optional_number(&mut o, "resource_reduction_to_tolerate_percent") {
+            if p > 100 {
+                self.error(
+                    format!("{path}.resource_reduction_to_tolerate_percent"),
+                    format!("{p} is out of range (0 to 100)"),
+                );
+            } else if !version.at_least(Version::V6_5) {
+                self.error(
+                    format!("{path}.resource_reduction_to_tolerate_percent"),
+                    format!("needs version 6.5 or later (cluster is {version})"),
+                );
+            } else {
+                // why: p <= 100, checked just above.
+                *perf = Some(p as u32);
+            }
+        }
         let has = |k: &str| o.map.get(k).is_some_and(|v| !v.is_null());
         let (has_failures, has_cpu, has_mem) = (has("host_failures"), has("cpu_percent"), has("memory_percent"));
         let present = o.map.contains_key("policy");

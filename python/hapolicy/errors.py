@@ -11,6 +11,7 @@ __all__ = [
     "InternalError",
     "InventoryError",
     "InventoryFileNotFoundError",
+    "OutOfMemoryError",
     "UnknownIdError",
 ]
 
@@ -84,6 +85,12 @@ class UnknownIdError(HaPolicyError, KeyError):
 
 class ArgumentError(HaPolicyError, ValueError):
     """An argument that makes no sense for the call."""
+
+
+class OutOfMemoryError(HaPolicyError, MemoryError):
+    """The engine could not reserve the memory a large input needs (the machine is out of
+    memory, or the process is over its limit, e.g. ``ulimit -v``). Raised instead of aborting
+    the process; catch it as :class:`MemoryError`. The message says what was being done."""
 
 
 class InternalError(HaPolicyError, RuntimeError):

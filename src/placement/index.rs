@@ -194,6 +194,28 @@ pub struct PlacementIndex {
 }
 
 impl PlacementIndex {
+    /// [`PlacementIndex::new`], or [`crate::Error::OutOfMemory`] when the memory the index and
+    /// one placement state need cannot be had (estimated first, see `crate::mem`).
+    pub fn try_new(inv: &Inventory) -> crate::Result<PlacementIndex> {
+        crate::mem::ensure_headroom(Self::estimated_bytes(inv), "building the placement index")?;
+        Ok(Self::new(inv))
+    }
+
+    /// An upper estimate of the bytes the index and one placement state take: the host ×
+    /// datastore matrix, the per-host network masks, the per-VM tables, and the rule masks and
+    /// anti-affinity counters (rules × hosts).
+    pub fn estimated_bytes(inv: &Inventory) -> usize {
+        let hosts = inv.hosts.len();
+        let networks: std::collections::HashSet<&str> =
+            inv.hosts.iter().filter_map(|h| h.networks.as_ref()).flatten().map(String::as_str).collect();
+        let networks = networks.len();
+        let per_vm = std::mem::size_of::<Resources>() + 48;
+        hosts
+            .saturating_mul(inv.datastores.len().saturating_add(networks).saturating_add(256))
+            .saturating_add(inv.vms.len().saturating_mul(per_vm))
+            .saturating_add(inv.rules.len().saturating_mul(hosts.saturating_mul(5).saturating_add(64)))
+    }
+
     pub fn new(inv: &Inventory) -> PlacementIndex {
         let host_count = inv.hosts.len();
         let datastore_count = inv.datastores.len();

@@ -47,7 +47,7 @@ pub struct Unplaced {
     pub hosts: Vec<(String, HostRefusal)>,
 }
 
-/// Why a VM of a failed or isolated host is not restarted at all (SPEC §6 "which VMs", R-ISO).
+/// Why a VM of a failed or isolated host is not restarted at all (R-PLACE "which VMs", R-ISO).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NotRestartedReason {
     /// Powered off by a user: never restarted.
@@ -116,7 +116,8 @@ pub struct NotRestarted {
 /// Why one host refused one VM (R-PLACE-2), with ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostRefusal {
-    /// Failed, isolated, partitioned, disconnected, not responding, maintenance or standby.
+    /// Failed, isolated, partitioned, disconnected, not responding, maintenance, standby, or
+    /// required agent VMs not running (`agentVmsNotReady`).
     Unavailable(HostAvailability),
     DatastoreNotConnected {
         datastore: String,
@@ -334,10 +335,10 @@ enum Keep {
     OnlyAt(usize),
 }
 
-/// Plans the restarts after `failed_hosts` fail and `isolated_hosts` are isolated (SPEC §6).
+/// Plans the restarts after `failed_hosts` fail and `isolated_hosts` are isolated (R-PLACE).
 /// Unknown host ids are an [`Error::UnknownId`]. A host named in both lists counts as failed.
 pub fn plan_failover<S: AsRef<str>>(inv: &Inventory, failed_hosts: &[S], isolated_hosts: &[S]) -> Result<FailoverPlan> {
-    plan_failover_indexed(inv, &PlacementIndex::new(inv), failed_hosts, isolated_hosts)
+    plan_failover_indexed(inv, &PlacementIndex::try_new(inv)?, failed_hosts, isolated_hosts)
 }
 
 /// Where a host stands in the scenario.
@@ -381,6 +382,10 @@ fn plan_keeping<S: AsRef<str>>(
     if !index.fits(inv) {
         return Err(Error::Argument("the placement index was built for another inventory".to_string()));
     }
+    // The per-VM tables below, a trace per restart and one host list: estimated, then reserved.
+    let per_vm = 2 * std::mem::size_of::<Option<usize>>() + 2;
+    let tables = inv.vms.len().saturating_mul(per_vm).saturating_add(inv.hosts.len().saturating_mul(64));
+    crate::mem::ensure_headroom(tables, "planning the failover")?;
     let mut affected = vec![Affected::No; inv.hosts.len()];
     for (ids, mark) in [(isolated_hosts, Affected::Isolated), (failed_hosts, Affected::Failed)] {
         // Failed last: a host named in both lists counts as failed.
@@ -400,7 +405,7 @@ fn plan_keeping<S: AsRef<str>>(
         }
     }
 
-    // Which VMs (SPEC §6): only the VMs of the affected hosts are looked at.
+    // Which VMs (R-PLACE): only the VMs of the affected hosts are looked at.
     let mut to_restart = Vec::new();
     let mut not_restarted = Vec::new();
     for (h, &mark) in affected.iter().enumerate() {
@@ -437,11 +442,12 @@ fn plan_keeping<S: AsRef<str>>(
         Keep::AllWithin(limit) => order.len().saturating_mul(index.host_count()) <= limit,
         Keep::OnlyAt(_) => true,
     };
-    let mut verdicts = Vec::with_capacity(match keep {
+    let verdicts_wanted = match keep {
         Keep::OnlyAt(_) => index.host_count(),
         Keep::AllWithin(_) if verdicts_kept => order.len().saturating_mul(index.host_count()),
         Keep::AllWithin(_) => 0,
-    });
+    };
+    let mut verdicts = crate::mem::try_with_capacity(verdicts_wanted, "keeping the placement verdicts")?;
     let mut evaluations = Vec::with_capacity(index.host_count());
 
     for (position, &v) in order.iter().enumerate() {
@@ -456,6 +462,13 @@ fn plan_keeping<S: AsRef<str>>(
         let first = verdicts.len();
         let unplaced_here = chosen.is_none();
         if keep_this || unplaced_here {
+            // Unplaced VMs keep their verdicts even past the kept limit: grown fallibly.
+            verdicts.try_reserve(evaluations.len()).map_err(|_| {
+                Error::out_of_memory(
+                    "keeping the placement verdicts",
+                    evaluations.len().saturating_mul(std::mem::size_of::<StoredVerdict>()),
+                )
+            })?;
             for &(h, evaluation) in &evaluations {
                 verdicts.push(match evaluation {
                     Evaluation::Feasible(score) if Some(h) == chosen => StoredVerdict::Chosen(score.into()),
@@ -627,7 +640,7 @@ fn resolve(refusal: &StoredRefusal, names: &[String]) -> HostRefusal {
     }
 }
 
-/// Which VMs (SPEC §6, R-ISO): `None` when HA restarts `vm`, a VM of a failed host
+/// Which VMs (R-PLACE, R-ISO): `None` when HA restarts `vm`, a VM of a failed host
 /// (`host_failed`) or of an isolated one; otherwise why not. The one selection shared by
 /// [`plan_failover`] and the what-if sweeps (`crate::sweep`).
 pub fn restart_exclusion(inv: &Inventory, vm: &Vm, host_failed: bool) -> Option<NotRestartedReason> {
@@ -716,12 +729,12 @@ impl FailoverPlan {
             || Error::Argument("explaining this plan needs the inventory it was made from".to_string());
         let replay = plan_keeping(
             inv,
-            &PlacementIndex::new(inv),
+            &PlacementIndex::try_new(inv)?,
             &self.failed_hosts,
             &self.isolated_hosts,
             Keep::OnlyAt(trace.order.saturating_sub(1)),
         )
-        .map_err(|_| other_inventory())?;
+        .map_err(|e| if matches!(e, Error::OutOfMemory { .. }) { e } else { other_inventory() })?;
         match replay.traces.last() {
             // The same VM at the same position with the same outcome, over the same hosts: the
             // verdicts line up with `host_ids`.

@@ -15,6 +15,7 @@ static INVENTORY_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static UNKNOWN_ID_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static ARGUMENT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static INTERNAL_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static OUT_OF_MEMORY_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn class<'py>(py: Python<'py>, cell: &PyOnceLock<Py<PyType>>, name: &str) -> PyResult<Bound<'py, PyType>> {
     Ok(cell.import(py, "hapolicy.errors", name)?.clone())
@@ -33,6 +34,10 @@ pub fn to_py_err(py: Python<'_>, err: Error) -> PyErr {
             .and_then(|cls| Ok(PyErr::from_value(cls.call1((*kind, name.as_str(), candidates.clone()))?))),
         Error::Argument(msg) => class(py, &ARGUMENT_ERROR, "ArgumentError")
             .and_then(|cls| Ok(PyErr::from_value(cls.call1((msg.as_str(),))?))),
+        // `hapolicy.errors.OutOfMemoryError`, a `MemoryError`; the buffers that failed are freed
+        // by now, so building the exception needs only a little memory.
+        Error::OutOfMemory { .. } => class(py, &OUT_OF_MEMORY_ERROR, "OutOfMemoryError")
+            .and_then(|cls| Ok(PyErr::from_value(cls.call1((err.to_string(),))?))),
     };
     made.unwrap_or_else(|e| e)
 }
