@@ -1,4 +1,4 @@
-//! Admission control (SPEC §5, R-AC): does the cluster hold its failover promise, and may a user
+//! Admission control (R-AC, docs/rules/admission.rst): does the cluster hold its failover promise, and may a user
 //! operation (power-on, reservation change, migration into the cluster) go ahead?
 //!
 //! [`evaluate`] computes the figures vCenter shows for the configured policy; [`check`] answers
@@ -11,7 +11,13 @@
 //! Admission control never blocks HA's own restarts: failover placement (R-PLACE) does not
 //! consult this module, which only gates user operations.
 //!
-//! Engine decisions where SPEC §5 is silent or loose (each is tested in `tests/admission.rs`):
+//! Counted hosts (R-AC-0): not in maintenance or standby, not disconnected. A `notResponding`
+//! host (failed but not removed from the cluster) is counted, as the HA Deepdive says; with
+//! `engine.admissionCountsFailedHosts=false` it is not (the Availability Guide's "only hosts that
+//! are connected"). Such a host is still no target for user power-ons, and no healthy failover
+//! host (R-AC-FH).
+//!
+//! Engine decisions where the rule book is silent or loose (each is tested in `tests/admission.rs`):
 //! - Counted VMs are the powered-on VMs wherever they run (a VM on a disconnected or failed
 //!   host still holds its slot: HA will restart it). Suspended VMs are not counted.
 //! - A fixed slot (`ClusterFixedSizeSlotPolicy`) *is* the slot size, as in vCenter: it replaces
@@ -179,6 +185,80 @@ pub struct AdmissionReport {
     pub failover_hosts: Vec<FailoverHostStatus>,
     /// Human sentences: what is wrong, what is unusual (order independent of inventory order).
     pub messages: Vec<String>,
+    /// R-AC-PERF figures and warning; `None` when `resource_reduction_to_tolerate_percent` is
+    /// not configured or admission control is disabled.
+    pub performance_degradation: Option<PerformanceDegradation>,
+}
+
+/// "Performance degradation VMs tolerate" (R-AC-PERF, 6.5+): the cluster's current demand
+/// against the capacity left after the configured failures. A warning, never a block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerformanceDegradation {
+    /// The configured `resource_reduction_to_tolerate_percent` p.
+    pub tolerated_percent: u32,
+    /// What "the configured failures" are: `"the 1 largest host"`, `"the failover hosts"`,
+    /// `"the reserved 25 % CPU / 25 % memory"`.
+    pub failures: String,
+    /// Capacity of the counted hosts left after the configured failures.
+    pub remaining_cpu_mhz: u64,
+    pub remaining_memory_mb: u64,
+    /// Σ `cpu_usage_mhz` / `memory_usage_mb` of the powered-on VMs (their reservation when the
+    /// figure is unknown).
+    pub demand_cpu_mhz: u64,
+    pub demand_memory_mb: u64,
+    /// Powered-on VMs without a CPU or memory usage figure (they count their reservation).
+    pub vms_without_usage: usize,
+    /// Share of the demand the remaining capacity cannot serve, `max(0, 1 − remaining / demand)
+    /// · 100` (0 without demand).
+    pub cpu_reduction_percent: f64,
+    pub memory_reduction_percent: f64,
+    /// `demand × (1 − p/100) > remaining`, per resource.
+    pub cpu_warning: bool,
+    pub memory_warning: bool,
+}
+
+impl PerformanceDegradation {
+    /// Either resource warns.
+    pub fn warning(&self) -> bool {
+        self.cpu_warning || self.memory_warning
+    }
+
+    /// One sentence with the figures.
+    pub fn summary(&self) -> String {
+        let verdict = if self.warning() {
+            let which: Vec<&str> = [("CPU", self.cpu_warning), ("memory", self.memory_warning)]
+                .iter()
+                .filter(|(_, w)| *w)
+                .map(|(n, _)| *n)
+                .collect();
+            format!(
+                "WARNING: after a failure VMs would lose more than the tolerated {} % of their {}",
+                self.tolerated_percent,
+                which.join(" and ")
+            )
+        } else {
+            format!("within the tolerated {} % reduction", self.tolerated_percent)
+        };
+        let mut s = format!(
+            "performance degradation (R-AC-PERF): {verdict}; demand {} MHz / {} MB against {} MHz / {} MB left without {} \
+             (reduction {:.1} % CPU, {:.1} % memory)",
+            self.demand_cpu_mhz,
+            self.demand_memory_mb,
+            self.remaining_cpu_mhz,
+            self.remaining_memory_mb,
+            self.failures,
+            self.cpu_reduction_percent,
+            self.memory_reduction_percent,
+        );
+        if self.vms_without_usage > 0 {
+            s.push_str(&format!(
+                "; {} VM{} without usage figures counted by reservation",
+                self.vms_without_usage,
+                plural(self.vms_without_usage as u64)
+            ));
+        }
+        s
+    }
 }
 
 /// A user operation to check against admission control.
@@ -472,8 +552,9 @@ impl<'a> AdmissionContext<'a> {
     }
 
     fn build(inv: &'a Inventory, failed: Vec<bool>) -> AdmissionContext<'a> {
+        let counts_failed = inv.options().admission_counts_failed_hosts;
         let is_counted: Vec<bool> =
-            inv.hosts.iter().zip(&failed).map(|(h, &f)| capacity::host_is_counted(h, f)).collect();
+            inv.hosts.iter().zip(&failed).map(|(h, &f)| capacity::host_is_counted(h, f, counts_failed)).collect();
         let counted: Vec<usize> = (0..inv.hosts.len()).filter(|&h| is_counted[h]).collect();
         let capacity =
             counted.iter().fold(Resources::default(), |s, &h| s.saturating_add(capacity::host_capacity(&inv.hosts[h])));
@@ -587,6 +668,7 @@ impl<'a> AdmissionContext<'a> {
             total_memory_mb: self.capacity.memory_mb,
             failover_hosts,
             messages,
+            performance_degradation: self.performance_degradation(),
         }
     }
 
@@ -654,8 +736,14 @@ impl<'a> AdmissionContext<'a> {
         capacity::admission_demand(vm.reservation, self.options().vm_cpu_min_mhz)
     }
 
+    /// Counted by R-AC-0 although `notResponding` (failed but not removed from the cluster).
+    fn counted_but_not_responding(&self, h: usize) -> bool {
+        self.is_counted[h] && self.inv.hosts[h].state == ConnectionState::NotResponding
+    }
+
     fn exclusion_reason(&self, h: usize) -> &'static str {
-        exclusion_reason(&self.inv.hosts[h], self.failed[h]).unwrap_or("counted")
+        exclusion_reason(&self.inv.hosts[h], self.failed[h], self.options().admission_counts_failed_hosts)
+            .unwrap_or("counted")
     }
 
     // --- scans (O(VMs)) ---------------------------------------------------------------------
@@ -724,11 +812,9 @@ impl<'a> AdmissionContext<'a> {
     /// A target host for a power-on or migration: known and able to run VMs.
     fn target_host(&self, id: &str) -> Result<usize> {
         let h = self.inv.resolve_host(id)?; // an id or an unambiguous name
-        if !self.is_counted[h] {
-            return Err(Error::Argument(format!(
-                "host '{id}' is {}: no VM can be powered on or migrated there",
-                self.exclusion_reason(h)
-            )));
+        if !self.is_counted[h] || self.counted_but_not_responding(h) {
+            let why = if self.is_counted[h] { "not responding" } else { self.exclusion_reason(h) };
+            return Err(Error::Argument(format!("host '{id}' is {why}: no VM can be powered on or migrated there")));
         }
         Ok(h)
     }
@@ -907,10 +993,12 @@ impl<'a> AdmissionContext<'a> {
                     && holds_fraction(self.capacity.cpu_mhz, agg.required.cpu_mhz, host_failures as u64, n)
                     && holds_fraction(self.capacity.memory_mb, agg.required.memory_mb, host_failures as u64, n);
             }
-            // R-AC-FH: every failover host counted and empty.
+            // R-AC-FH: every failover host counted, responding (healthy) and empty.
             AdmissionControl::FailoverHosts { ref hosts } => {
                 f.satisfied = hosts.iter().all(|id| {
-                    self.inv.host_idx(id).is_some_and(|h| self.is_counted[h] && self.running_on(h, change) == 0)
+                    self.inv.host_idx(id).is_some_and(|h| {
+                        self.is_counted[h] && !self.counted_but_not_responding(h) && self.running_on(h, change) == 0
+                    })
                 });
             }
             AdmissionControl::Disabled => f.satisfied = true,
@@ -959,6 +1047,10 @@ impl<'a> AdmissionContext<'a> {
                     Some(h) if !self.is_counted[h] => {
                         (FailoverHostState::Unavailable, Some(self.exclusion_reason(h).to_string()))
                     }
+                    // Counted (R-AC-0), but it cannot take the failover it is reserved for.
+                    Some(h) if self.counted_but_not_responding(h) => {
+                        (FailoverHostState::Unavailable, Some("not responding".to_string()))
+                    }
                     Some(_) if !running_vms.is_empty() => (FailoverHostState::RunningVms, None),
                     Some(_) => (FailoverHostState::Healthy, None),
                     None => (FailoverHostState::Unavailable, Some("not in the inventory".to_string())),
@@ -1002,6 +1094,16 @@ impl<'a> AdmissionContext<'a> {
         excluded.sort_by(|&a, &b| inv.hosts[a].id.as_bytes().cmp(inv.hosts[b].id.as_bytes()));
         for h in excluded {
             out.push(format!("{} is not counted: {}", inv.host_label(&inv.hosts[h].id), self.exclusion_reason(h)));
+        }
+        let mut not_responding: Vec<usize> =
+            (0..inv.hosts.len()).filter(|&h| self.counted_but_not_responding(h)).collect();
+        not_responding.sort_by(|&a, &b| inv.hosts[a].id.as_bytes().cmp(inv.hosts[b].id.as_bytes()));
+        for h in not_responding {
+            out.push(format!(
+                "{} is not responding but still counted: it has not been removed from the cluster \
+                 (R-AC-0; engine.admissionCountsFailedHosts=false counts only connected hosts)",
+                inv.host_label(&inv.hosts[h].id)
+            ));
         }
         let f = &self.figures;
         match *self.policy() {
@@ -1331,17 +1433,18 @@ fn empty_figures() -> AdmissionFigures {
     }
 }
 
-/// Why R-AC does not count a host, if it does not.
-fn exclusion_reason(h: &Host, failed: bool) -> Option<&'static str> {
+/// Why R-AC-0 does not count a host, if it does not (the same rule as
+/// [`capacity::host_is_counted`]). `counts_failed`: `engine.admissionCountsFailedHosts`.
+fn exclusion_reason(h: &Host, failed: bool, counts_failed: bool) -> Option<&'static str> {
     if failed {
         return Some("failed");
     }
     match h.state {
         ConnectionState::Disconnected => Some("disconnected"),
-        ConnectionState::NotResponding => Some("not responding"),
-        ConnectionState::Connected if h.maintenance => Some("in maintenance mode"),
-        ConnectionState::Connected if h.standby => Some("in standby"),
-        ConnectionState::Connected => None,
+        ConnectionState::NotResponding if !counts_failed => Some("not responding"),
+        _ if h.maintenance => Some("in maintenance mode"),
+        _ if h.standby => Some("in standby"),
+        ConnectionState::NotResponding | ConnectionState::Connected => None,
     }
 }
 
@@ -1470,6 +1573,9 @@ impl AdmissionReport {
         for m in &self.messages {
             line(format!("- {m}"));
         }
+        if let Some(p) = &self.performance_degradation {
+            line(p.summary());
+        }
         t
     }
 }
@@ -1477,5 +1583,95 @@ impl AdmissionReport {
 impl fmt::Display for AdmissionReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_text())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// R-AC-PERF: performance degradation VMs tolerate
+// ---------------------------------------------------------------------------------------------
+
+impl AdmissionContext<'_> {
+    /// R-AC-PERF, when configured (engine rules, tested in `tests/admission.rs`):
+    /// - "the configured failures": the `host_failures` largest counted hosts (slot policy,
+    ///   auto-computed percentages), taken per resource (the hosts with the most CPU for CPU,
+    ///   the most memory for memory); the dedicated failover hosts (failover-hosts policy);
+    ///   the reserved share (explicit percentages: remaining = capacity × (1 − percent/100),
+    ///   rounded down);
+    /// - demand: powered-on VMs (as counted by R-AC), `cpu_usage_mhz` / `memory_usage_mb`, or the
+    ///   VM's CPU reservation / memory reservation + overhead when the figure is unknown;
+    /// - warning when `demand × (100 − p) > remaining × 100` (exact integers).
+    fn performance_degradation(&self) -> Option<PerformanceDegradation> {
+        let p = self.inv.cluster.resource_reduction_to_tolerate_percent?;
+        let inv = self.inv;
+        let caps: Vec<Resources> = self.counted.iter().map(|&h| capacity::host_capacity(&inv.hosts[h])).collect();
+        let (remaining, failures) = match self.policy() {
+            AdmissionControl::Disabled => return None,
+            AdmissionControl::Slot { host_failures, .. } | AdmissionControl::PercentageAuto { host_failures } => {
+                let k = *host_failures as usize;
+                let left = |mut v: Vec<u64>| -> u64 {
+                    v.sort_unstable_by(|a, b| b.cmp(a));
+                    v.iter().skip(k).sum()
+                };
+                let cpu = left(caps.iter().map(|c| c.cpu_mhz).collect());
+                let mem = left(caps.iter().map(|c| c.memory_mb).collect());
+                (Resources { cpu_mhz: cpu, memory_mb: mem }, format!("the {k} largest host{}", plural(k as u64)))
+            }
+            AdmissionControl::Percentage { cpu_percent, memory_percent } => {
+                let keep = |total: u64, pct: f64| -> u64 {
+                    // why: 0 <= pct <= 100 (parser), so the product is within 0..=total.
+                    (total as f64 * (1.0 - pct / 100.0)).floor() as u64
+                };
+                (
+                    Resources {
+                        cpu_mhz: keep(self.capacity.cpu_mhz, *cpu_percent),
+                        memory_mb: keep(self.capacity.memory_mb, *memory_percent),
+                    },
+                    format!("the reserved {} CPU / {} memory", pct(*cpu_percent), pct(*memory_percent)),
+                )
+            }
+            AdmissionControl::FailoverHosts { hosts } => {
+                let failover: HashSet<usize> = hosts.iter().filter_map(|id| inv.host_idx(id)).collect();
+                let left = self
+                    .counted
+                    .iter()
+                    .zip(&caps)
+                    .filter(|(h, _)| !failover.contains(h))
+                    .fold(Resources::default(), |s, (_, c)| s.saturating_add(*c));
+                (left, "the failover hosts".to_string())
+            }
+        };
+        let mut demand = Resources::default();
+        let mut without = 0usize;
+        let total = inv.vms.len() + self.added.len();
+        for i in 0..total {
+            let entry = self.entry(i);
+            if !entry.state.powered_on {
+                continue;
+            }
+            let vm = inv.vms.get(i);
+            let (cpu, mem) = (vm.and_then(|v| v.cpu_usage_mhz), vm.and_then(|v| v.memory_usage_mb));
+            if cpu.is_none() || mem.is_none() {
+                without += 1;
+            }
+            demand = demand.saturating_add(Resources {
+                cpu_mhz: cpu.unwrap_or(entry.state.reservation.cpu_mhz),
+                memory_mb: mem.unwrap_or(entry.state.reservation.memory_mb),
+            });
+        }
+        let warns = |d: u64, r: u64| (d as u128) * u128::from(100 - p) > (r as u128) * 100;
+        let reduction = |d: u64, r: u64| if d == 0 || r >= d { 0.0 } else { (d - r) as f64 / d as f64 * 100.0 };
+        Some(PerformanceDegradation {
+            tolerated_percent: p,
+            failures,
+            remaining_cpu_mhz: remaining.cpu_mhz,
+            remaining_memory_mb: remaining.memory_mb,
+            demand_cpu_mhz: demand.cpu_mhz,
+            demand_memory_mb: demand.memory_mb,
+            vms_without_usage: without,
+            cpu_reduction_percent: reduction(demand.cpu_mhz, remaining.cpu_mhz),
+            memory_reduction_percent: reduction(demand.memory_mb, remaining.memory_mb),
+            cpu_warning: warns(demand.cpu_mhz, remaining.cpu_mhz),
+            memory_warning: warns(demand.memory_mb, remaining.memory_mb),
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! Capacity arithmetic shared by admission control, placement and sweeps: which hosts count,
 //! what each VM reserves, and how much of each host is unreserved. One implementation.
 
-use crate::model::{Host, Inventory, Vm};
+use crate::model::{ConnectionState, Host, Inventory, Vm};
 
 /// CPU and memory, MHz and MB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,10 +49,18 @@ pub fn admission_demand(reservation: Resources, vm_cpu_min_mhz: u64) -> Resource
     Resources::new(reservation.cpu_mhz.max(vm_cpu_min_mhz), reservation.memory_mb)
 }
 
-/// Counted by admission control (R-AC): connected, not in maintenance or standby, not failed.
-/// `failed` is indexed by host index (hosts the caller treats as failed).
-pub fn host_is_counted(h: &Host, failed: bool) -> bool {
-    h.is_available() && !failed
+/// Counted by admission control (R-AC-0): not in maintenance or standby, not disconnected, not
+/// treated as failed by the caller (`failed`: a what-if loss). A `notResponding` host still in
+/// the cluster is counted unless `engine.admissionCountsFailedHosts=false` (`counts_failed`).
+pub fn host_is_counted(h: &Host, failed: bool, counts_failed: bool) -> bool {
+    if failed || h.maintenance || h.standby {
+        return false;
+    }
+    match h.state {
+        ConnectionState::Connected => true,
+        ConnectionState::NotResponding => counts_failed,
+        ConnectionState::Disconnected => false,
+    }
 }
 
 /// Reservations of powered-on VMs per host index (VMs with no known host hold nothing).

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{Problem, Version};
 
-/// The typed values in force for one cluster (defaults of the rule book, docs/rules/options.rst, adjusted for the version).
+/// The typed values in force for one cluster (defaults: docs/rules/options.rst, per cluster version).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// `das.vmCpuMinMHz`: CPU counted for a VM without a larger reservation (R-AC).

@@ -1,4 +1,4 @@
-//! Admission control (SPEC §5, R-AC): hand-worked cases (the arithmetic is in the comments and
+//! Admission control (R-AC, docs/rules/admission.rst): hand-worked cases (the arithmetic is in the comments and
 //! was done independently of the code), what-if checks, and property tests.
 
 use std::collections::HashSet;
@@ -67,6 +67,9 @@ fn new_vm(id: &str, host: Option<&str>, cpu: u64, mem: u64, overhead: u64) -> Vm
         protected: true,
         clean_power_off: false,
         tools_running: true,
+        orchestration: Default::default(),
+        cpu_usage_mhz: None,
+        memory_usage_mb: None,
         vm_monitoring: None,
         vmcp: None,
     }
@@ -108,7 +111,7 @@ fn has_message(r: &AdmissionReport, text: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SPEC §5 worked example
+// R-AC-SLOT worked example (docs/rules/admission.rst)
 // ---------------------------------------------------------------------------------------------
 
 #[test]
@@ -356,21 +359,29 @@ fn vm_minimums_raise_the_slot_but_memory_minimum_not_the_requirement() {
     assert_close(r.figures.memory_failover_percent, 15884.0 / 16384.0 * 100.0);
 }
 
-#[test]
-fn unavailable_hosts_are_not_counted() {
-    // Five identical 4000 MHz / 4096 MB hosts; only host-1 is counted. vm-2 runs on the
-    // disconnected host-4 and still counts (HA would restart it).
-    // slot 1000/1024 → host-1: 4 slots; used 2; N = 1 → level 0 < 1; available: losing the
-    // only host leaves 0.
-    let hosts = vec![
+/// Five identical 4000 MHz / 4096 MB hosts: host-1 connected, host-2 in maintenance, host-3 in
+/// standby, host-4 disconnected, host-5 not responding.
+fn five_host_states() -> Vec<String> {
+    vec![
         host("host-1", 4000, 4096),
         host_x("host-2", 4000, 4096, r#","maintenance":true"#),
         host_x("host-3", 4000, 4096, r#","standby":true"#),
         host_x("host-4", 4000, 4096, r#","state":"disconnected""#),
         host_x("host-5", 4000, 4096, r#","state":"notResponding""#),
-    ];
+    ]
+}
+
+#[test]
+fn unavailable_hosts_are_not_counted() {
+    // R-AC-0, the Availability Guide's reading (engine.admissionCountsFailedHosts=false): only
+    // host-1 is counted. vm-2 runs on the disconnected host-4 and still counts (HA would
+    // restart it).
+    // slot 1000/1024 → host-1: 4 slots; used 2; N = 1 → level 0 < 1; available: losing the
+    // only host leaves 0.
+    let hosts = five_host_states();
+    let opts = [("engine.admissionCountsFailedHosts", "false")];
     let vms = vec![vm("vm-1", "host-1", 1000, 1024), vm("vm-2", "host-4", 1000, 1024)];
-    let r = admission::evaluate(&inventory(SLOT1, &[], &hosts, &vms));
+    let r = admission::evaluate(&inventory(SLOT1, &opts, &hosts, &vms));
     assert_eq!(r.counted_hosts, vec!["host-1"]);
     assert_eq!(host_slots(&r), vec![("host-1", 4)]);
     assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(4), Some(2), Some(0)));
@@ -392,7 +403,53 @@ fn unavailable_hosts_are_not_counted() {
 
     // Powering on onto a host that is not counted is a request error, not a refusal.
     let op = Operation::PowerOn(new_vm("vm-9", Some("host-2"), 0, 0, 0));
-    assert!(matches!(admission::check(&inventory(SLOT1, &[], &hosts, &vms), &op), Err(Error::Argument(_))));
+    assert!(matches!(admission::check(&inventory(SLOT1, &opts, &hosts, &vms), &op), Err(Error::Argument(_))));
+}
+
+#[test]
+fn not_responding_hosts_are_counted_by_default() {
+    // R-AC-0 by default (HA Deepdive: a host that failed or is not responding but has not been
+    // removed from the cluster "is still included in the equation"): host-1 and the
+    // not-responding host-5 are counted; maintenance, standby and disconnected are not.
+    // slot 1000/1024 → 4 slots each, total 8; used 2 (vm-1, vm-2). Losing host-1 (tie, smaller
+    // id) leaves 4 ≥ 2 → level 1 = configured: satisfied; available = 8 − 4 − 2 = 2.
+    let hosts = five_host_states();
+    let vms = vec![vm("vm-1", "host-1", 1000, 1024), vm("vm-2", "host-4", 1000, 1024)];
+    let inv = inventory(SLOT1, &[], &hosts, &vms);
+    let r = admission::evaluate(&inv);
+    assert_eq!(r.counted_hosts, vec!["host-1", "host-5"]);
+    assert_eq!(host_slots(&r), vec![("host-1", 4), ("host-5", 4)]);
+    assert_eq!((r.figures.total_slots, r.figures.used_slots, r.figures.available_slots), (Some(8), Some(2), Some(2)));
+    assert_eq!(r.figures.current_failover_level, Some(1));
+    assert!(r.figures.satisfied);
+    assert_eq!((r.total_cpu_mhz, r.total_memory_mb), (8000, 8192));
+    let reasons: Vec<(&str, &str)> = r.excluded_hosts.iter().map(|e| (e.host.as_str(), e.reason.as_str())).collect();
+    assert_eq!(reasons, vec![("host-2", "in maintenance mode"), ("host-3", "in standby"), ("host-4", "disconnected")]);
+    assert!(r.messages.iter().any(|m| m.starts_with("host-5 is not responding but still counted")), "{:?}", r.messages);
+    // Percentage policy, same hosts: total 8000 MHz / 8192 MB; required 2000 / 2048 →
+    // (8000 − 2000)/8000 = 75 %, (8192 − 2048)/8192 = 75 %.
+    let pct = r#"{"policy":"percentage","cpu_percent":25,"memory_percent":25}"#;
+    let r = admission::evaluate(&inventory(pct, &[], &hosts, &vms));
+    assert_close(r.figures.cpu_failover_percent, 75.0);
+    assert_close(r.figures.memory_failover_percent, 75.0);
+    // Counted, but no VM can be powered on there.
+    let op = Operation::PowerOn(new_vm("vm-9", Some("host-5"), 0, 0, 0));
+    match admission::check(&inv, &op) {
+        Err(Error::Argument(m)) => assert!(m.contains("not responding"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // A not-responding host in maintenance mode is not counted.
+    let mut hosts = five_host_states();
+    hosts[4] = host_x("host-5", 4000, 4096, r#","state":"notResponding","maintenance":true"#);
+    let r = admission::evaluate(&inventory(SLOT1, &[], &hosts, &vms));
+    assert_eq!(r.counted_hosts, vec!["host-1"]);
+    assert_eq!(r.excluded_hosts.last().map(|e| e.reason.as_str()), Some("in maintenance mode"));
+    // A not-responding dedicated failover host is counted but not healthy.
+    let fh = r#"{"policy":"failoverHosts","hosts":["host-5"]}"#;
+    let r = admission::evaluate(&inventory(fh, &[], &five_host_states(), &vms));
+    assert_eq!(r.failover_hosts[0].state, FailoverHostState::Unavailable);
+    assert_eq!(r.failover_hosts[0].reason.as_deref(), Some("not responding"));
+    assert!(!r.figures.satisfied);
 }
 
 #[test]
@@ -1039,6 +1096,249 @@ mod properties {
                 prop_assert_eq!(ctx.figures(), reference.figures);
                 prop_assert_eq!(ctx.report(), reference);
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// R-AC-MAINT: entering maintenance mode or standby
+// ---------------------------------------------------------------------------------------------
+
+mod maintenance {
+    use super::*;
+    use hapolicy::maintenance::{check_enter_maintenance, HostMode, Move};
+    use hapolicy::placement::UnplacedReason;
+
+    fn moves(m: &[Move]) -> Vec<(&str, &str)> {
+        m.iter().map(|m| (m.vm.as_str(), m.to.as_str())).collect()
+    }
+
+    #[test]
+    fn guide_cluster_refuses_every_host_at_level_one() {
+        // Guide: slot 2000/2048, host slots 4/3/3, used 5, level 1.
+        // host-1 enters: vm-1 and vm-2 (2000/1024 each) move. Unreserved memory host-2
+        // 6144 − 3072 = 3072, host-3 6144 − 1024 = 5120: vm-1 → host-3 (4096 left vs 2048), vm-2
+        // → host-3 (3072 left vs 2048). Without host-1: 3 + 3 = 6 slots, used 5; losing host-2
+        // (tie, smaller id) leaves 3 < 5 → level 0 < 1: refused.
+        let inv = guide(SLOT1, &[]);
+        let d = check_enter_maintenance(&inv, "host-1", HostMode::Maintenance).unwrap();
+        assert_eq!(moves(&d.moves), vec![("vm-1", "host-3"), ("vm-2", "host-3")]);
+        assert!(d.unmovable.is_empty());
+        assert!(!d.decision.allowed);
+        assert_eq!(d.decision.before.current_failover_level, Some(1));
+        assert_eq!(d.decision.after.current_failover_level, Some(0));
+        assert_eq!((d.decision.after.total_slots, d.decision.after.used_slots), (Some(6), Some(5)));
+        assert!(d.decision.reason.starts_with("host-1 may not enter maintenance mode"), "{}", d.decision.reason);
+        assert!(d.decision.reason.contains("current failover level 1 → 0 (configured 1)"), "{}", d.decision.reason);
+        // host-2 or host-3 enters: host-1 (4) + the other (3) = 7 slots; losing host-1 leaves 3
+        // < 5 → level 0: refused too.
+        for h in ["host-2", "host-3"] {
+            let d = check_enter_maintenance(&inv, h, HostMode::Standby).unwrap();
+            assert!(d.unmovable.is_empty() && !d.decision.allowed, "{h}: {}", d.decision.reason);
+            assert_eq!((d.decision.after.total_slots, d.decision.after.current_failover_level), (Some(7), Some(0)));
+        }
+        // With host_failures 0 the policy still holds without host-1 (6 slots ≥ 5 used).
+        let inv = guide(r#"{"policy":"slot","host_failures":0}"#, &[]);
+        assert!(check_enter_maintenance(&inv, "host-1", HostMode::Maintenance).unwrap().decision.allowed);
+    }
+
+    #[test]
+    fn percentage_policy_allows_when_the_rest_suffices() {
+        // Guide, 25 % / 25 %. host-3 (6000 MHz / 6144 MB) enters: total 18000 MHz / 15360 MB;
+        // required 7000 / 6144 → CPU (18000 − 7000)/18000 = 61.11 %, memory (15360 − 6144)/15360
+        // = 60 % ≥ 25 %: allowed. vm-5 (1000/1024) → host-1 (9216 − 4096 − 1024 = 4096 left vs
+        // host-2 6144 − 3072 − 1024 = 2048).
+        let inv = guide(r#"{"policy":"percentage","cpu_percent":25,"memory_percent":25}"#, &[]);
+        let d = check_enter_maintenance(&inv, "host-3", HostMode::Maintenance).unwrap();
+        assert_eq!(moves(&d.moves), vec![("vm-5", "host-1")]);
+        assert!(d.decision.allowed, "{}", d.decision.reason);
+        assert_close(d.decision.after.cpu_failover_percent, 11000.0 / 18000.0 * 100.0);
+        assert_close(d.decision.after.memory_failover_percent, 60.0);
+        assert!(
+            d.decision.reason.contains("61.11 %") && d.decision.reason.contains("60.00 %"),
+            "{}",
+            d.decision.reason
+        );
+        // At 65 % memory the rest no longer suffices: refused.
+        let inv = guide(r#"{"policy":"percentage","cpu_percent":25,"memory_percent":65}"#, &[]);
+        assert!(!check_enter_maintenance(&inv, "host-3", HostMode::Maintenance).unwrap().decision.allowed);
+    }
+
+    #[test]
+    fn unmovable_vms_refuse_even_without_admission_control() {
+        // host-2 has 10000 − 5000 = 5000 MB unreserved: vm-big (8000 MB) cannot move; vm-small
+        // (1000 MB) can.
+        let hosts = vec![host("host-1", 10000, 10000), host("host-2", 10000, 10000)];
+        let vms =
+            vec![vm("vm-big", "host-1", 0, 8000), vm("vm-small", "host-1", 0, 1000), vm("vm-3", "host-2", 0, 5000)];
+        let inv = inventory(r#"{"policy":"disabled"}"#, &[], &hosts, &vms);
+        let d = check_enter_maintenance(&inv, "host-1", HostMode::Maintenance).unwrap();
+        assert!(!d.decision.allowed);
+        assert_eq!(
+            d.unmovable.iter().map(|u| (u.vm.as_str(), u.reason)).collect::<Vec<_>>(),
+            vec![("vm-big", UnplacedReason::InsufficientResources)]
+        );
+        assert_eq!(moves(&d.moves), vec![("vm-small", "host-2")]);
+        assert!(
+            d.decision.reason.contains(
+                "1 running VM cannot be moved to the remaining hosts by reservation: vm-big (insufficientResources)"
+            ),
+            "{}",
+            d.decision.reason
+        );
+        // host-2's vm-3 (5000 MB) cannot move either: host-1 has 10000 − 9000 = 1000 MB left.
+        let d = check_enter_maintenance(&inv, "host-2", HostMode::Maintenance).unwrap();
+        assert_eq!(d.unmovable.len(), 1);
+        assert!(!d.decision.allowed);
+    }
+
+    #[test]
+    fn failover_hosts_take_no_migrations_and_may_not_leave() {
+        // failoverHosts [host-3]: host-1's vm-1 (3000 MB) must go to host-2 (not the empty
+        // failover host-3, although it has more unreserved memory).
+        let hosts = vec![host("host-1", 10000, 10000), host("host-2", 10000, 8000), host("host-3", 10000, 10000)];
+        let vms = vec![vm("vm-1", "host-1", 0, 3000)];
+        let inv = inventory(r#"{"policy":"failoverHosts","hosts":["host-3"]}"#, &[], &hosts, &vms);
+        let d = check_enter_maintenance(&inv, "host-1", HostMode::Maintenance).unwrap();
+        assert_eq!(moves(&d.moves), vec![("vm-1", "host-2")]);
+        assert!(d.decision.allowed, "{}", d.decision.reason);
+        let d = check_enter_maintenance(&inv, "host-3", HostMode::Maintenance).unwrap();
+        assert!(!d.decision.allowed && d.decision.reason.contains("dedicated failover host"), "{}", d.decision.reason);
+    }
+
+    #[test]
+    fn errors_are_not_refusals() {
+        let mut hosts = guide_hosts();
+        hosts.push(host_x("host-4", 1000, 1024, r#","maintenance":true"#));
+        hosts.push(host_x("host-5", 1000, 1024, r#","state":"notResponding""#));
+        let inv = inventory(SLOT1, &[], &hosts, &guide_vms());
+        for (h, text) in [("host-4", "already in maintenance mode"), ("host-5", "not responding"), ("host-9", "host-9")]
+        {
+            match check_enter_maintenance(&inv, h, HostMode::Maintenance) {
+                Err(e) => assert!(e.to_string().contains(text), "{h}: {e}"),
+                Ok(d) => panic!("{h}: {d:?}"),
+            }
+        }
+        assert!(HostMode::parse("vacation").is_err());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// R-AC-PERF: performance degradation VMs tolerate
+// ---------------------------------------------------------------------------------------------
+
+mod performance_degradation {
+    use super::*;
+
+    fn using(id: &str, host: &str, cpu_usage: u64, mem_usage: u64) -> String {
+        vm_x(
+            id,
+            Some(host),
+            "poweredOn",
+            500,
+            1000,
+            0,
+            &format!(r#","cpu_usage_mhz":{cpu_usage},"memory_usage_mb":{mem_usage}"#),
+        )
+    }
+
+    fn three_hosts() -> Vec<String> {
+        vec![host("host-1", 10000, 10000), host("host-2", 10000, 10000), host("host-3", 10000, 10000)]
+    }
+
+    fn slot(p: u32) -> String {
+        format!(r#"{{"policy":"slot","host_failures":1,"resource_reduction_to_tolerate_percent":{p}}}"#)
+    }
+
+    /// Three VMs using 7000 MHz / 3000 MB each: demand 21000 MHz / 9000 MB. Losing one of three
+    /// 10000/10000 hosts leaves 20000 / 20000. CPU reduction = (21000 − 20000)/21000 = 4.76 %.
+    fn busy() -> Vec<String> {
+        vec![
+            using("vm-1", "host-1", 7000, 3000),
+            using("vm-2", "host-2", 7000, 3000),
+            using("vm-3", "host-3", 7000, 3000),
+        ]
+    }
+
+    #[test]
+    fn warning_follows_demand_times_one_minus_p() {
+        let check = |p: u32| {
+            admission::evaluate(&inventory(&slot(p), &[], &three_hosts(), &busy())).performance_degradation.unwrap()
+        };
+        let d = check(0);
+        assert_eq!((d.demand_cpu_mhz, d.demand_memory_mb), (21000, 9000));
+        assert_eq!((d.remaining_cpu_mhz, d.remaining_memory_mb), (20000, 20000));
+        assert_eq!(d.vms_without_usage, 0);
+        assert!((d.cpu_reduction_percent - 1000.0 / 21000.0 * 100.0).abs() < TOL);
+        assert_eq!(d.memory_reduction_percent, 0.0);
+        // p = 0: warn as soon as demand (21000) exceeds what is left (20000); memory is fine.
+        assert!(d.cpu_warning && !d.memory_warning && d.warning());
+        // p = 4: 21000 × 0.96 = 20160 > 20000 → warning; p = 5: 19950 ≤ 20000 → none.
+        assert!(check(4).cpu_warning);
+        assert!(!check(5).cpu_warning && !check(5).warning());
+        // p = 100: never.
+        assert!(!check(100).warning());
+        let r = admission::evaluate(&inventory(&slot(0), &[], &three_hosts(), &busy()));
+        assert!(r.figures.satisfied, "a warning figure, never a block");
+        assert!(r.to_text().contains("performance degradation (R-AC-PERF): WARNING"), "{}", r.to_text());
+    }
+
+    #[test]
+    fn vms_without_usage_count_their_reservation() {
+        // vm-4 has no usage figures: it counts its reservation (500 MHz, 1000 MB).
+        let mut vms = busy();
+        vms.push(vm("vm-4", "host-1", 500, 1000));
+        let r = admission::evaluate(&inventory(&slot(50), &[], &three_hosts(), &vms));
+        let d = r.performance_degradation.unwrap();
+        assert_eq!((d.demand_cpu_mhz, d.demand_memory_mb, d.vms_without_usage), (21500, 10000, 1));
+        assert!(d.summary().contains("1 VM without usage figures counted by reservation"), "{}", d.summary());
+    }
+
+    #[test]
+    fn the_largest_hosts_per_resource() {
+        // host-1 20000 MHz / 5000 MB, host-2 5000 / 20000, host-3 10000 / 10000; one failure:
+        // CPU left 5000 + 10000 (host-1 removed), memory left 5000 + 10000 (host-2 removed).
+        let hosts = vec![host("host-1", 20000, 5000), host("host-2", 5000, 20000), host("host-3", 10000, 10000)];
+        let d = admission::evaluate(&inventory(&slot(0), &[], &hosts, &busy())).performance_degradation.unwrap();
+        assert_eq!((d.remaining_cpu_mhz, d.remaining_memory_mb), (15000, 15000));
+        assert!(d.cpu_warning && !d.memory_warning);
+    }
+
+    #[test]
+    fn other_policies() {
+        // Explicit 25 % / 25 %: 30000 × 0.75 = 22500 left; 21000 ≤ 22500 even at p = 0.
+        let pct = r#"{"policy":"percentage","cpu_percent":25,"memory_percent":25,"resource_reduction_to_tolerate_percent":0}"#;
+        let d = admission::evaluate(&inventory(pct, &[], &three_hosts(), &busy())).performance_degradation.unwrap();
+        assert_eq!((d.remaining_cpu_mhz, d.remaining_memory_mb), (22500, 22500));
+        assert!(!d.warning());
+        // Failover host host-3 removed: 20000 left; 21000 > 20000 at p = 0.
+        let fh = r#"{"policy":"failoverHosts","hosts":["host-3"],"resource_reduction_to_tolerate_percent":0}"#;
+        let vms = vec![using("vm-1", "host-1", 10500, 3000), using("vm-2", "host-2", 10500, 3000)];
+        let d = admission::evaluate(&inventory(fh, &[], &three_hosts(), &vms)).performance_degradation.unwrap();
+        assert_eq!(d.remaining_cpu_mhz, 20000);
+        assert!(d.cpu_warning);
+        // Not configured, or admission control disabled: no figures.
+        assert!(admission::evaluate(&inventory(SLOT1, &[], &three_hosts(), &busy())).performance_degradation.is_none());
+        let off = r#"{"policy":"disabled","resource_reduction_to_tolerate_percent":0}"#;
+        assert!(admission::evaluate(&inventory(off, &[], &three_hosts(), &busy())).performance_degradation.is_none());
+    }
+
+    #[test]
+    fn parsing() {
+        let text = |version: &str, p: &str| {
+            format!(
+                r#"{{"cluster":{{"version":"{version}","admission_control":{{"policy":"slot","host_failures":1,"resource_reduction_to_tolerate_percent":{p}}}}},
+                    "hosts":[{}],"datastores":[{{"id":"ds-1"}}],"vms":[]}}"#,
+                three_hosts().join(",")
+            )
+        };
+        let inv = from_json_str(&text("8.0", "30")).unwrap();
+        assert_eq!(inv.cluster.resource_reduction_to_tolerate_percent, Some(30));
+        let round = hapolicy::serialize::to_value(&inv);
+        assert_eq!(round["cluster"]["admission_control"]["resource_reduction_to_tolerate_percent"], 30);
+        for (version, p, message) in [("8.0", "101", "out of range"), ("6.0", "30", "6.5 or later")] {
+            let e = from_json_str(&text(version, p)).unwrap_err().to_string();
+            assert!(e.contains("resource_reduction_to_tolerate_percent") && e.contains(message), "{e}");
         }
     }
 }

@@ -1,5 +1,5 @@
 """Admission control (R-AC) and heartbeat datastores (R-HBDS) through the Python API. The
-figures are the vSphere 5.0 Availability Guide's worked example (SPEC §5) and hand arithmetic
+figures are the vSphere 5.0 Availability Guide's worked example (the rule book, R-AC) and hand arithmetic
 in the comments; the 30+ rule-level cases live in tests/admission.rs."""
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 import hapolicy as ha
+
+from .conftest import doc, host, vm
 
 
 def with_cluster(inv: ha.Inventory, **cluster: Any) -> ha.Inventory:
@@ -115,3 +117,109 @@ def test_heartbeat_datastores(lab: ha.Inventory) -> None:
     assert [w.host for w in s3.warnings] == ["host-24"]
     quiet = with_cluster(lab, advanced_options={"das.heartbeatDsPerHost": "3", "das.ignoreInsufficientHbDatastore": "true"})
     assert not ha.heartbeat_datastores(quiet).warnings
+
+
+# ----------------------------------------------------------------- R-AC-0: which hosts count
+
+
+def test_not_responding_hosts_count_unless_the_option_says_otherwise(guide: ha.Inventory) -> None:
+    d = guide.to_dict()
+    d["hosts"][2]["state"] = "notResponding"  # host-3 (6000 MHz / 6144 MB, 3 slots)
+    # Default (R-AC-0, the HA Deepdive): host-3 still counts: same figures as the guide.
+    r = ha.admission_control(ha.Inventory.from_dict(d))
+    assert r.host_slots == {"host-1": 4, "host-2": 3, "host-3": 3} and r.current_failover_level == 1
+    assert "host-3" not in r.excluded_hosts
+    assert any("not responding but still counted" in m for m in r.messages)
+    # engine.admissionCountsFailedHosts=false (the Availability Guide): 4 + 3 = 7 slots, used 5;
+    # losing host-1 leaves 3 < 5 → level 0.
+    d["cluster"]["advanced_options"] = {"engine.admissionCountsFailedHosts": "false"}
+    r = ha.admission_control(ha.Inventory.from_dict(d))
+    assert r.host_slots == {"host-1": 4, "host-2": 3} and r.current_failover_level == 0
+    assert r.excluded_hosts == {"host-3": "not responding"}
+
+
+# ----------------------------------------------------------------- R-AC-MAINT
+
+
+def test_enter_maintenance_in_the_availability_guide_cluster(guide: ha.Inventory) -> None:
+    # Slot 2000/2048, host slots 4/3/3, 5 used, level 1. Whichever host leaves, two hosts stay:
+    # host-1 leaves → 3 + 3 = 6 slots, losing one leaves 3 < 5; host-2 or host-3 leaves → 4 + 3
+    # = 7, losing host-1 leaves 3 < 5. Level 0 < 1 every time: refused.
+    for host in ("host-1", "host-2", "host-3"):
+        d = ha.check_enter_maintenance(guide, host)
+        assert not d.allowed and not d.unmovable, d.reason
+        assert (d.before["current_failover_level"], d.after["current_failover_level"]) == (1, 0)
+    d = ha.check_enter_maintenance(guide, "esx-a")  # a name is accepted
+    # vm-1, vm-2 (2000/1024) go to host-3 (6144 − 1024 = 5120 MB unreserved vs host-2's 3072).
+    assert d.moves == {"vm-1": "host-3", "vm-2": "host-3"}
+    assert d.reason.startswith("host-1 (esx-a) may not enter maintenance mode")
+    assert "current failover level 1 → 0 (configured 1)" in d.reason
+    assert d.to_dict()["moves"] == {"vm-1": "host-3", "vm-2": "host-3"}
+
+
+def test_enter_standby_with_the_percentage_policy(guide: ha.Inventory) -> None:
+    inv = with_cluster(guide, admission_control={"policy": "percentage", "cpu_percent": 25, "memory_percent": 25})
+    # host-3 leaves: CPU (18000 − 7000)/18000 = 61.11 %, memory (15360 − 6144)/15360 = 60 %.
+    d = ha.check_enter_maintenance(inv, "host-3", mode="standby")
+    assert d.allowed and "standby" in d.reason
+    assert d.after["cpu_failover_percent"] == pytest.approx(11000 / 18000 * 100)
+    assert d.after["memory_failover_percent"] == pytest.approx(60.0)
+    assert d.moves == {"vm-5": "host-1"}
+
+
+def test_enter_maintenance_refuses_when_vms_cannot_move() -> None:
+    inv = ha.Inventory.from_dict(doc(
+        [host("host-1", mem=10000), host("host-2", mem=10000)],
+        [vm("vm-big", "host-1", mem=8000), vm("vm-3", "host-2", mem=5000)],
+        cluster={"admission_control": {"policy": "disabled"}}))
+    # host-2 has 10000 − 5000 = 5000 MB unreserved < 8000.
+    d = ha.check_enter_maintenance(inv, "host-1")
+    assert not d.allowed and d.unmovable == {"vm-big": ha.UnplacedReason.INSUFFICIENT_RESOURCES}
+    assert "vm-big (insufficientResources)" in d.reason
+
+
+def test_enter_maintenance_errors(guide: ha.Inventory) -> None:
+    with pytest.raises(ha.UnknownIdError):
+        ha.check_enter_maintenance(guide, "host-9")
+    with pytest.raises(ha.ArgumentError, match="maintenance"):
+        ha.check_enter_maintenance(guide, "host-1", mode="holiday")
+    d = guide.to_dict()
+    d["hosts"][0]["maintenance"] = True
+    d["vms"] = [v for v in d["vms"] if v["host"] != "host-1"]
+    with pytest.raises(ha.ArgumentError, match="already in maintenance mode"):
+        ha.check_enter_maintenance(ha.Inventory.from_dict(d), "host-1")
+
+
+# ----------------------------------------------------------------- R-AC-PERF
+
+
+def perf_guide(guide: ha.Inventory, p: int) -> ha.AdmissionReport:
+    d = guide.to_dict()
+    d["cluster"]["version"] = "8.0"
+    d["cluster"]["admission_control"]["resource_reduction_to_tolerate_percent"] = p
+    for v in d["vms"]:
+        if v["id"] in ("vm-1", "vm-2"):
+            v["cpu_usage_mhz"], v["memory_usage_mb"] = 5000, 4200 if v["id"] == "vm-1" else 4000
+    return ha.admission_control(ha.Inventory.from_dict(d))
+
+
+def test_performance_degradation_in_the_guide_cluster(guide: ha.Inventory) -> None:
+    # Demand: vm-1 5000/4200, vm-2 5000/4000 (usage), vm-3..5 by reservation 1000/2048,
+    # 1000/1024, 1000/1024 → 13000 MHz / 12296 MB; 3 VMs without usage figures.
+    # One failure (slot policy, level 1) removes the largest host per resource: CPU 9000 (host-1)
+    # → 9000 + 6000 = 15000 left; memory 9216 (host-1) → 6144 + 6144 = 12288 left.
+    r = perf_guide(guide, 0)
+    d = r.performance_degradation
+    assert d is not None
+    assert (d.demand_cpu_mhz, d.demand_memory_mb, d.vms_without_usage) == (13000, 12296, 3)
+    assert (d.remaining_cpu_mhz, d.remaining_memory_mb) == (15000, 12288)
+    # p = 0: memory demand 12296 > 12288 → warning; CPU 13000 ≤ 15000.
+    assert d.warning and d.memory_warning and not d.cpu_warning
+    assert d.memory_reduction_percent == pytest.approx(8 / 12296 * 100)
+    assert r.satisfied  # a warning, never a block
+    assert "performance degradation (R-AC-PERF): WARNING" in str(r)
+    assert r.to_dict()["performance_degradation"]["warning"] is True
+    # p = 1: 12296 × 0.99 = 12173 ≤ 12288 → no warning.
+    assert perf_guide(guide, 1).performance_degradation.warning is False  # type: ignore[union-attr]
+    # Not configured: None.
+    assert ha.admission_control(guide).performance_degradation is None

@@ -709,3 +709,16 @@ def test_one_datastore_listed_twice_is_one_datastore(tmp_path: Path) -> None:
     zrh = io.from_rvtools(write_export(tmp_path / "twice.xlsx", tabs), f"{ZRH}/prod")
     assert [d.id for d in zrh.datastores if d.name == "vmfs-01"] == ["datastore-51"]
     assert all("datastore-51" in h.datastores for h in zrh.hosts)
+
+
+def test_current_demand_from_vcpu_overall_and_vmemory_active(tmp_path: Path) -> None:
+    """R-AC-PERF: vCPU 'Overall' (CPU usage, MHz) → cpu_usage_mhz; vMemory 'Active' (active guest
+    memory, MiB) → memory_usage_mb; only for powered-on VMs; absent cells stay unknown."""
+    tabs = lab_tabs()
+    tabs["vCPU"][0]["Overall"] = 1500  # db01
+    tabs["vMemory"][0]["Active"] = 3072
+    tabs["vCPU"][3]["Overall"] = 900  # old01 is powered off: not its demand
+    inv = io.from_rvtools(write_export(tmp_path / "u.xlsx", tabs), "prod-a")
+    assert (inv.vm("vm-100").cpu_usage_mhz, inv.vm("vm-100").memory_usage_mb) == (1500, 3072)
+    assert (inv.vm("vm-101").cpu_usage_mhz, inv.vm("vm-101").memory_usage_mb) == (None, None)
+    assert inv.vm("vm-103").cpu_usage_mhz is None

@@ -740,3 +740,48 @@ def test_cluster_choice_labels() -> None:
     assert _choose([a, b, c], "DC1/west/prod") is b
     assert _choose([a, b, c], "emea/DC2/prod") is c
     assert _choose([a, b, c], "domain-c2") is b
+
+
+def test_orchestration_is_read() -> None:
+    """R-ORCH settings: the cluster's default VM readiness and restart priority timeout, per-VM
+    readiness (vmOrchestration) and per-VM timeouts (dasVmConfig; -1 = the cluster's)."""
+    def orchestrate(r: dict[str, Any]) -> None:
+        cfg = r["cluster"]["props"]["configurationEx"]
+        cfg["orchestration"] = {"_type": "vim.cluster.OrchestrationInfo", "defaultVmReadiness": {
+            "_type": "vim.cluster.VmReadiness", "readyCondition": "guestHbStatusGreen", "postReadyDelay": 10}}
+        cfg["dasConfig"]["defaultVmSettings"]["restartPriorityTimeout"] = 300
+        cfg["vmOrchestration"] = {"_array": "vim.cluster.VmOrchestrationInfo[]", "items": [{
+            "_type": "vim.cluster.VmOrchestrationInfo", "vm": {"_moref": "vim.VirtualMachine:vm-69"},
+            "vmReadiness": {"_type": "vim.cluster.VmReadiness", "readyCondition": "appHbStatusGreen", "postReadyDelay": 5}}]}
+        items = cfg["dasVmConfig"]["items"]
+        items[0]["dasSettings"]["restartPriorityTimeout"] = 120
+        items[1]["dasSettings"]["restartPriorityTimeout"] = -1
+
+    inv, _ = io.read_vsphere(io.vsphere.replay(edited("vcsim-lab.json", orchestrate)), "DC0_C0")
+    assert dict(inv.config.orchestration) == {
+        "ready_condition": "guestHbStatusGreen", "post_ready_delay_s": 10, "restart_priority_timeout_s": 300}
+    vm69, vm75 = inv.vm("vm-69"), inv.vm("vm-75")
+    assert (vm69.ready_condition, vm69.post_ready_delay_s, vm69.restart_priority_timeout_s) == ("appHbStatusGreen", 5, 120)
+    assert (vm75.ready_condition, vm75.post_ready_delay_s, vm75.restart_priority_timeout_s) == (None, None, None)
+    # Without them: the defaults.
+    plain, _ = replayed("vcsim-lab.json")
+    assert dict(plain.config.orchestration) == {
+        "ready_condition": "none", "post_ready_delay_s": 0, "restart_priority_timeout_s": 600}
+
+
+def test_current_demand_is_read_for_powered_on_vms() -> None:
+    """R-AC-PERF: summary.quickStats.overallCpuUsage → cpu_usage_mhz and guestMemoryUsage (active
+    guest memory) → memory_usage_mb; absent figures stay unknown (None)."""
+    def busy(r: dict[str, Any]) -> None:
+        props = vm_named(r, "DC0_C0_RP0_VM0")[1]
+        assert props["runtime.powerState"] == "poweredOn"
+        props["summary.quickStats.overallCpuUsage"] = 1234
+        props["summary.quickStats.guestMemoryUsage"] = 2048
+        props["summary.quickStats.hostMemoryUsage"] = 4096  # consumed: not the figure read
+
+    rec = edited("vcsim-lab.json", busy)
+    moid = vm_named(rec, "DC0_C0_RP0_VM0")[0]
+    inv, _ = io.read_vsphere(io.vsphere.replay(rec), "DC0_C0")
+    got = inv.vm(moid)
+    assert (got.cpu_usage_mhz, got.memory_usage_mb) == (1234, 2048)
+    assert all(v.cpu_usage_mhz is None and v.memory_usage_mb is None for v in inv.vms if v.id != moid)

@@ -99,3 +99,23 @@ def test_isolated_hosts_follow_the_isolation_response() -> None:
 def test_host_monitoring_off_restarts_nothing() -> None:
     plan = ha.plan_failover(two_hosts(host_monitoring=False), ["host-1"])
     assert plan.placements == [] and {n.reason for n in plan.not_restarted} == {"hostMonitoringDisabled", "restartDisabled"}
+
+
+def test_agent_vms_not_ready_refuses_the_host() -> None:
+    # R-PLACE-2: host-2 has the most memory (20000 MB) but its agent VMs are not running. vm-2
+    # (9500 MB, restarted first: more memory) goes to host-3; vm-1 (1000 MB) then fits nowhere
+    # (host-3: 10000 - 9500 = 500 MB left).
+    hosts = [host("host-1", cpu=10000, mem=10000), host("host-2", cpu=10000, mem=20000),
+             host("host-3", cpu=10000, mem=10000)]
+    hosts[1]["agent_vms_ready"] = False
+    inv = ha.Inventory.from_dict(doc(hosts, [vm("vm-1", "host-1", mem=1000), vm("vm-2", "host-1", mem=9500)],
+                                     cluster={"admission_control": {"policy": "disabled"}}))
+    plan = ha.plan_failover(inv, ["host-1"])
+    assert [(p.vm, p.host) for p in plan.placements] == [("vm-2", "host-3")]
+    (unplaced,) = plan.unplaced
+    assert unplaced.vm == "vm-1" and unplaced.codes == {
+        "host-1": ha.HostRefusalCode.FAILED, "host-2": ha.HostRefusalCode.AGENT_VMS_NOT_READY,
+        "host-3": ha.HostRefusalCode.INSUFFICIENT_RESOURCES}
+    assert unplaced.hosts["host-2"] == "its required agent VMs are not running"
+    assert "agentVmsNotReady" in json.dumps(unplaced.to_dict())
+    assert "host-2: refused — its required agent VMs are not running" in plan.explain("vm-2")

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 from . import _core
 from ._args import id_arg, id_list, known_ids, whole_number
 from ._tabular import plain, records_to_pandas
-from .enums import AdmissionPolicy
-from .errors import UnknownIdError
+from .enums import AdmissionPolicy, UnplacedReason
+from .errors import ArgumentError, UnknownIdError
 from .inventory import Inventory, Vm
 
 if TYPE_CHECKING:
@@ -23,7 +23,9 @@ __all__ = [
     "FailoverHostStatus",
     "HeartbeatSelection",
     "HeartbeatWarning",
+    "PerformanceDegradation",
     "admission_control",
+    "check_enter_maintenance",
     "check_migrate_in",
     "check_power_on",
     "check_reservation_change",
@@ -40,6 +42,33 @@ class FailoverHostStatus:
     state: str
     running_vms: tuple[str, ...] = ()
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceDegradation:
+    """"Performance degradation VMs tolerate" (R-AC-PERF, 6.5+): the cluster's current demand
+    (Σ ``cpu_usage_mhz`` / ``memory_usage_mb`` of the powered-on VMs; their reservation when a
+    figure is unknown — ``vms_without_usage`` says how many) against the capacity left after
+    the configured failures (``failures`` says which). ``warning`` when demand × (1 − p/100)
+    exceeds what is left for CPU or memory, p = ``tolerated_percent``; equivalently when the
+    ``*_reduction_percent`` exceeds p. A warning figure, never a block."""
+
+    tolerated_percent: int
+    failures: str
+    remaining_cpu_mhz: int
+    remaining_memory_mb: int
+    demand_cpu_mhz: int
+    demand_memory_mb: int
+    vms_without_usage: int
+    cpu_reduction_percent: float
+    memory_reduction_percent: float
+    cpu_warning: bool
+    memory_warning: bool
+    warning: bool
+    summary: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        return self.summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +100,9 @@ class AdmissionReport:
     required_memory_mb: int
     failover_hosts: tuple[FailoverHostStatus, ...]
     messages: tuple[str, ...]
+    #: R-AC-PERF figures and warning; ``None`` when ``resource_reduction_to_tolerate_percent``
+    #: is not configured or admission control is disabled.
+    performance_degradation: PerformanceDegradation | None = None
     text: str = field(default="", compare=False, repr=False)
     #: host id → name, for the ``host_name`` column of :meth:`to_records`.
     _host_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -104,11 +136,14 @@ class AdmissionReport:
                 FailoverHostStatus(f["host"], f["state"], tuple(f["running_vms"]), f["reason"]) for f in d["failover_hosts"]
             ),
             messages=tuple(d["messages"]),
+            performance_degradation=(None if d.get("performance_degradation") is None
+                                     else PerformanceDegradation(**d["performance_degradation"])),
             text=d["text"],
             _host_names=host_names or {},
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """Every figure of the report as plain data (JSON-ready)."""
         fields = (k for k in self.__dataclass_fields__ if k not in ("text", "_host_names"))
         out: dict[str, Any] = plain({k: getattr(self, k) for k in fields})
         return out
@@ -145,18 +180,29 @@ class AdmissionReport:
 @dataclass(frozen=True, slots=True)
 class AdmissionDecision:
     """The answer to "may I …?": ``allowed`` and a sentence with the figures. ``before`` and
-    ``after`` hold the policy's figures without and with the operation. Truthy when allowed."""
+    ``after`` hold the policy's figures without and with the operation. Truthy when allowed.
+
+    For :func:`check_enter_maintenance` (R-AC-MAINT) also: ``moves`` (VM id → the host it moves
+    to, in placement order) and ``unmovable`` (VM id → why no remaining host can take it, an
+    :class:`UnplacedReason`); both are empty for other checks and in ``to_dict()`` only when set."""
 
     allowed: bool
     reason: str
     before: Mapping[str, Any] = field(default_factory=dict)
     after: Mapping[str, Any] = field(default_factory=dict)
+    moves: Mapping[str, str] = field(default_factory=dict)
+    unmovable: Mapping[str, UnplacedReason] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.allowed
 
     def to_dict(self) -> dict[str, Any]:
-        return {"allowed": self.allowed, "reason": self.reason, "before": dict(self.before), "after": dict(self.after)}
+        """``allowed``, ``reason`` and the figures ``before`` and ``after`` the operation, as plain data."""
+        out = {"allowed": self.allowed, "reason": self.reason, "before": dict(self.before), "after": dict(self.after)}
+        if self.moves or self.unmovable:
+            out["moves"] = dict(self.moves)
+            out["unmovable"] = {vm: str(reason) for vm, reason in self.unmovable.items()}
+        return out
 
     def __str__(self) -> str:
         return f"{'allowed' if self.allowed else 'refused'}: {self.reason}"
@@ -219,6 +265,25 @@ def check_reservation_change(
     )
 
 
+def check_enter_maintenance(inv: Inventory, host: str, mode: str = "maintenance") -> AdmissionDecision:
+    """May ``host`` (an id or an unambiguous name) enter maintenance mode — or DPM standby with
+    ``mode="standby"`` — under the configured admission control (R-AC-MAINT)?
+
+    Its powered-on VMs are moved to the remaining hosts by reservation, with the failover
+    placement rules (R-PLACE-2/3; dedicated failover hosts take none), and the policy is
+    evaluated without the host: allowed when it stays satisfied (or admission control is
+    disabled). A VM that no remaining host can take makes the answer *refused*, and
+    ``unmovable`` names it with the reason. ``before`` / ``after`` hold the figures; ``moves``
+    says where each VM goes. A host already in maintenance or standby, disconnected or not
+    responding raises :class:`~hapolicy.ArgumentError`; an unknown one
+    :class:`~hapolicy.UnknownIdError`."""
+    if mode not in ("maintenance", "standby"):
+        raise ArgumentError(f"mode must be 'maintenance' or 'standby', not {mode!r}")
+    d = _core.check_enter_maintenance(inv._core, id_arg(host, "host"), mode)
+    return AdmissionDecision(d["allowed"], d["reason"], d["before"], d["after"], dict(d["moves"]),
+                             {vm: UnplacedReason(r) for vm, r in d["unmovable"]})
+
+
 def _vm_doc(inv: Inventory, vm: Vm | Mapping[str, Any]) -> dict[str, Any]:
     """The VM as it would be once powered on: an inventory VM named by id (or by a name only it
     carries) starts from its record, then takes what was given (e.g. the target ``host``).
@@ -252,6 +317,10 @@ def _existing_vm(inv: Inventory, x: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class HeartbeatWarning:
+    """A configuration warning vCenter would raise about heartbeat datastores (R-HBDS):
+    ``kind`` (``insufficientHeartbeatDatastores`` or ``unusablePreferredDatastore``), the host and
+    the datastore it is about (``None`` when not about one), and the ``message``."""
+
     kind: str
     host: str | None
     datastore: str | None
@@ -272,6 +341,7 @@ class HeartbeatSelection:
     _host_names: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The policy, the required count, the datastores per host and the warnings, as plain data."""
         return {"policy": self.policy, "required": self.required, "disabled": self.disabled,
                 "hosts": {h: list(d) for h, d in self.hosts.items()},
                 "warnings": [plain(w) for w in self.warnings]}

@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 from . import __version__
 from .admission import (
     admission_control,
+    check_enter_maintenance,
     check_migrate_in,
     check_power_on,
     check_reservation_change,
@@ -199,6 +200,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.vm_json is not None:
         vm = _vm_json(args.vm_json)
         d = check_migrate_in(inv, vm) if args.migrate else check_power_on(inv, vm)
+    elif args.maintenance is not None or args.standby is not None:
+        # R-AC-MAINT: entering maintenance mode (or DPM standby).
+        host, mode = (args.maintenance, "maintenance") if args.maintenance is not None else (args.standby, "standby")
+        d = check_enter_maintenance(inv, host, mode)
     else:
         d = check_reservation_change(inv, args.reservation, args.cpu, args.memory)
     _emit(args, d.to_dict(), str(d), inv)
@@ -344,6 +349,13 @@ def _check_combinations(args: argparse.Namespace, parser: argparse.ArgumentParse
             if given:
                 verb = "applies" if len(given) == 1 else "apply"
                 _refuse(parser, f"{' and '.join(given)} {verb} to --reservation, not to --vm-json")
+        elif args.maintenance is not None or args.standby is not None:
+            mode = "--maintenance" if args.maintenance is not None else "--standby"
+            given = [o for o, v in (("--cpu", args.cpu), ("--memory", args.memory), ("--migrate", args.migrate or None))
+                     if v is not None]
+            if given:
+                verb = "applies" if len(given) == 1 else "apply"
+                _refuse(parser, f"{' and '.join(given)} {verb} to --vm-json or --reservation, not to {mode}")
         else:
             if args.migrate:
                 _refuse(parser, "--migrate applies to --vm-json, not to --reservation")
@@ -391,10 +403,13 @@ def _parser() -> argparse.ArgumentParser:
     p = command("admission", cmd_admission, "admission control figures as vCenter shows them (R-AC)")
     p.add_argument("--fail", nargs="+", metavar="HOST", help="treat these hosts as failed")
     check_option(p, "admission control is not satisfied")
-    p = command("check", cmd_check, "may this VM power on / migrate in / change reservation? (exit 1 when refused)")
+    p = command("check", cmd_check, "may this VM power on / migrate in / change reservation, this host enter maintenance? (exit 1 when refused)")
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--vm-json", metavar="JSON", help='the VM in the JSON vm shape, e.g. \'{"id": "vm-9", "host": "host-1", ...}\'')
     what.add_argument("--reservation", metavar="VM", help="check a reservation change of this VM (with --cpu and/or --memory)")
+    what.add_argument("--maintenance", metavar="HOST",
+                      help="may this host enter maintenance mode? (its VMs move by reservation; R-AC-MAINT)")
+    what.add_argument("--standby", metavar="HOST", help="may this host enter DPM standby? (as --maintenance)")
     p.add_argument("--migrate", action="store_true", help="with --vm-json: a migration into the cluster")
     p.add_argument("--cpu", type=int, metavar="MHZ", help="with --reservation: new CPU reservation")
     p.add_argument("--memory", type=int, metavar="MB", help="with --reservation: new memory reservation")
@@ -517,6 +532,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the ``hapolicy`` command with ``argv`` (default: ``sys.argv[1:]``) and returns the exit
+    status: 0 done, 1 refused (an operation, or with ``--check`` a promise that does not hold), 2 bad input (reported in
+    one line on standard error)."""
     try:
         args = _parse(argv)
     except SystemExit as exc:

@@ -49,6 +49,7 @@ class Election:
         return self._explanation
 
     def to_dict(self) -> dict[str, Any]:
+        """The master, the ranking, every candidate's figures and the excluded hosts with the reason, as plain data."""
         return {
             "master": self.master,
             "ranking": self.ranking,

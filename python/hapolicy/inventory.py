@@ -1,10 +1,11 @@
-"""The cluster inventory (SPEC §1): immutable value objects over the Rust core's validated copy."""
+"""The cluster inventory (the format: docs/inventory.rst; validation: R-INV-1): immutable value objects over the Rust core's validated copy."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -68,7 +69,7 @@ def _build(cls: type[_T], data: Mapping[str, Any], enums: Mapping[str, type] = {
 
 
 class _Record:
-    """Mixin: ``to_dict()`` in the JSON shape of API.md."""
+    """Mixin: ``to_dict()`` in the inventory format (docs/inventory.rst)."""
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -81,7 +82,9 @@ class _Record:
 
 @dataclass(frozen=True, slots=True)
 class Host(_Record):
-    """An ESXi host. Capacities are what VMs can use (the root resource pool)."""
+    """An ESXi host. Capacities are what VMs can use (the root resource pool).
+    ``fault_domain`` (a vSAN fault domain, rack or blade chassis) and ``site`` (of a stretched
+    cluster) say which hosts fail together (R-DOMAIN); ``None``: a domain of its own / no site."""
 
     id: str
     name: str = ""
@@ -94,10 +97,14 @@ class Host(_Record):
     standby: bool = False
     goodness: int | None = None
     agent_vms_ready: bool = True
+    fault_domain: str | None = None
+    site: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Datastore(_Record):
+    """A datastore: id, display name, type and the array or NFS server backing it (R-HBDS)."""
+
     id: str
     name: str = ""
     type: DatastoreType = DatastoreType.VMFS
@@ -126,11 +133,23 @@ class Vm(_Record):
     tools_running: bool = True
     vm_monitoring: Mapping[str, Any] | None = None
     vmcp: Mapping[str, Any] | None = None
+    #: Orchestrated-restart overrides (R-ORCH); ``None``: the cluster's ``orchestration``.
+    ready_condition: str | None = None
+    post_ready_delay_s: int | None = None
+    restart_priority_timeout_s: int | None = None
+    #: Current demand (R-AC-PERF), vCenter quick stats; ``None``: unknown (the reservation counts).
+    cpu_usage_mhz: int | None = None
+    memory_usage_mb: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The VM in the inventory format; fields left to the engine's defaults are omitted."""
         out = _Record.to_dict(self)
         if out["protected"] is None:  # let the engine apply its default
             del out["protected"]
+        for key in ("ready_condition", "post_ready_delay_s", "restart_priority_timeout_s", "cpu_usage_mhz",
+                    "memory_usage_mb"):
+            if out[key] is None:
+                del out[key]
         if not out["datastores"]:
             del out["datastores"]
         return out
@@ -149,6 +168,7 @@ class Rule(_Record):
     depends_on: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The rule in the inventory format: the members its kind uses."""
         out: dict[str, Any] = {"type": str(self.type), "name": self.name, "enabled": self.enabled}
         if self.type == RuleKind.VM_DEPENDS_ON:
             out.update(vm=self.vm, depends_on=list(self.depends_on))
@@ -161,7 +181,7 @@ class Rule(_Record):
 
 @dataclass(frozen=True, slots=True)
 class AdmissionControlConfig(_Record):
-    """Admission control policy (SPEC §5); unused fields are ``None``."""
+    """Admission control policy (R-AC); unused fields are ``None``."""
 
     policy: AdmissionPolicy
     host_failures: int | None = None
@@ -170,20 +190,30 @@ class AdmissionControlConfig(_Record):
     slot_cpu_mhz: int | None = None
     slot_memory_mb: int | None = None
     hosts: tuple[str, ...] | None = None
+    #: R-AC-PERF (6.5+): the performance degradation VMs tolerate, 0–100; ``None``: not set.
+    resource_reduction_to_tolerate_percent: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The policy in the inventory format, without the fields the policy does not use."""
         return {k: v for k, v in _Record.to_dict(self).items() if v is not None}
 
 
 @dataclass(frozen=True, slots=True)
 class HeartbeatDatastoreConfig(_Record):
+    """The cluster's heartbeat datastore policy and its user-selected datastores (R-HBDS)."""
+
     policy: HbDsPolicy = HbDsPolicy.ALL_FEASIBLE_DS_WITH_USER_PREFERENCE
     preferred: tuple[str, ...] = ()
 
 
+_DEFAULT_ORCHESTRATION: Mapping[str, Any] = {"ready_condition": "none", "post_ready_delay_s": 0,
+                                              "restart_priority_timeout_s": 600}
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterConfig(_Record):
-    """The cluster's HA configuration with every default explicit."""
+    """The cluster's HA configuration with every default explicit. ``vsan`` (R-DOMAIN):
+    ``{"enabled": bool, "stretched": None | {"preferred_site": str, "secondary_site": str}}``."""
 
     name: str
     version: Version
@@ -196,6 +226,11 @@ class ClusterConfig(_Record):
     advanced_options: Mapping[str, str] = field(default_factory=dict)
     vmcp: Mapping[str, Any] = field(default_factory=dict)
     vm_monitoring: Mapping[str, Any] = field(default_factory=dict)
+    vsan: Mapping[str, Any] = field(default_factory=lambda: {"enabled": False, "stretched": None})
+    #: Orchestrated restart (R-ORCH, 6.5 and later): ``ready_condition`` (``none``,
+    #: ``poweredOn``, ``guestHbStatusGreen``, ``appHbStatusGreen``), ``post_ready_delay_s``,
+    #: ``restart_priority_timeout_s``.
+    orchestration: Mapping[str, Any] = field(default_factory=lambda: dict(_DEFAULT_ORCHESTRATION))
 
     @classmethod
     def _from_doc(cls, c: Mapping[str, Any]) -> ClusterConfig:
@@ -211,6 +246,8 @@ class ClusterConfig(_Record):
             advanced_options=dict(c["advanced_options"]),
             vmcp=dict(c["vmcp"]),
             vm_monitoring=dict(c["vm_monitoring"]),
+            vsan=dict(c.get("vsan") or {"enabled": False, "stretched": None}),
+            orchestration=dict(c.get("orchestration") or _DEFAULT_ORCHESTRATION),
         )
 
 
@@ -228,14 +265,14 @@ _VM_ENUMS = {
 _TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, type[Any]], tuple[str, ...]]] = {
     "hosts": (
         ("id", "name", "cpu_mhz", "memory_mb", "datastores", "networks", "state", "maintenance", "standby",
-         "goodness", "agent_vms_ready"),
+         "goodness", "agent_vms_ready", "fault_domain", "site"),
         ("goodness",), {"state": ConnectionState}, ("maintenance", "standby", "agent_vms_ready"),
     ),
     "vms": (
         ("id", "name", "host", "power_state", "cpu_reservation_mhz", "memory_reservation_mb", "memory_overhead_mb",
          "home_datastore", "datastores", "networks", "restart_priority", "isolation_response", "role", "protected",
-         "clean_power_off", "tools_running", "vm_monitoring", "vmcp"),
-        (), {"power_state": PowerState, "restart_priority": RestartPriority,
+         "clean_power_off", "tools_running", "vm_monitoring", "vmcp", "cpu_usage_mhz", "memory_usage_mb"),
+        ("cpu_usage_mhz", "memory_usage_mb"), {"power_state": PowerState, "restart_priority": RestartPriority,
              "isolation_response": IsolationResponse, "role": VmRole},
         ("protected", "clean_power_off", "tools_running"),
     ),
@@ -328,19 +365,28 @@ class Inventory:
     # ---------------------------------------------------------------- construction
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Inventory:
-        """From plain data in the JSON shape of API.md (enum members and value objects accepted)."""
+        """From plain data in the inventory format of docs/inventory.rst (enum members and value objects accepted)."""
         return cls(_CoreInventory.from_obj(data))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Inventory:
+        """Reads an inventory from JSON text (validated, R-INV-1; ``InventoryError`` lists every problem)."""
         return cls(_read_text(_CoreInventory.from_json, text))
 
     @classmethod
     def from_yaml(cls, text: str | bytes) -> Inventory:
+        """Reads an inventory from YAML text (validated, R-INV-1; ``InventoryError`` lists every problem)."""
         return cls(_read_text(_CoreInventory.from_yaml, text))
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], cluster: str | None = None) -> Inventory:
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        cluster: str | None = None,
+        *,
+        fault_domains: Mapping[str, str] | str | re.Pattern[str] | None = None,
+        sites: Mapping[str, str] | str | re.Pattern[str] | None = None,
+    ) -> Inventory:
         """Reads an inventory file: ``.json``, ``.yaml`` / ``.yml`` (the document of the rule
         book, docs/rules.rst), an RVTools ``.xlsx`` export, or a directory of RVTools CSV
         exports (by suffix; a directory is always read as RVTools CSV files).
@@ -355,13 +401,19 @@ class Inventory:
         :class:`~hapolicy.InventoryFileNotFoundError` — an ``InventoryError`` that is also
         a ``FileNotFoundError``; every other unreadable or invalid input an ``InventoryError``
         whose problems name the file.
+
+        ``fault_domains`` / ``sites`` (R-DOMAIN) say which hosts fail together when the file does
+        not: a mapping of host name (or id) to name (``{"esx01": "rack-1", ...}``) or a regular
+        expression on host names whose named group ``fault_domain`` / ``site`` (else its first
+        group) is the name (``sites=r"^esx-(?P<site>[ab])"``). They override the file's values
+        for the hosts they name and are recorded in :attr:`assumptions`.
         """
         kind, p = input_path(path, _INVENTORY_SUFFIXES, "an inventory")
         shown = str(p)
         if kind in ("dir", ".xlsx"):
             from .io.rvtools import read_rvtools
 
-            loaded = read_rvtools(p, cluster)
+            loaded = read_rvtools(p, cluster, fault_domains=fault_domains, sites=sites)
             return loaded.inventory._with_provenance(loaded.assumptions, shown)
         text = read_input_text(p)
         try:
@@ -371,6 +423,17 @@ class Inventory:
         if cluster is not None and inv.config.name != cluster:
             has = f"cluster '{inv.config.name}'" if inv.config.name else "a cluster with no name (no cluster.name)"
             raise InventoryError([(shown, f"describes {has}, not '{cluster}'")])
+        if fault_domains is not None or sites is not None:
+            from .io._common import Notes, apply_domains
+
+            notes = Notes()
+            doc = inv.to_dict()
+            apply_domains(doc, notes, fault_domains, sites)
+            try:
+                inv = cls.from_dict(doc)
+            except InventoryError as exc:
+                raise InventoryError(name_file(exc.problems, shown)) from None
+            return inv._with_provenance(notes.result(), shown)
         return inv._with_provenance((), shown)
 
     # ---------------------------------------------------------------- export
@@ -414,24 +477,29 @@ class Inventory:
     # ---------------------------------------------------------------- contents
     @property
     def hosts(self) -> tuple[Host, ...]:
+        """The hosts, in document order."""
         return self._cached("_hosts", lambda: tuple(_build(Host, h, _HOST_ENUMS) for h in self._core.section("hosts")))
 
     @property
     def vms(self) -> tuple[Vm, ...]:
+        """The VMs, in document order."""
         return self._cached("_vms", lambda: tuple(_build(Vm, v, _VM_ENUMS) for v in self._core.section("vms")))
 
     @property
     def datastores(self) -> tuple[Datastore, ...]:
+        """The datastores, in document order."""
         return self._cached(
             "_datastores", lambda: tuple(_build(Datastore, d, _DS_ENUMS) for d in self._core.section("datastores"))
         )
 
     @property
     def rules(self) -> tuple[Rule, ...]:
+        """The rules, in document order."""
         return self._cached("_rules", lambda: tuple(_rule(r) for r in self._core.section("rules")))
 
     @property
     def config(self) -> ClusterConfig:
+        """The cluster's HA configuration, defaults filled in."""
         return self._cached("_config", lambda: ClusterConfig._from_doc(self._core.section("cluster")))
 
     @property
@@ -458,6 +526,7 @@ class Inventory:
         return _build(Datastore, self._core.datastore(self.resolve_datastore(id)), _DS_ENUMS)
 
     def summary(self) -> dict[str, int]:
+        """Counts: ``hosts``, ``vms``, ``powered_on_vms``, ``datastores``, ``rules``."""
         return self._core.summary()
 
     # ---------------------------------------------------------------- names

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from . import _core
 from ._args import id_list, printable
 from ._tabular import records_to_pandas
-from .enums import NotRestartedReason, RestartPriority, UnplacedReason
+from .enums import HostRefusalCode, NotRestartedReason, RestartPriority, UnplacedReason
 from .errors import UnknownIdError
 from .inventory import Inventory
 
@@ -30,13 +30,15 @@ class Placement:
     restart_class: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The placement as plain data (priority as its API spelling)."""
         return {"vm": self.vm, "host": self.host, "order": self.order, "priority": str(self.priority),
                 "restart_class": self.restart_class}
 
 
 @dataclass(frozen=True, slots=True)
 class Unplaced:
-    """A VM no host could take: the deciding ``reason`` and, for every host, why not."""
+    """A VM no host could take: the deciding ``reason`` and, for every host, why not (``hosts``:
+    the sentence, ``codes``: the :class:`HostRefusalCode`, e.g. ``agentVmsNotReady``)."""
 
     vm: str
     reason: UnplacedReason
@@ -44,11 +46,12 @@ class Unplaced:
     order: int = 0
     priority: RestartPriority = RestartPriority.MEDIUM
     restart_class: str = ""
-    codes: Mapping[str, str] = field(default_factory=dict)
+    codes: Mapping[str, HostRefusalCode] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The unplaced VM as plain data: reason, and why each host refused it."""
         return {"vm": self.vm, "reason": str(self.reason), "hosts": dict(self.hosts), "order": self.order,
-                "priority": str(self.priority), "restart_class": self.restart_class, "codes": dict(self.codes)}
+                "priority": str(self.priority), "restart_class": self.restart_class, "codes": {h: str(c) for h, c in self.codes.items()}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,7 @@ class NotRestarted:
     reason: NotRestartedReason
 
     def to_dict(self) -> dict[str, Any]:
+        """The VM, its host and why HA does not restart it, as plain data."""
         return {"vm": self.vm, "host": self.host, "reason": str(self.reason)}
 
 
@@ -105,7 +109,8 @@ class FailoverPlan:
         self.unplaced = [
             Unplaced(
                 u["vm"], UnplacedReason(u["reason"]), {h: w["detail"] for h, w in u["hosts"].items()}, u["order"],
-                RestartPriority(u["priority"]), u["class"], {h: w["code"] for h, w in u["hosts"].items()},
+                RestartPriority(u["priority"]), u["class"],
+                {h: HostRefusalCode(w["code"]) for h, w in u["hosts"].items()},
             )
             for u in doc["unplaced"]
         ]
@@ -137,6 +142,8 @@ class FailoverPlan:
         return self._core.explain(printable(vm))
 
     def to_dict(self) -> dict[str, Any]:
+        """The whole plan as plain data: failed and isolated hosts, placements, unplaced and
+        not-restarted VMs."""
         return {
             "failed_hosts": list(self.failed_hosts),
             "isolated_hosts": list(self.isolated_hosts),

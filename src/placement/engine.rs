@@ -71,7 +71,7 @@ impl std::fmt::Display for RestartClass {
     }
 }
 
-/// Why a VM could not be placed anywhere (SPEC §6). See the module documentation for which
+/// Why a VM could not be placed anywhere (R-PLACE-2). See the module documentation for which
 /// one is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UnplacedReason {

@@ -1,4 +1,4 @@
-//! Failover placement (SPEC §6, R-PLACE-1..3): which VMs HA restarts, in what order, on which
+//! Failover placement (R-PLACE-1..3, docs/rules/placement.rst): which VMs HA restarts, in what order, on which
 //! host — and, for those it cannot restart, why not, host by host.
 //!
 //! Two layers:
@@ -14,7 +14,7 @@
 //!
 //! # Rules as implemented
 //!
-//! **Which VMs** (SPEC §6): on a failed host, the protected powered-on VMs; on an isolated host,
+//! **Which VMs** (R-PLACE): on a failed host, the protected powered-on VMs; on an isolated host,
 //! the VMs the isolation response powers off — protected, powered on, effective isolation
 //! response `powerOff` or `shutdown` (not `none`) (R-ISO). Only with cluster host monitoring on:
 //! it is what makes HA restart VMs after host failures (vSphere `ClusterDasConfigInfo.
@@ -28,7 +28,8 @@
 //! later) put a VM after every VM it depends on that is restarted in the same plan.
 //!
 //! **Feasible hosts** (R-PLACE-2), checked in this order — a host's refusal is the first check it
-//! fails: usable (alive, in the master's partition, connected, not in maintenance or standby) →
+//! fails: usable (alive, in the master's partition, connected, not in maintenance or standby,
+//! required agent VMs running) →
 //! every datastore of the VM connected and accessible → every network of the VM, when the host
 //! lists networks → `vmHostMust` / `vmHostMustNot` → VM-VM anti-affinity (only with
 //! `das.respectVmVmAntiAffinityRules=true`; VMs already running and VMs already placed count) →
@@ -65,8 +66,10 @@
 //! * **Failed and isolated at once**: a host named in both lists is treated as failed.
 //! * **Isolated hosts**: the master is assumed to hold every datastore of the VMs (the isolated
 //!   host has released its locks), so the isolation response applies to each of its VMs (R-ISO).
-//! * **`agent_vms_ready`** is not a placement condition: R-PLACE-2 does not list it. Callers that
-//!   model agent readiness mark such hosts unusable in the [`PlacementState`].
+//! * **`agent_vms_ready = false`** makes a host unusable (R-PLACE-2, HA Deepdive: "HA will not
+//!   place any virtual machines on a host if the required number of agent virtual machines are
+//!   not running on the host"): its refusal code is `agentVmsNotReady`. It is an availability
+//!   stage like maintenance, so a VM that only such hosts could take is `noCompatibleHost`.
 //! * **Determinism**: hosts are scanned in host id order (bytewise), which is also the last
 //!   tie-break; no hash-map iteration reaches a result. Shuffling hosts or VMs in the input gives
 //!   the same plan.

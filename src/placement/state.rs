@@ -8,7 +8,8 @@ use crate::model::{ConnectionState, Host, Inventory};
 use super::index::PlacementIndex;
 
 /// Whether a host can receive restarted VMs, and if not, why (R-PLACE-2 "alive and in the
-/// master's partition, connected, not in maintenance or standby").
+/// master's partition, connected, not in maintenance or standby", and running its required agent
+/// VMs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HostAvailability {
     Usable,
@@ -20,6 +21,9 @@ pub enum HostAvailability {
     NotResponding,
     Maintenance,
     Standby,
+    /// Connected and usable otherwise, but its required agent VMs are not running
+    /// (`agent_vms_ready = false`): HA places no restarted VM there (R-PLACE-2).
+    AgentVmsNotReady,
 }
 
 impl HostAvailability {
@@ -30,6 +34,7 @@ impl HostAvailability {
             ConnectionState::NotResponding => HostAvailability::NotResponding,
             ConnectionState::Connected if host.maintenance => HostAvailability::Maintenance,
             ConnectionState::Connected if host.standby => HostAvailability::Standby,
+            ConnectionState::Connected if !host.agent_vms_ready => HostAvailability::AgentVmsNotReady,
             ConnectionState::Connected => HostAvailability::Usable,
         }
     }
@@ -49,6 +54,7 @@ impl HostAvailability {
             HostAvailability::NotResponding => "notResponding",
             HostAvailability::Maintenance => "maintenance",
             HostAvailability::Standby => "standby",
+            HostAvailability::AgentVmsNotReady => "agentVmsNotReady",
         }
     }
 
@@ -63,6 +69,7 @@ impl HostAvailability {
             HostAvailability::NotResponding => "not responding",
             HostAvailability::Maintenance => "in maintenance mode",
             HostAvailability::Standby => "in standby",
+            HostAvailability::AgentVmsNotReady => "its required agent VMs are not running",
         }
     }
 }
@@ -98,7 +105,7 @@ pub struct PlacementState {
 impl PlacementState {
     /// The cluster as the inventory describes it: powered-on VMs hold their reservations on
     /// their hosts; hosts are usable unless disconnected, not responding, in maintenance or
-    /// standby.
+    /// standby, or without their required agent VMs running.
     pub fn new(inv: &Inventory, index: &PlacementIndex) -> PlacementState {
         let host_count = inv.hosts.len();
         let mut reserved = vec![Resources::default(); host_count];

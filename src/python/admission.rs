@@ -12,6 +12,7 @@ use super::inventory::PyInventory;
 use crate::admission::{self, AdmissionFigures, AdmissionReport, Decision, Operation};
 use crate::error::Error;
 use crate::heartbeat;
+use crate::maintenance;
 use crate::model::Labels;
 use crate::parse;
 
@@ -43,6 +44,15 @@ fn report_value(r: &AdmissionReport, labels: Labels<'_>) -> Value {
                 "host": f.host, "state": f.state.as_str(), "running_vms": f.running_vms, "reason": f.reason,
             })).collect::<Vec<_>>(),
             "messages": r.messages,
+            "performance_degradation": r.performance_degradation.as_ref().map(|p| json!({
+                "tolerated_percent": p.tolerated_percent, "failures": p.failures,
+                "remaining_cpu_mhz": p.remaining_cpu_mhz, "remaining_memory_mb": p.remaining_memory_mb,
+                "demand_cpu_mhz": p.demand_cpu_mhz, "demand_memory_mb": p.demand_memory_mb,
+                "vms_without_usage": p.vms_without_usage,
+                "cpu_reduction_percent": p.cpu_reduction_percent, "memory_reduction_percent": p.memory_reduction_percent,
+                "cpu_warning": p.cpu_warning, "memory_warning": p.memory_warning, "warning": p.warning(),
+                "summary": p.summary(),
+            })),
             "text": r.to_text_with(labels),
         });
         if let Value::Object(rest) = rest {
@@ -122,6 +132,37 @@ pub fn check_operation<'py>(
             other => return Err(Error::Argument(format!("unknown operation '{other}'"))),
         };
         Ok(decision_value(&admission::check(&inv, &op)?))
+    })?;
+    convert::to_py(py, &value)
+}
+
+/// May `host` (an id or an unambiguous name) enter `mode` (`"maintenance"` or `"standby"`)
+/// under admission control (R-AC-MAINT)? A decision plus `moves` (vm, to) and `unmovable`
+/// (vm, reason).
+#[pyfunction]
+#[pyo3(signature = (inventory, host, mode="maintenance"))]
+pub fn check_enter_maintenance<'py>(
+    py: Python<'py>,
+    inventory: &PyInventory,
+    host: String,
+    mode: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let inv = Arc::clone(&inventory.inner);
+    let mode = mode.to_string();
+    let value = guard_detached(py, move || {
+        let mode = maintenance::HostMode::parse(&mode)?;
+        let d = maintenance::check_enter_maintenance(&inv, &host, mode)?;
+        let mut value = decision_value(&d.decision);
+        if let Value::Object(map) = &mut value {
+            map.insert("host".into(), json!(d.host));
+            map.insert("mode".into(), json!(d.mode.as_str()));
+            map.insert("moves".into(), json!(d.moves.iter().map(|m| json!([m.vm, m.to])).collect::<Vec<_>>()));
+            map.insert(
+                "unmovable".into(),
+                json!(d.unmovable.iter().map(|u| json!([u.vm, u.reason.as_str()])).collect::<Vec<_>>()),
+            );
+        }
+        Ok(value)
     })?;
     convert::to_py(py, &value)
 }

@@ -177,6 +177,10 @@ impl PyInventory {
             "engine.newMasterRestartDelaySec": o.new_master_restart_delay_s,
             "engine.powerOnSeconds": o.power_on_s,
             "Misc.APDTimeout": o.apd_timeout_s,
+            "engine.hostdPhaseSeconds": o.hostd_phase_s,
+            "das.iostatsInterval": o.iostats_interval_s,
+            "engine.guestBootSeconds": o.guest_boot_s,
+            "engine.appReadySeconds": o.app_ready_s,
         });
         convert::to_py(py, &value)
     }

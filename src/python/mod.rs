@@ -19,7 +19,7 @@ use pyo3::prelude::*;
 #[pymodule]
 mod _core {
     #[pymodule_export]
-    use super::admission::{admission_control, check_operation, heartbeat_datastores};
+    use super::admission::{admission_control, check_enter_maintenance, check_operation, heartbeat_datastores};
 
     #[pymodule_export]
     use super::inventory::PyInventory;

@@ -145,8 +145,16 @@ impl PySimulation {
         self.with(py, |s| s.datastore_pdl(datastore, at, hosts))
     }
 
-    fn guest_heartbeat_loss(&self, py: Python<'_>, vm: &str, at: f64) -> PyResult<()> {
-        self.with(py, |s| s.guest_heartbeat_loss(vm, at))
+    #[pyo3(signature = (vm, at, io_until=None, application=false))]
+    fn guest_heartbeat_loss(
+        &self,
+        py: Python<'_>,
+        vm: &str,
+        at: f64,
+        io_until: Option<f64>,
+        application: bool,
+    ) -> PyResult<()> {
+        self.with(py, |s| s.guest_heartbeat_loss_with(vm, at, io_until, application))
     }
 
     fn vm_power_on_failure(&self, py: Python<'_>, vm: &str, attempts: u32) -> PyResult<()> {

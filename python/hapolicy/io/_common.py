@@ -45,13 +45,13 @@ class Defaults:
     :class:`Assumption`.
 
     - ``version``: the vSphere version when the source does not name it.
-    - ``admission_control``: the policy, in the JSON shape of API.md, when the source does not
+    - ``admission_control``: the policy, in the inventory format (docs/inventory.rst), when the source does not
       say which one is configured (RVTools never does; it only says whether admission control
-      is on and the failover level). ``None``: the version's default policy of SPEC §1 —
+      is on and the failover level). ``None``: the version's default policy (docs/inventory.rst) —
       percentage with auto-computed figures from 6.5, slot policy before — tolerating the
       source's failover level (1 when unknown).
     - ``isolation_response``, ``restart_priority``, ``host_monitoring``: cluster defaults when
-      the source does not have them (SPEC §1 defaults: ``none``, ``medium``, on).
+      the source does not have them (the defaults of docs/inventory.rst: ``none``, ``medium``, on).
     - ``memory_overhead_mb``: per-VM memory overhead when the source has no figure.
     - ``cluster``: further keys of the JSON ``cluster`` section (``advanced_options``,
       ``vmcp``, ``vm_monitoring``, ``isolation_addresses``, ``heartbeat_datastores`` …); they
@@ -70,6 +70,8 @@ class Defaults:
 
     @classmethod
     def coerce(cls, value: Defaults | Mapping[str, Any] | None) -> Defaults:
+        """``value`` as ``Defaults``: ``None`` gives the defaults, a mapping is checked field by field
+        (``ArgumentError`` naming an unknown field)."""
         if value is None:
             return cls()
         if isinstance(value, Defaults):
@@ -191,7 +193,7 @@ def storage_protection(value: Any) -> str | None:
     return _STORAGE_PROTECTION.get(_key(value)) if value is not None else None
 
 
-# VM monitoring presets (SPEC §9): failure interval and reset window, in seconds.
+# VM monitoring presets (R-VMMON): failure interval and reset window, in seconds.
 _PRESETS = {(30, 3600): "high", (60, 86400): "medium", (120, 604800): "low"}
 
 
@@ -312,3 +314,77 @@ def _relocate(problems: Iterable[tuple[str, str]], locate: Mapping[str, str]) ->
             path = f"{locate[m.group(1)]} ({path})"
         out.append((path, message))
     return out
+
+
+# ---------------------------------------------------------------- fault domains and sites (R-DOMAIN)
+
+#: A caller's fault-domain or site mapping: host name (or id) → name, or a regular expression on
+#: host names whose named group (``fault_domain`` / ``site``; else its first group, else the whole
+#: match) is the name.
+DomainMapping = Mapping[str, str] | str | re.Pattern[str]
+
+
+def apply_domains(
+    doc: dict[str, Any],
+    notes: Notes,
+    fault_domains: DomainMapping | None = None,
+    sites: DomainMapping | None = None,
+) -> None:
+    """Sets ``hosts[*].fault_domain`` / ``hosts[*].site`` of an inventory document from the
+    caller's mapping (blade chassis and racks are rarely in any export), each host set recorded
+    as an assumption. A mapping overrides what the source said for the hosts it names; hosts it
+    does not name keep theirs. A dict naming a host the document lacks, a pattern matching no
+    host, or a value that is not a mapping or pattern is an :class:`~hapolicy.ArgumentError`."""
+    for key, mapping in (("fault_domain", fault_domains), ("site", sites)):
+        if mapping is None:
+            continue
+        hosts: list[dict[str, Any]] = doc.get("hosts") or []
+        arg = "fault_domains" if key == "fault_domain" else "sites"
+        if isinstance(mapping, (str, re.Pattern)):
+            try:
+                pattern = re.compile(mapping)
+            except re.error as exc:
+                raise ArgumentError(f"{arg}: not a valid regular expression: {exc}") from None
+            matched = 0
+            for h in hosts:
+                name = str(h.get("name") or h.get("id"))
+                m = pattern.search(name)
+                if m is None:
+                    continue
+                if key in pattern.groupindex:
+                    value = m.group(key)
+                elif pattern.groups:
+                    value = m.group(1)
+                else:
+                    value = m.group(0)
+                if not value:
+                    continue
+                matched += 1
+                h[key] = value
+                notes.add(f"hosts[*].{key}",
+                          f"{key.replace('_', ' ')} from the host name and the pattern the caller passed "
+                          f"({arg}={pattern.pattern!r}), not from the source", name)
+            if not matched:
+                names = ", ".join(str(h.get("name") or h.get("id")) for h in hosts[:5])
+                raise ArgumentError(f"{arg}={pattern.pattern!r} matches no host name (hosts: {names}"
+                                    f"{', …' if len(hosts) > 5 else ''})")
+        elif isinstance(mapping, Mapping):
+            by_key: dict[str, dict[str, Any]] = {}
+            for h in hosts:
+                by_key.setdefault(str(h.get("id")), h)
+                if h.get("name"):
+                    by_key.setdefault(str(h["name"]), h)
+            unknown = [str(k) for k in mapping if str(k) not in by_key]
+            if unknown:
+                raise ArgumentError(f"{arg} names hosts the inventory lacks: {', '.join(sorted(unknown)[:10])}")
+            for k, value in mapping.items():
+                if not isinstance(value, str) or not value.strip():
+                    raise ArgumentError(f"{arg}[{k!r}] must be a non-empty name, got {value!r}")
+                h = by_key[str(k)]
+                h[key] = value
+                notes.add(f"hosts[*].{key}",
+                          f"{key.replace('_', ' ')} from the mapping the caller passed ({arg}=), not from the source",
+                          str(h.get("name") or h.get("id")))
+        else:
+            raise ArgumentError(f"{arg} must be a mapping of host name to name or a regular expression, "
+                                f"got {type(mapping).__name__}")

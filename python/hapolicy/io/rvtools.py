@@ -16,9 +16,10 @@ tab            columns used (RVTools 4.x headers)
                AdmissionControlEnabled, Host monitoring, HB Datastore Candidate Policy,
                Isolation Response, Restart Priority, VM Monitoring, Failure Interval,
                Min Up Time, Max Failures, Max Failure Window
-``vCPU``       VM, VM ID, VM UUID, Reservation (MHz)
+``vCPU``       VM, VM ID, VM UUID, Reservation (MHz), Overall (CPU usage, MHz: ``cpu_usage_mhz``)
 ``vMemory``    VM, VM ID, VM UUID, Reservation (MiB), Memory Reservation Locked To Max,
-               Size MiB, Overhead, Consumed Overhead (MiB)
+               Size MiB, Overhead, Consumed Overhead (MiB), Active (active guest memory, MiB:
+               ``memory_usage_mb``)
 ``vDisk``      VM, VM ID, VM UUID, Path — optional: every datastore a VM's disks use
 ``vSource``    Version — optional: the vCenter version
 =============  ==========================================================================
@@ -148,6 +149,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "vm_id": ("VM ID", "Object ID", "VMID"),
         "vm_uuid": ("VM UUID", "Instance UUID"),
         "reservation": ("Reservation",),
+        "usage": ("Overall",),  # overall CPU usage, MHz (quickStats.overallCpuUsage)
     },
     "vMemory": {
         "vm": ("VM", "VM Name"),
@@ -158,6 +160,7 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "size": ("Size MiB", "Size MB"),
         "overhead": ("Overhead",),
         "consumed_overhead": ("Consumed Overhead",),
+        "usage": ("Active",),  # active guest memory, MiB (quickStats.guestMemoryUsage)
     },
     "vDisk": {
         "vm": ("VM", "VM Name"),
@@ -1017,6 +1020,9 @@ class _Builder:
                     if n is None and v is not None:
                         self.problems.append((tcpu.cell(r, "reservation"), f"not a number: {v!r}"))
                     vm["cpu_reservation_mhz"] = n or 0
+                    usage = _int(tcpu.get(crow, "usage"))
+                    if ps == "poweredOn" and usage is not None and usage >= 0:
+                        vm["cpu_usage_mhz"] = usage  # R-AC-PERF demand
                 else:
                     self.notes.add("vms[*].cpu_reservation_mhz", "VM not found in vCPU: CPU reservation assumed 0", vname)
             vm["memory_reservation_mb"] = 0
@@ -1033,6 +1039,9 @@ class _Builder:
                     if _bool(tmem.get(mrow, "locked")):
                         res = max(res, _int(tmem.get(mrow, "size")) or 0)
                     vm["memory_reservation_mb"] = res
+                    usage = _int(tmem.get(mrow, "usage"))
+                    if ps == "poweredOn" and usage is not None and usage >= 0:
+                        vm["memory_usage_mb"] = usage  # R-AC-PERF demand (active memory)
                     overhead = _int(tmem.get(mrow, "overhead"))
                     consumed = _int(tmem.get(mrow, "consumed_overhead"))
                     if (overhead is None or overhead <= 0) and consumed is not None and consumed > 0:

@@ -44,6 +44,10 @@ rule book, docs/rules.rst):
   ``heartbeatDatastore``; ``dasVmConfig`` (per-VM overrides); ``rule`` and ``group``
   (VM-VM affinity and anti-affinity, VM-host must / should (not) rules over VM and host groups,
   VM-VM dependency rules expanded to one ``vmDependsOn`` per VM of the dependent group).
+- orchestrated restart (R-ORCH): ``configurationEx.orchestration.defaultVmReadiness``
+  (``readyCondition``, ``postReadyDelay``) and ``defaultVmSettings.restartPriorityTimeout`` →
+  ``cluster.orchestration``; ``configurationEx.vmOrchestration`` and
+  ``dasVmConfig[].dasSettings.restartPriorityTimeout`` → the VMs' overrides.
 - hosts: ``summary.hardware`` (``cpuMhz`` × ``numCpuCores``, ``memorySize``),
   ``runtime.connectionState``, ``runtime.inMaintenanceMode``, ``runtime.powerState``
   (``standBy`` → standby), ``datastore``, ``network``; ``runtime.dasHostState`` (the FDM
@@ -59,7 +63,10 @@ rule book, docs/rules.rst):
   ``summary.quickStats.consumedOverheadMemory`` (MB) else :class:`Defaults`, home datastore
   from ``config.files.vmPathName`` ("[ds] path"), ``datastore``, ``network``, FT role from
   ``config.ftInfo.role``, agent VMs from ``config.managedBy`` (ESX Agent Manager),
-  ``guest.toolsRunningStatus``, ``runtime.cleanPowerOff``. Templates are skipped.
+  ``guest.toolsRunningStatus``, ``runtime.cleanPowerOff``; for powered-on VMs the current demand
+  (R-AC-PERF) from ``summary.quickStats.overallCpuUsage`` → ``cpu_usage_mhz`` and
+  ``summary.quickStats.guestMemoryUsage`` (active guest memory, what DRS calls demand; not the
+  larger consumed ``hostMemoryUsage``) → ``memory_usage_mb``. Templates are skipped.
 - version: ``content.about.version`` mapped to the nearest engine version at or below it.
 
 Ids are the managed-object ids (``host-42``, ``vm-1007``, ``datastore-12``); names are
@@ -114,6 +121,8 @@ VM_PROPS = (
     "runtime.memoryOverhead",
     "runtime.cleanPowerOff",
     "summary.quickStats.consumedOverheadMemory",
+    "summary.quickStats.overallCpuUsage",
+    "summary.quickStats.guestMemoryUsage",
     "config.cpuAllocation.reservation",
     "config.memoryAllocation.reservation",
     "config.memoryReservationLockedToMax",
@@ -529,6 +538,7 @@ class _Converter:
         vm_ids = {v["id"] for v in vms}
         rules = self._rules(cfg_ex, vm_ids, host_ids)
         cluster = self._cluster(das, version, host_ids, set(datastores))
+        self._orchestration(cfg_ex, das, cluster, {v["id"]: v for v in vms})
         vsan = getattr(cfg_ex, "vsanConfigInfo", None)
         if getattr(vsan, "enabled", None):
             cluster["vsan"] = {"enabled": True}
@@ -674,6 +684,14 @@ class _Converter:
             if p.get("config.memoryReservationLockedToMax"):
                 mem_res = max(mem_res, _num(p.get("config.hardware.memoryMB")) or 0)
             vm["memory_reservation_mb"] = mem_res
+            # R-AC-PERF demand: overall CPU usage (MHz) and active guest memory (MB) — the
+            # demand DRS works with; consumed host memory (hostMemoryUsage) would overstate it.
+            cpu_use = _num(p.get("summary.quickStats.overallCpuUsage"))
+            mem_use = _num(p.get("summary.quickStats.guestMemoryUsage"))
+            if ps == "poweredOn" and cpu_use is not None and cpu_use >= 0:
+                vm["cpu_usage_mhz"] = cpu_use
+            if ps == "poweredOn" and mem_use is not None and mem_use >= 0:
+                vm["memory_usage_mb"] = mem_use
             overhead_b = _num(p.get("runtime.memoryOverhead"))
             consumed = _num(p.get("summary.quickStats.consumedOverheadMemory"))
             if overhead_b is not None and overhead_b > 0:
@@ -739,6 +757,9 @@ class _Converter:
         rp = c.restart_priority(getattr(s, "restartPriority", None)) or c.restart_priority(getattr(o, "restartPriority", None))
         if rp is not None:
             vm["restart_priority"] = rp
+        timeout = _num(getattr(s, "restartPriorityTimeout", None))  # -1: the cluster's (R-ORCH)
+        if timeout is not None and timeout >= 0:
+            vm["restart_priority_timeout_s"] = timeout
         ir = c.isolation_response(getattr(s, "isolationResponse", None))
         if ir is None and getattr(o, "powerOffOnIsolation", None) is not None:  # vSphere 2.x-4.x spelling
             ir = "powerOff" if o.powerOffOnIsolation else "none"
@@ -774,6 +795,35 @@ class _Converter:
                 out["pdl"] = pdl
             if out:
                 vm["vmcp"] = out
+
+    # ------------------------------------------------------------ orchestrated restart (R-ORCH)
+    @staticmethod
+    def _readiness(r: Any) -> dict[str, Any]:
+        """A ClusterVmReadiness as ``ready_condition`` / ``post_ready_delay_s`` (what is set)."""
+        out: dict[str, Any] = {}
+        cond = getattr(r, "readyCondition", None)
+        if cond in ("none", "poweredOn", "guestHbStatusGreen", "appHbStatusGreen"):
+            out["ready_condition"] = str(cond)
+        delay = _num(getattr(r, "postReadyDelay", None))
+        if delay is not None and delay >= 0:
+            out["post_ready_delay_s"] = delay
+        return out
+
+    def _orchestration(self, cfg_ex: Any, das: Any, cluster: dict[str, Any], vms: Mapping[str, dict[str, Any]]) -> None:
+        """``configurationEx.orchestration.defaultVmReadiness`` and the cluster's
+        ``dasConfig.defaultVmSettings.restartPriorityTimeout`` → ``cluster.orchestration``;
+        ``configurationEx.vmOrchestration[]`` → per-VM ``ready_condition`` / ``post_ready_delay_s``
+        (``useClusterDefault`` and -1 leave the cluster's)."""
+        orch = self._readiness(getattr(getattr(cfg_ex, "orchestration", None), "defaultVmReadiness", None))
+        timeout = _num(getattr(getattr(das, "defaultVmSettings", None), "restartPriorityTimeout", None))
+        if timeout is not None and timeout >= 0:
+            orch["restart_priority_timeout_s"] = timeout
+        if orch:
+            cluster["orchestration"] = orch
+        for o in getattr(cfg_ex, "vmOrchestration", None) or ():
+            vm = vms.get(_moid(getattr(o, "vm", None)))
+            if vm is not None:
+                vm.update(self._readiness(getattr(o, "vmReadiness", None)))
 
     # ------------------------------------------------------------ rules
     def _rules(self, cfg_ex: Any, vm_ids: set[str], host_ids: set[str]) -> list[dict[str, Any]]:
