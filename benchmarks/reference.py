@@ -85,6 +85,20 @@ def _is_usable(host: ha.Host) -> bool:
     return host.state == ha.ConnectionState.CONNECTED and not host.maintenance and not host.standby
 
 
+def _is_counted(host: ha.Host, counts_failed: bool) -> bool:
+    """R-AC-0: admission control counts hosts not in maintenance or standby and not
+    disconnected; a not-responding host still in the cluster too, unless
+    ``engine.admissionCountsFailedHosts`` is false."""
+    if host.maintenance or host.standby or host.state == ha.ConnectionState.DISCONNECTED:
+        return False
+    return host.state == ha.ConnectionState.CONNECTED or counts_failed
+
+
+def _takes_restarts(host: ha.Host) -> bool:
+    """R-PLACE-2: a usable host whose required agent VMs run (``agent_vms_ready``)."""
+    return _is_usable(host) and host.agent_vms_ready
+
+
 def _is_restarted(inv: ha.Inventory, vm: ha.Vm, host_failed: bool) -> bool:
     """Which VMs (rule book, docs/rules/placement.rst): on a failed host the protected powered-on VMs, on an isolated host
     those the isolation response powers off; never ``disabled`` or cleanly powered-off ones;
@@ -235,7 +249,7 @@ def plan_failover_py(
     failover_hosts: set[str] = set()
     if config.admission_control.policy == ha.AdmissionPolicy.FAILOVER_HOSTS:
         failover_hosts = set(config.admission_control.hosts or ())
-    usable = {h.id: _is_usable(h) and h.id not in failed and h.id not in isolated for h in hosts}
+    usable = {h.id: _takes_restarts(h) and h.id not in failed and h.id not in isolated for h in hosts}
     host_datastores = {h.id: set(h.datastores) for h in hosts}
     host_networks = {h.id: None if h.networks is None else set(h.networks) for h in hosts}
 
@@ -352,7 +366,7 @@ def _ceil_div(a: int, b: int) -> int:
 
 def admission_slot_py(inv: ha.Inventory, failed_hosts: Iterable[str] = ()) -> SlotReportPy:
     """R-AC-SLOT, with the engine decisions documented in ``src/admission.rs``: counted hosts
-    are connected, not in maintenance or standby, not failed; counted VMs are the powered-on
+    per R-AC-0 (not in maintenance or standby, not disconnected, not failed here); counted VMs are the powered-on
     ones wherever they run; a fixed slot replaces the computed size, its floors and caps; a slot
     dimension is at least 1; the lost hosts are the ones with most slots; an overcommitted
     cluster is never satisfied. ``host_failures`` is that of a slot policy, else 0."""
@@ -360,6 +374,7 @@ def admission_slot_py(inv: ha.Inventory, failed_hosts: Iterable[str] = ()) -> Sl
     policy = inv.config.admission_control
     failed = set(failed_hosts)
     cpu_min: int = options["das.vmCpuMinMHz"]
+    counts_failed = bool(options.get("engine.admissionCountsFailedHosts", True))
     mem_min: int = options["das.vmMemoryMinMB"]
 
     demands = [
@@ -385,7 +400,7 @@ def admission_slot_py(inv: ha.Inventory, failed_hosts: Iterable[str] = ()) -> Sl
 
     host_slots = {
         h.id: min(h.cpu_mhz // slot_cpu, h.memory_mb // slot_mem)
-        for h in inv.hosts if _is_usable(h) and h.id not in failed
+        for h in inv.hosts if _is_counted(h, counts_failed) and h.id not in failed
     }
     used = sum(max(_ceil_div(cpu, slot_cpu), _ceil_div(mem, slot_mem), 1) for cpu, mem in demands)
     largest_first = sorted(host_slots.values(), reverse=True)
