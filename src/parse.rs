@@ -665,6 +665,8 @@ impl Reader {
         let cluster = cluster?;
         if all_hosts_read {
             self.stretched_sites(&cluster, &hosts);
+            // R-DOMAIN: isolation addresses (none at all; sites of a stretched cluster without one).
+            self.warnings.extend(crate::sim::isolation_address_warnings(&cluster, &hosts));
         }
         if let AdmissionControl::Slot { host_failures, .. } | AdmissionControl::PercentageAuto { host_failures } =
             cluster.admission_control
@@ -759,6 +761,8 @@ impl Reader {
                     self.error(o.field("goodness"), format!("expected a whole number, got {}", fmt_float(f)));
                     None
                 }
+                // An integral float (4000.0) is a whole number, as in every other number field.
+                (None, Some(f)) if f.abs() <= MAX_NUMBER as f64 => Some(f as i64),
                 (None, Some(f)) => {
                     self.error(o.field("goodness"), format!("{} is out of range (-2^53 to 2^53)", fmt_float(f)));
                     None
@@ -972,7 +976,8 @@ impl Reader {
 
     fn rule(&mut self, v: &Value, path: &str, host_ids: &HashSet<String>, vm_ids: &HashSet<String>) -> Option<Rule> {
         let mut o = self.object(v, path)?;
-        let present = o.map.contains_key("type");
+        // A null type is as missing as an absent one: never a rule dropped without a word.
+        let present = o.map.get("type").is_some_and(|v| !v.is_null());
         let kind = self.api_enum(&mut o, "type", RuleKind::parse, RuleKind::allowed);
         if !present {
             self.error(o.field("type"), format!("missing required field; allowed: {}", RuleKind::allowed()));
@@ -1205,6 +1210,8 @@ impl Reader {
                 ),
             );
         }
+        let drs = self.drs(o.get("drs"));
+        let dpm = self.dpm(o.get("dpm"));
         let raw = self.advanced_options(o.get("advanced_options"));
         let advanced_options =
             AdvancedOptions::parse(raw, version, "cluster.advanced_options", &mut self.errors, &mut self.warnings);
@@ -1223,8 +1230,37 @@ impl Reader {
             vmcp,
             vsan,
             orchestration,
+            drs,
+            dpm,
             advanced_options,
         })
+    }
+
+    /// `cluster.drs` (R-PLACE-DRS): `enabled` (default false) and `automation` (`manual`,
+    /// `partiallyAutomated`, `fullyAutomated`; default `fullyAutomated`).
+    fn drs(&mut self, v: Option<&Value>) -> DrsConfig {
+        let mut cfg = DrsConfig::default();
+        let Some(v) = v.filter(|v| !v.is_null()) else { return cfg };
+        let Some(mut o) = self.object(v, "cluster.drs") else {
+            return cfg;
+        };
+        cfg.enabled = self.bool(&mut o, "enabled", false);
+        cfg.automation =
+            self.api_enum(&mut o, "automation", DrsAutomation::parse, DrsAutomation::allowed).unwrap_or(cfg.automation);
+        self.finish(o);
+        cfg
+    }
+
+    /// `cluster.dpm` (R-PLACE-DRS): `enabled` (default false).
+    fn dpm(&mut self, v: Option<&Value>) -> DpmConfig {
+        let mut cfg = DpmConfig::default();
+        let Some(v) = v.filter(|v| !v.is_null()) else { return cfg };
+        let Some(mut o) = self.object(v, "cluster.dpm") else {
+            return cfg;
+        };
+        cfg.enabled = self.bool(&mut o, "enabled", false);
+        self.finish(o);
+        cfg
     }
 
     /// `cluster.orchestration` (R-ORCH): `ready_condition`, `post_ready_delay_s`,
@@ -1342,7 +1378,8 @@ impl Reader {
         }
         let has = |k: &str| o.map.get(k).is_some_and(|v| !v.is_null());
         let (has_failures, has_cpu, has_mem) = (has("host_failures"), has("cpu_percent"), has("memory_percent"));
-        let present = o.map.contains_key("policy");
+        // A null policy is missing, not "disabled": admission control is never switched off silently.
+        let present = o.map.get("policy").is_some_and(|v| !v.is_null());
         let policy = self.api_enum(&mut o, "policy", AdmissionPolicyKind::parse, AdmissionPolicyKind::allowed);
         if !present {
             self.error(

@@ -142,7 +142,7 @@ SHAPE_CASES = [
     "30_invalid_power_state_no_cascade", "31_cluster_default_defers_to_itself", "39_rule_shapes",
     "40_percentage_missing_percent", "41_percentage_out_of_range", "42_auto_percentage_on_5x",
     "43_percentage_both_forms", "44_slot_policy_bad", "45_failover_hosts_empty", "46_admission_policy_missing",
-    "47_monitoring_and_vmcp",
+    "47_monitoring_and_vmcp", "52_rule_type_null", "53_admission_policy_null",
 ]
 # Some errors of shape, some the schema cannot see (option text, distinct VMs, unknown ids).
 PARTLY_SHAPE_CASES = ["35_invalid_option_values", "38_vm_vm_rule_too_few_vms", "48_many_problems"]
@@ -158,7 +158,8 @@ SEMANTIC_CASES = [
 def test_every_corpus_case_is_classified() -> None:
     syntax = {"01_json_trailing_comma", "02_json_truncated", "03_json_unquoted_key", "05_yaml_unclosed_flow_list",
               "07_yaml_duplicate_key", "08_yaml_tag_and_complex_key"}
-    valid = {"49_baseline_valid", "50_warnings_unknown_fields", "51_warnings_unknown_options"}
+    valid = {"49_baseline_valid", "50_warnings_unknown_fields", "51_warnings_unknown_options",
+             "54_goodness_integral_float"}
     stems = {p.stem for p in INVALID.glob("*.expected")}
     classified = set(SHAPE_CASES) | set(PARTLY_SHAPE_CASES) | set(SEMANTIC_CASES) | syntax | valid
     assert stems == classified, sorted(stems ^ classified)
@@ -193,6 +194,7 @@ def test_semantic_errors_are_beyond_the_schema(validator: Any, stem: str) -> Non
 def test_valid_corpus_documents(validator: Any) -> None:
     assert not list(validator.iter_errors(_load("49_baseline_valid")))
     assert not list(validator.iter_errors(_load("51_warnings_unknown_options")))  # option keys are free
+    assert not list(validator.iter_errors(_load("54_goodness_integral_float")))  # 4000.0 is a whole number
     # Unknown fields: the engine ignores them with a warning, the schema rejects each (typos).
     doc = _load("50_warnings_unknown_fields")
     warned = {engine_path(p) for p, _ in _expected("50_warnings_unknown_fields")["warnings"]}
@@ -368,12 +370,7 @@ def _agree(validator: Any, doc: dict[str, Any]) -> str | None:
 
 # Where the engine falls short of R-INV-1 today (reported; the schema takes the stricter reading).
 # When the engine is fixed the entry fails the test: remove it.
-KNOWN_ENGINE_GAPS = {
-    # A rule with `"type": null` is silently dropped.
-    "type=None (object 10)", "type=None (object 11)",
-    # An integral float goodness (4000.0) is refused as "out of range"; whole-number fields accept it.
-    "goodness=4000.0 (object 5)",
-}
+KNOWN_ENGINE_GAPS: set[str] = set()  # none left: the three found this way are fixed (tests/invalid/52–54)
 
 
 @pytest.mark.slow

@@ -92,3 +92,11 @@ def test_syntax_errors_carry_position() -> None:
         ha.Inventory.from_yaml("hosts:\n  - id: h1\n   cpu_mhz: 3\n")
     (path, msg), = info.value.problems
     assert path == "<yaml>" and msg.startswith("line ")
+
+
+def test_an_integral_float_goodness_is_that_whole_number() -> None:
+    from pathlib import Path
+
+    inv = ha.Inventory.load(Path(__file__).parent / "invalid" / "54_goodness_integral_float.json")
+    assert inv.host("host-1").goodness == 4000
+    assert ha.elect(inv).master == "host-1"  # a set goodness beats any unset one (R-ELECT-1)
