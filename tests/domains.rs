@@ -190,7 +190,7 @@ fn site_sweeps_need_a_site_on_every_candidate_host() {
     // max_failures counts units.
     let too_many =
         sweep(&inventory(&with_domains(6, 60, 9)), &SweepOptions { unit: FailureUnit::Site, ..SweepOptions::new(3) });
-    assert!(matches!(too_many, Err(Error::Argument(m)) if m.contains("only 2 site(s) can fail")));
+    assert!(matches!(too_many, Err(Error::Argument(m)) if m.contains("only 2 sites can fail")));
 }
 
 #[test]
@@ -227,7 +227,7 @@ fn site_remedies_are_verified_and_new_hosts_join_a_site() {
     let options = RemedyOptions { failures: Some(1), unit: FailureUnit::Site };
     let found = remedies(&inv, &options).unwrap();
     assert!(!found.holds());
-    assert!(found.promise.contains("failed site(s)"), "{}", found.promise);
+    assert!(found.promise.contains("up to 1 failed site restarts"), "{}", found.promise);
     assert!(!found.remedies.is_empty());
     let mut spread = false;
     for r in &found.remedies {
@@ -259,7 +259,7 @@ fn site_remedies_are_verified_and_new_hosts_join_a_site() {
     assert!(spread, "a remedy adds hosts to both sites");
     // With one site no k ≥ 1 site failure can be survived.
     let err = remedies(&inv, &RemedyOptions { failures: Some(2), unit: FailureUnit::Site }).unwrap_err();
-    assert!(matches!(err, Error::Argument(m) if m.contains("one less than the 2 site(s)")));
+    assert!(matches!(err, Error::Argument(m) if m.contains("one less than the 2 sites")));
 }
 
 #[test]

@@ -349,7 +349,7 @@ fn storage_moves_combine_with_capacity() {
     let mem = of_kind(&r, RemedyKind::AddMemory);
     assert_eq!(mem[0].patch.host_memory_mb, 16_384);
     assert_eq!(mem[0].patch.vms["v-local"].datastore.as_deref(), Some("ds-1"));
-    assert!(mem[0].summary.ends_with("after moving 1 VM(s) to shared storage"), "{}", mem[0].summary);
+    assert!(mem[0].summary.ends_with("after moving 1 VM to shared storage"), "{}", mem[0].summary);
     let add = of_kind(&r, RemedyKind::AddHosts);
     assert_eq!(add[0].patch.add_hosts[0].count, 1);
     assert!(add[0].patch.vms.contains_key("v-local"));

@@ -115,8 +115,8 @@ def test_unit_errors(stretched: ha.Inventory) -> None:
 
 def test_site_remedies_each_verified(stretched: ha.Inventory) -> None:
     found = ha.remedies(stretched, 1, unit="site")
-    assert not found.holds and "failed site(s)" in found.promise
-    assert "up to 1 failed site(s)" in found.text()
+    assert not found.holds and "up to 1 failed site restarts" in found.promise
+    assert "up to 1 failed site:" in found.text()
     kinds = {str(r.kind) for r in found}
     assert {"addMemory", "addHosts"} <= kinds
     for r in found:

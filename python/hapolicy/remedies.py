@@ -116,6 +116,16 @@ class Remedy:
         return f"{self.summary} [{self.kind.value}; {self.scope.value}, {self.size_percent:.2f} %]"
 
 
+def _noun(n: int, noun: str) -> str:
+    """``noun`` agreeing with ``n``: "host" for 1, "fault domains" for 2."""
+    return noun if n == 1 else f"{noun}s"
+
+
+def _count(n: int, noun: str) -> str:
+    """``n`` and ``noun`` agreeing with it: "1 host", "2 fault domains"."""
+    return f"{n} {_noun(n, noun)}"
+
+
 def _figures_line(fig: Mapping[str, Any]) -> str:
     a = fig["admission"]
     text = f"admission control ({a['policy']}) {'satisfied' if a['satisfied'] else 'NOT satisfied'}"
@@ -129,9 +139,9 @@ def _figures_line(fig: Mapping[str, Any]) -> str:
     s = fig.get("sweep")
     if s:
         text += (
-            f"; up to {s['failures']} failed {_UNIT_NOUNS.get(s.get('unit', 'host'), 'host')}(s):"
-            f" {s['failing_combinations']} of {s['scenarios']} combinations"
-            f" leave VMs unplaced ({s['stranded_vms']} VMs stranded)"
+            f"; up to {s['failures']} failed {_noun(s['failures'], _UNIT_NOUNS.get(s.get('unit', 'host'), 'host'))}:"
+            f" {s['failing_combinations']} of {_count(s['scenarios'], 'combination')}"
+            f" leave VMs unplaced ({_count(s['stranded_vms'], 'VM')} stranded)"
         )
     return text
 

@@ -117,12 +117,12 @@ impl Figures {
         }
         if let Some(s) = &self.sweep {
             out.push_str(&format!(
-                "; up to {} failed {}(s): {} of {} combinations leave VMs unplaced ({} VMs stranded)",
+                "; up to {} failed {}: {} of {} leave VMs unplaced ({} stranded)",
                 s.failures,
-                s.unit.noun(false),
+                s.unit.noun(s.failures != 1),
                 s.failing_combinations,
-                s.scenarios,
-                s.stranded_vms.len()
+                crate::sweep::counted(s.scenarios, "combination", "combinations"),
+                crate::sweep::counted(s.stranded_vms.len() as u64, "VM", "VMs")
             ));
         }
         out
@@ -150,14 +150,11 @@ pub(crate) fn measure(inv: &Inventory, failures: Option<usize>, unit: FailureUni
                 (0..inv.hosts.len()).filter(|&h| inv.hosts[h].is_available()).map(|h| h as u32).collect();
             let units = Units::new(inv, &usable, unit)?.len();
             if k == 0 || k >= units.max(1) {
-                let noun = if unit == FailureUnit::Host {
-                    "usable host(s)".to_string()
-                } else {
-                    format!("{}(s)", unit.noun(false))
-                };
+                let usable = if unit == FailureUnit::Host { "usable " } else { "" };
                 return Err(Error::Argument(format!(
-                    "failures must be between 1 and {} (one less than the {units} {noun}), got {k}",
-                    units.saturating_sub(1)
+                    "failures must be between 1 and {} (one less than the {usable}{}), got {k}",
+                    units.saturating_sub(1),
+                    unit.count(units)
                 )));
             }
             let options = SweepOptions { unit, ..SweepOptions::new(k) };

@@ -82,7 +82,7 @@ pub use patch::{AddHosts, Patch, VmChange};
 use crate::error::Result;
 use crate::model::{AdmissionControl, Inventory, RuleKind, Version};
 use crate::placement::UnplacedReason;
-use crate::sweep::FailureUnit;
+use crate::sweep::{counted, FailureUnit};
 use figures::{measure, Strands, Verifier};
 
 /// Memory step of `addMemory`, MB (16 GB).
@@ -237,9 +237,9 @@ pub fn promise_text(failures: Option<usize>, unit: FailureUnit) -> String {
     match failures {
         None => "admission control satisfied at its configured level".to_string(),
         Some(k) => format!(
-            "admission control satisfied at its configured level, and every combination of up to {k} failed {}(s) \
+            "admission control satisfied at its configured level, and every combination of up to {k} failed {} \
              restarts every VM HA attempts",
-            unit.noun(false)
+            unit.noun(k != 1)
         ),
     }
 }
@@ -280,17 +280,18 @@ pub fn remedies(inv: &Inventory, options: &RemedyOptions) -> Result<Remedies> {
             if !local.is_empty() {
                 // Nothing but a move restarts a VM whose datastore only its failed host mounts.
                 search.notes.push(format!(
-                    "{} stranded VM(s) use a datastore only one host mounts ({}): only moving their files restores \
+                    "{} {} a datastore only one host mounts ({}): only moving their files restores \
                      the promise, so no other kind was searched",
-                    local.len(),
+                    counted(local.len() as u64, "stranded VM", "stranded VMs"),
+                    if local.len() == 1 { "uses" } else { "use" },
                     label_list(local.iter().map(|v| inv.vm_label(v)))
                 ));
                 return Ok(search.finish(out));
             }
         } else {
             search.notes.push(format!(
-                "moving {} VM(s) to shared storage is not enough alone: every other remedy includes the moves",
-                patch.vms.len()
+                "moving {} to shared storage is not enough alone: every other remedy includes the moves",
+                counted(patch.vms.len() as u64, "VM", "VMs")
             ));
             base_patch = patch;
         }
@@ -518,7 +519,7 @@ impl Search<'_> {
         let b = &self.before;
         let moves = patch.vms.values().filter(|c| c.datastore.is_some()).count();
         let moved_suffix = if moves > 0 && kind != RemedyKind::MoveStorage {
-            format!(", after moving {moves} VM(s) to shared storage")
+            format!(", after moving {} to shared storage", counted(moves as u64, "VM", "VMs"))
         } else {
             String::new()
         };
@@ -608,15 +609,15 @@ impl Search<'_> {
                 let mut what = Vec::new();
                 if !cpu_vms.is_empty() {
                     what.push(format!(
-                        "the CPU reservation of {} VM(s) to {cpu_to} MHz: {}",
-                        cpu_vms.len(),
+                        "the CPU reservation of {} to {cpu_to} MHz: {}",
+                        counted(cpu_vms.len() as u64, "VM", "VMs"),
                         label_list(cpu_vms.into_iter())
                     ));
                 }
                 if !mem_vms.is_empty() {
                     what.push(format!(
-                        "the memory reservation (with overhead) of {} VM(s) to {mem_to} MB: {}",
-                        mem_vms.len(),
+                        "the memory reservation (with overhead) of {} to {mem_to} MB: {}",
+                        counted(mem_vms.len() as u64, "VM", "VMs"),
                         label_list(mem_vms.into_iter())
                     ));
                 }
@@ -655,7 +656,12 @@ impl Search<'_> {
                 let what: Vec<String> = by_ds
                     .into_iter()
                     .map(|(ds, vms)| {
-                        format!("{} VM(s) to {}: {}", vms.len(), inv.datastore_label(ds), label_list(vms.into_iter()))
+                        format!(
+                            "{} to {}: {}",
+                            counted(vms.len() as u64, "VM", "VMs"),
+                            inv.datastore_label(ds),
+                            label_list(vms.into_iter())
+                        )
                     })
                     .collect();
                 (
@@ -680,8 +686,8 @@ impl Search<'_> {
                     Scope::Promise,
                     percent(k.saturating_sub(*host_failures) as f64, k as f64),
                     format!(
-                        "lower the slot policy to {host_failures} host failure(s) (configured {k}; the current failover \
-                         level)"
+                        "lower the slot policy to {} (configured {k}; the current failover level)",
+                        counted(u64::from(*host_failures), "host failure", "host failures")
                     ),
                 )
             }
@@ -690,15 +696,19 @@ impl Search<'_> {
                 (
                     Scope::Promise,
                     percent(k.saturating_sub(*host_failures) as f64, k as f64),
-                    format!("lower the percentage policy to {host_failures} host failure(s) (configured {k})"),
+                    format!(
+                        "lower the percentage policy to {} (configured {k})",
+                        counted(u64::from(*host_failures), "host failure", "host failures")
+                    ),
                 )
             }
             (AdmissionControl::PercentageAuto { host_failures }, _) => (
                 Scope::Setting,
                 0.0,
                 format!(
-                    "switch admission control to the percentage policy for {host_failures} host failure(s) \
-                     (percentages computed from the host count)"
+                    "switch admission control to the percentage policy for {} (percentages computed from the \
+                     host count)",
+                    counted(u64::from(*host_failures), "host failure", "host failures")
                 ),
             ),
             (

@@ -59,7 +59,7 @@ use planner::{Planner, Scratch};
 use result::{keep_worst, normalize, retained, Ranges, Setup};
 pub use result::{LevelSummary, Retain, ScenarioResult, SweepResult, UnplacedVm};
 use space::{shard_slice, Space};
-pub use units::{FailureUnit, Units};
+pub use units::{counted, FailureUnit, Units};
 
 /// A progress hook: `(done, total)` → keep going?
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) -> bool + Sync);
@@ -135,14 +135,9 @@ pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult>
     }
     let units = Units::new(inv, &candidates, options.unit)?;
     if max_failures > units.len() {
-        let noun = match options.unit {
-            FailureUnit::Host => "host(s)",
-            FailureUnit::FaultDomain => "fault domain(s)",
-            FailureUnit::Site => "site(s)",
-        };
         return Err(Error::Argument(format!(
-            "max_failures is {max_failures} but only {} {noun} can fail",
-            units.len()
+            "max_failures is {max_failures} but only {} can fail",
+            options.unit.count(units.len())
         )));
     }
     let (shard, shards) = options.shard.unwrap_or((0, 1));

@@ -31,7 +31,17 @@ impl Default for FailureUnit {
     }
 }
 
+/// `n` and a noun that agrees with it: `counted(1, "VM", "VMs")` = "1 VM".
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 impl FailureUnit {
+    /// `n` units in words: "1 host", "2 fault domains".
+    pub fn count(self, n: usize) -> String {
+        format!("{n} {}", self.noun(n != 1))
+    }
+
     /// The unit in words, singular / plural: "host", "fault domain", "site".
     pub fn noun(self, plural: bool) -> &'static str {
         match (self, plural) {
