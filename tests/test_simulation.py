@@ -243,3 +243,261 @@ def test_orchestrated_restart_through_python() -> None:
     sim = ha.Simulation(again)
     sim.fail_host("host-1", at=0.0)
     assert times(sim.run(until=300), "restart_attempt", vm="vm-2") == [18.0 + 30]
+
+
+# ---------------------------------------------------------------- failure domains (R-DOMAIN)
+
+def domains(siteless: bool = False, stretched: bool = False, **cluster_kw: Any) -> ha.Inventory:
+    """Four hosts: rack-1 = site-a = host-1, host-2; rack-2 = site-b = host-3, host-4 (the
+    master: largest id); vm-1 on host-3, vm-2 on host-4. ``siteless``: a fifth host without
+    site or fault domain."""
+    ds = ("ds-1", "ds-2")
+    hosts = [host(f"host-{i}", ds=ds, fault_domain="rack-1" if i <= 2 else "rack-2",
+                  site="site-a" if i <= 2 else "site-b") for i in (1, 2, 3, 4)]
+    if siteless:
+        hosts.append(host("host-5", ds=ds))
+    cl: dict[str, Any] = {"name": "dom", "version": "8.0", "isolation_response": "powerOff", **cluster_kw}
+    if stretched:
+        cl["vsan"] = {"enabled": True, "stretched": {"preferred_site": "site-a", "secondary_site": "site-b"}}
+    return ha.Inventory.from_dict(doc(hosts, [vm("vm-1", "host-3", mem=1024), vm("vm-2", "host-4", mem=1024)],
+                                      cluster=cl, datastores=list(ds)))
+
+
+def without_faults(tl: ha.Timeline) -> list[str]:
+    return [e.text for e in tl if e.kind != "fault"]
+
+
+def test_fail_domain_fails_every_host_of_the_domain_at_once() -> None:
+    sim = ha.Simulation(domains())
+    sim.fail_domain("rack-2", at=0.0)
+    tl = sim.run(until=120)
+    # The master (host-4) is in the domain: R-TIME's master-failure row for the survivors.
+    assert times(tl, "election_started") == [10.0]
+    assert times(tl, "master_elected", host="host-2") == [25.0]
+    assert sorted(e.vm for e in tl.filter("vm_restarted")) == ["vm-1", "vm-2"]
+    assert set(times(tl, "restart_attempt")) == {35.0}
+    fault = tl.first("fault")
+    assert fault is not None and fault.detail == {"type": "domain_failure", "domain": "rack-2",
+                                                  "hosts": ["host-3", "host-4"]}
+    # The same timeline as failing both hosts at the same instant.
+    other = ha.Simulation(domains())
+    other.fail_host("host-3", at=0.0)
+    other.fail_host("host-4", at=0.0)
+    assert without_faults(tl) == without_faults(other.run(until=120))
+
+
+def test_fail_site_and_the_apply_forms() -> None:
+    sim = ha.Simulation(domains())
+    sim.fail_site("site-a", at=5.0)
+    tl = sim.run(until=120)
+    # Two slaves fail together: unreachable at T+10, hostDown at T+18 (heartbeat datastores).
+    assert times(tl, "host_unreachable") == [15.0, 15.0]
+    assert sorted(e.host for e in tl.filter("host_state")) == ["host-1", "host-2"]
+    assert set(times(tl, "host_state")) == {23.0}
+    other = ha.Simulation(domains())
+    other.apply([{"at": 5, "type": "site_failure", "site": "site-a"}])
+    assert other.run(until=120) == tl
+    other = ha.Simulation(domains())
+    other.apply([{"at": 0, "type": "domain_failure", "domain": "rack-2"}])
+    dom = ha.Simulation(domains())
+    dom.fail_domain("rack-2", at=0)
+    assert other.run(until=120) == dom.run(until=120)
+    # A host without a fault domain is a domain of its own, named by its host id.
+    own = ha.Simulation(domains(siteless=True))
+    own.fail_domain("host-5", at=0)
+    assert [e.host for e in own.run(until=30).filter("host_state")] == ["host-5"]
+
+
+def test_unknown_domain_or_site_names_the_known_ones() -> None:
+    sim = ha.Simulation(domains())
+    with pytest.raises(ha.ArgumentError, match="unknown fault domain 'rack-9'.*'rack-1', 'rack-2'"):
+        sim.fail_domain("rack-9", at=0)
+    with pytest.raises(ha.ArgumentError, match="unknown site 'site-z'.*'site-a', 'site-b'"):
+        sim.fail_site("site-z", at=0)
+    with pytest.raises(ha.InventoryError) as err:
+        sim.apply([{"at": 0, "type": "domain_failure", "domain": "rack-9"},
+                   {"at": 0, "type": "site_failure", "site": "x"}])
+    paths = [p for p, _ in err.value.problems]
+    assert paths == ["events[0].domain", "events[1].site"]
+    assert "'site-a', 'site-b'" in err.value.problems[1][1]
+    assert sim.run(until=60).filter("fault") == ha.Timeline([])  # nothing applied
+    plain = ha.Simulation(cluster())
+    with pytest.raises(ha.ArgumentError, match="no host has a site"):
+        plain.fail_site("site-a", at=0)
+
+
+def test_partition_sites_each_site_elects_its_own_master() -> None:
+    sim = ha.Simulation(domains(siteless=True, stretched=True))
+    assert sim.master == "host-5"
+    sim.partition_sites(at=0.0, until=100.0)
+    tl = sim.run(until=60)
+    # host-5 has no site: it stays with the preferred site-a (and stays its master); site-b
+    # elects host-4 at T+25 (R-ELECT per partition).
+    assert sorted(sim.masters) == ["host-4", "host-5"]
+    assert times(tl, "master_elected", host="host-4") == [25.0]
+    fault = tl.first("fault")
+    assert fault is not None and fault.detail["groups"] == [["host-1", "host-2", "host-5"], ["host-3", "host-4"]]
+    # Without vSAN datastores the hosts keep heartbeating theirs: nothing is restarted.
+    assert not tl.filter("restart_attempt") and not tl.filter("isolation_declared")
+    assert sim.host_states()["host-3"] == "networkPartitionedFromMaster"
+    tl = sim.run(until=150)
+    assert sim.masters == ["host-5"]
+    assert [e.host for e in tl.filter("master_abdicated")] == ["host-4"]
+    other = ha.Simulation(domains(siteless=True, stretched=True))
+    other.apply([{"at": 0, "type": "site_partition", "until": 100}])
+    assert other.run(until=150).text() == sim.timeline.text()
+    with pytest.raises(ha.ArgumentError, match="at least two sites"):
+        ha.Simulation(cluster()).partition_sites(at=0)
+
+
+def test_a_host_that_reaches_an_isolation_address_is_partitioned_not_isolated() -> None:
+    inv = cluster(advanced_options={"das.isolationaddress0": "10.0.0.1"})
+    sim = ha.Simulation(inv)
+    sim.isolate_host("host-1", at=0.0, reachable_addresses=["10.0.0.1"])
+    tl = sim.run(until=200)
+    assert times(tl, "master_elected", host="host-1") == [25.0]   # elects itself
+    assert not tl.filter("isolation_declared") and not tl.filter("isolation_response")
+    assert not tl.filter("restart_attempt")
+    assert sim.vm_states()["vm-1"] == ("poweredOn", "host-1")
+    # The default gateway counts too (das.usedefaultisolationaddress defaults to true).
+    gw = ha.Simulation(inv)
+    gw.isolate_host("host-1", at=0.0, reachable_addresses=["gateway"])
+    assert not gw.run(until=200).filter("isolation_declared")
+    # Reaching nothing: isolated as before (declared at T+30, response at T+60).
+    iso = ha.Simulation(inv)
+    iso.isolate_host("host-1", at=0.0, reachable_addresses=[])
+    assert times(iso.run(until=200), "isolation_declared") == [30.0]
+    with pytest.raises(ha.ArgumentError, match="'10.9.9.9' is not an isolation address.*'10.0.0.1', 'gateway'"):
+        sim.isolate_host("host-2", at=300, reachable_addresses=["10.9.9.9"])
+    with pytest.raises(ha.ArgumentError, match="list of isolation addresses"):
+        sim.isolate_host("host-2", at=300, reachable_addresses="10.0.0.1")
+    with pytest.raises(ha.InventoryError, match="not an isolation address"):
+        sim.apply([{"at": 300, "type": "isolation", "host": "host-2", "reachable_addresses": ["x"]}])
+
+
+def test_partition_groups_and_isolation_addresses() -> None:
+    # A host alone in its partition group reaches the addresses by default: not isolated.
+    sim = ha.Simulation(cluster())
+    sim.partition([["host-1"]], at=0.0)
+    assert not sim.run(until=200).filter("isolation_declared")
+    # ... unless it reaches none: then it is isolated (R-CLASS-S).
+    sim = ha.Simulation(cluster())
+    sim.partition([["host-1"]], at=0.0, reachable_addresses=[])
+    tl = sim.run(until=200)
+    assert times(tl, "isolation_declared", host="host-1") == [30.0]
+    assert [e.vm for e in tl.filter("isolation_response")] == ["vm-1", "vm-2"]
+    # Without any isolation address (das.usedefaultisolationaddress=false) a lone host can
+    # ping nothing: isolated.
+    sim = ha.Simulation(cluster(advanced_options={"das.usedefaultisolationaddress": "false"}))
+    sim.partition([["host-1"]], at=0.0)
+    assert times(sim.run(until=200), "isolation_declared", host="host-1") == [30.0]
+    # Hosts of a group of several see election traffic: never isolated; the master left alone
+    # in the remaining group (host-3) reaching nothing is: R-TIME's master-isolated row (T+5).
+    sim = ha.Simulation(cluster())
+    sim.partition([["host-1", "host-2"]], at=0.0, reachable_addresses=[])
+    tl = sim.run(until=200)
+    assert [(e.host, e.time) for e in tl.filter("isolation_declared")] == [("host-3", 5.0)]
+
+
+def test_isolation_address_configuration_warnings() -> None:
+    none = cluster(advanced_options={"das.usedefaultisolationaddress": "false"})
+    assert any("no isolation address" in m for _, m in none.warnings)
+    assert not any("isolation address" in m for _, m in cluster().warnings)
+    plain = domains(stretched=True)
+    msgs = [m for _, m in plain.warnings if "stretched cluster" in m]
+    assert msgs and "'site-a' and 'site-b'" in msgs[0]
+    one = domains(stretched=True, advanced_options={"das.isolationaddress0": "10.1.0.1@site-a"})
+    msgs = [m for _, m in one.warnings if "stretched cluster" in m]
+    assert msgs and "site 'site-b' has no isolation address" in msgs[0] and "site-a" not in msgs[0]
+    both = domains(stretched=True, advanced_options={"das.isolationaddress0": "10.1.0.1@site-a",
+                                                     "das.isolationaddress1": "10.2.0.1@site-b"})
+    assert not any("isolation address" in m for _, m in both.warnings)
+    typo = domains(stretched=True, advanced_options={"das.isolationaddress0": "10.1.0.1@site-c"})
+    assert any("site 'site-c', which no host has" in m for _, m in typo.warnings)
+    # The annotated address is reached by its address.
+    sim = ha.Simulation(both)
+    sim.isolate_host("host-1", at=0.0, reachable_addresses=["10.1.0.1"])
+    assert not sim.run(until=200).filter("isolation_declared")
+
+
+def vsan_cluster(enabled: bool = True, stretched: bool = True, domains_: bool = True) -> ha.Inventory:
+    """Four hosts (site-a = host-1, host-2; site-b = host-3, host-4) sharing a vSAN datastore
+    and two VMFS ones (datastore heartbeats); vm-1 (host-3) and vm-2 (host-4) live on vSAN;
+    VMCP restartAggressive for APD."""
+    ds = ("vsan-1", "ds-1", "ds-2")
+    hosts = [host(f"host-{i}", ds=ds, site="site-a" if i <= 2 else "site-b",
+                  **({"fault_domain": "rack-1" if i <= 2 else "rack-2"} if domains_ else {}))
+             for i in (1, 2, 3, 4)]
+    vsan: dict[str, Any] = {"enabled": enabled}
+    if stretched:
+        vsan["stretched"] = {"preferred_site": "site-a", "secondary_site": "site-b"}
+    d = doc(hosts, [vm("vm-1", "host-3", mem=1024, ds="vsan-1"), vm("vm-2", "host-4", mem=1024, ds="vsan-1")],
+            cluster={"name": "vsan", "version": "8.0", "vsan": vsan, "vmcp": {"apd": "restartAggressive"}},
+            datastores=list(ds))
+    d["datastores"][0]["type"] = "vSAN"
+    return ha.Inventory.from_dict(d)
+
+
+def test_vsan_quorum_on_a_site_partition() -> None:
+    sim = ha.Simulation(vsan_cluster())
+    sim.partition_sites(at=0.0)
+    tl = sim.run(until=400)
+    # 3 votes (rack-1, rack-2, the witness with site-a): site-b (1 vote) loses vsan-1 at once.
+    lost = tl.filter("vsan_access")
+    assert [(e.time, e.detail["hosts"], e.detail["accessible"], e.detail["votes"], e.detail["total_votes"])
+            for e in lost] == [(0.0, ["host-3", "host-4"], False, 1, 3)]
+    # ... an APD (R-VMCP): timeout T+140, terminated T+140+180, restarted on site-a.
+    assert times(tl, "apd_timeout") == [140.0, 140.0]
+    assert times(tl, "vm_terminated") == [320.0, 320.0]
+    assert {v: h for v, (_, h) in sim.vm_states().items()} == {"vm-1": "host-1", "vm-2": "host-2"}
+    # Without vSAN enabled the same datastores follow the datastores lists: nothing happens.
+    plain = ha.Simulation(vsan_cluster(enabled=False, stretched=False))
+    plain.partition_sites(at=0.0)
+    tl = plain.run(until=400)
+    assert not tl.filter("vsan_access") and not tl.filter("vm_terminated") and not tl.filter("restart_attempt")
+
+
+def test_vsan_quorum_without_a_majority_and_after_failures() -> None:
+    # No fault domains, not stretched: one vote per host (4); a 2 | 2 split leaves no side with
+    # a strict majority, so every host loses the vSAN datastore.
+    sim = ha.Simulation(vsan_cluster(stretched=False, domains_=False))
+    sim.partition([["host-1", "host-2"]], at=0.0)
+    tl = sim.run(until=10)
+    assert sorted(h for e in tl.filter("vsan_access") for h in e.detail["hosts"]) == [
+        "host-1", "host-2", "host-3", "host-4"]
+    # Stretched: site-b failing leaves site-a with rack-1 and the witness, 2 of 3: vSAN stays.
+    sim = ha.Simulation(vsan_cluster())
+    sim.fail_site("site-b", at=0.0)
+    tl = sim.run(until=100)
+    assert not tl.filter("vsan_access")
+    assert sorted(e.vm for e in tl.filter("vm_restarted")) == ["vm-1", "vm-2"]
+    # site-a failing leaves site-b with 1 of 3 (the witness sides with the preferred site).
+    sim = ha.Simulation(vsan_cluster())
+    sim.fail_site("site-a", at=0.0)
+    tl = sim.run(until=100)
+    assert [e.detail["hosts"] for e in tl.filter("vsan_access")] == [["host-3", "host-4"]]
+
+
+def test_network_of_a_fault_with_vsan() -> None:
+    # With vSAN, HA uses the vSAN network: a management-only isolation changes nothing.
+    sim = ha.Simulation(vsan_cluster())
+    sim.isolate_host("host-1", at=0.0, network="management")
+    tl = sim.run(until=200)
+    assert [e.kind for e in tl if e.time > 0] == []
+    assert "no effect" in tl.filter("fault")[0].text
+    sim = ha.Simulation(vsan_cluster())
+    sim.isolate_host("host-1", at=0.0, network="vsan")
+    assert times(sim.run(until=200), "isolation_declared") == [30.0]
+    sim = ha.Simulation(vsan_cluster())
+    sim.apply([{"at": 0, "type": "partition", "groups": [["host-1"]], "network": "management"}])
+    assert not sim.run(until=200).filter("election_started")
+    # Without vSAN: 'management' is HA's network, 'vsan' does not exist.
+    sim = ha.Simulation(cluster())
+    sim.isolate_host("host-1", at=0.0, network="management")
+    assert times(sim.run(until=200), "isolation_declared") == [30.0]
+    with pytest.raises(ha.ArgumentError, match="needs vSAN"):
+        sim.isolate_host("host-2", at=300, network="vsan")
+    with pytest.raises(ha.ArgumentError, match="'management' or 'vsan'"):
+        sim.partition([["host-2"]], at=300, network="storage")
+    with pytest.raises(ha.InventoryError, match="unknown network 'x'"):
+        sim.apply([{"at": 300, "type": "isolation", "host": "host-2", "network": "x"}])

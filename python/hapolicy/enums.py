@@ -211,3 +211,6 @@ class EventKind(StrEnum):
     HEARTBEAT_STATUS = "heartbeat_status"
     #: A restarted VM meets its orchestration ready condition (R-ORCH).
     VM_READY = "vm_ready"
+    #: A vSAN datastore becomes inaccessible (no vSAN quorum: an APD on those hosts) or
+    #: accessible again on some hosts (R-DOMAIN).
+    VSAN_ACCESS = "vsan_access"

@@ -166,6 +166,35 @@ def _attempts(value: Any) -> int:
     return whole_number(value, "attempts", 0, MAX_U32)
 
 
+def _addresses(addrs: Iterable[str] | None) -> list[str] | None:
+    """``reachable_addresses`` as a list of strings (a lone string is refused, not split)."""
+    if addrs is None:
+        return None
+    if isinstance(addrs, (str, bytes)) or not isinstance(addrs, Iterable):
+        raise ArgumentError(f"reachable_addresses must be a list of isolation addresses, got {addrs!r}")
+    out = list(addrs)
+    for a in out:
+        if not isinstance(a, str):
+            raise ArgumentError(f"reachable_addresses must hold strings, got {a!r}")
+    return out
+
+
+def _network(network: object) -> str | None:
+    """``network``: None, ``"management"`` or ``"vsan"`` (the engine checks the cluster has vSAN)."""
+    if network is None:
+        return None
+    if isinstance(network, str) and network in ("management", "vsan"):
+        return network
+    raise ArgumentError(f"network must be 'management' or 'vsan', got {network!r}")
+
+
+def _name_arg(name: object, what: str) -> str:
+    """A fault domain or site name (a string), or ArgumentError."""
+    if not isinstance(name, str):
+        raise ArgumentError(f"{what} must be a {what} name (a string), got {name!r}")
+    return name
+
+
 class Simulation:
     """vSphere HA on a virtual clock. The master is elected at t = 0 (R-ELECT); inject faults,
     then :meth:`run`. Faults may be added between runs (at or after the current time).
@@ -222,13 +251,62 @@ class Simulation:
         """The FDM agent stops while the host and its VMs keep running (``fdmUnreachable``)."""
         self._core.fail_agent(id_arg(host, "host"), float(at), until)
 
-    def isolate_host(self, host: str, at: float = 0.0, until: float | None = None) -> None:
-        """The host loses its management network (storage still reachable)."""
-        self._core.isolate_host(id_arg(host, "host"), float(at), until)
+    def isolate_host(self, host: str, at: float = 0.0, until: float | None = None,
+                     reachable_addresses: Iterable[str] | None = None, network: str | None = None) -> None:
+        """The host loses its management network (storage still reachable).
 
-    def partition(self, groups: Sequence[Sequence[str]], at: float = 0.0, until: float | None = None) -> None:
-        """The management network splits into ``groups`` (hosts named nowhere form one more group)."""
-        self._core.partition([id_list(g, "host") for g in groups], float(at), until)
+        ``reachable_addresses`` (R-DOMAIN): the cluster's isolation addresses the host still
+        pings (``das.isolationaddress0``…``9``, and ``"gateway"`` for the default gateway unless
+        ``das.usedefaultisolationaddress`` is false); ``None`` or empty: none. A host that
+        reaches any is partitioned, not isolated: it elects itself master of its one-host
+        partition but declares no isolation and applies no isolation response. An address the
+        cluster does not have raises :class:`~hapolicy.ArgumentError` naming those it has.
+
+        ``network`` (R-DOMAIN): ``"management"`` or ``"vsan"``; ``None`` is the network HA
+        uses — the vSAN network when ``cluster.vsan.enabled``, else the management network.
+        With vSAN, a management-only fault isolates nobody (it is recorded, with no effect);
+        ``"vsan"`` without vSAN raises :class:`~hapolicy.ArgumentError`."""
+        self._core.isolate_host(id_arg(host, "host"), float(at), until, _addresses(reachable_addresses),
+                                _network(network))
+
+    def partition(self, groups: Sequence[Sequence[str]], at: float = 0.0, until: float | None = None,
+                  reachable_addresses: Iterable[str] | None = None, network: str | None = None) -> None:
+        """The management network splits into ``groups`` (hosts named nowhere form one more group).
+
+        ``reachable_addresses`` (R-DOMAIN): the isolation addresses the partitioned hosts still
+        reach (``None``: every one). A host alone in its group that reaches none is isolated.
+        ``network``: as for :meth:`isolate_host`."""
+        self._core.partition([id_list(g, "host") for g in groups], float(at), until,
+                             _addresses(reachable_addresses), _network(network))
+
+    def fail_domain(self, domain: str, at: float = 0.0) -> None:
+        """Every host of the fault domain ``domain`` (``hosts[].fault_domain``) fails at ``at``,
+        at the same instant — the timeline of failing those hosts at once (R-DOMAIN). A host
+        without a fault domain is a domain of its own, named by its host id. An unknown name
+        raises :class:`~hapolicy.ArgumentError` naming the known domains."""
+        self._core.fail_domain(_name_arg(domain, "domain"), float(at))
+
+    def fail_site(self, site: str, at: float = 0.0) -> None:
+        """Every host of the site ``site`` (``hosts[].site``) fails at ``at`` (R-DOMAIN). An
+        unknown name raises :class:`~hapolicy.ArgumentError` naming the known sites."""
+        self._core.fail_site(_name_arg(site, "site"), float(at))
+
+    def partition_sites(self, at: float = 0.0, until: float | None = None,
+                        reachable_addresses: Iterable[str] | None = None, network: str | None = None) -> None:
+        """The inter-site link of a stretched cluster fails from ``at`` until ``until``
+        (R-DOMAIN): each site is a network partition and elects its own master (R-ELECT per
+        partition). Hosts without a site stay with the preferred site
+        (``cluster.vsan.stretched.preferred_site``; without a stretched configuration, the site
+        of the first host that has one). Without vSAN, datastore access follows the
+        ``datastores`` lists, so no VM is restarted while its host still heartbeats a datastore
+        (R-TIME, partition row). With ``cluster.vsan.enabled``, vSAN datastores stay accessible
+        only on the side that holds a strict majority of the vSAN votes (one per fault domain,
+        per host without one; the witness of a stretched cluster sides with the preferred
+        site): the other side's hosts lose them (a ``vsan_access`` event, then an APD handled
+        per VMCP, R-VMCP), so its VMs are terminated and restarted on the majority side.
+        ``reachable_addresses`` and ``network``: as for :meth:`partition`. Fewer than two sites
+        raises :class:`~hapolicy.ArgumentError`."""
+        self._core.partition_sites(float(at), until, _addresses(reachable_addresses), _network(network))
 
     def power_outage(self, at: float = 0.0, restore_at: float | None = 300.0) -> None:
         """Every host loses power at ``at``; all come back at ``restore_at`` (``None``: never)."""
@@ -274,7 +352,9 @@ class Simulation:
         """The same faults as dicts, e.g. ``{"at": 0, "type": "host_failure", "host": "host-12"}``.
         Types: host_failure, host_recovery, agent_failure, isolation, partition, power_outage,
         datastore_apd, datastore_pdl, guest_heartbeat_loss (optional ``io_until``, ``application``),
-        power_on_failure, vcenter_unavailable.
+        power_on_failure, vcenter_unavailable, and (R-DOMAIN) domain_failure (``domain``),
+        site_failure (``site``), site_partition (``until``); isolation, partition and
+        site_partition take ``reachable_addresses`` and ``network``.
         The list is checked whole: a bad entry raises ``InventoryError`` and applies nothing."""
         # Lists, tuples and non-iterables go to the engine as they are, so that anything that is
         # not a list of faults is reported like any other bad input (an InventoryError).

@@ -113,14 +113,50 @@ impl PySimulation {
         self.with(py, |s| s.fail_agent(host, at, until))
     }
 
-    #[pyo3(signature = (host, at, until=None))]
-    fn isolate_host(&self, py: Python<'_>, host: &str, at: f64, until: Option<f64>) -> PyResult<()> {
-        self.with(py, |s| s.isolate_host(host, at, until))
+    #[pyo3(signature = (host, at, until=None, reachable_addresses=None, network=None))]
+    fn isolate_host(
+        &self,
+        py: Python<'_>,
+        host: &str,
+        at: f64,
+        until: Option<f64>,
+        reachable_addresses: Option<Vec<String>>,
+        network: Option<String>,
+    ) -> PyResult<()> {
+        self.with(py, |s| s.isolate_host_with(host, at, until, reachable_addresses, network.as_deref()))
     }
 
-    #[pyo3(signature = (groups, at, until=None))]
-    fn partition(&self, py: Python<'_>, groups: Vec<Vec<String>>, at: f64, until: Option<f64>) -> PyResult<()> {
-        self.with(py, |s| s.partition(groups, at, until))
+    #[pyo3(signature = (groups, at, until=None, reachable_addresses=None, network=None))]
+    fn partition(
+        &self,
+        py: Python<'_>,
+        groups: Vec<Vec<String>>,
+        at: f64,
+        until: Option<f64>,
+        reachable_addresses: Option<Vec<String>>,
+        network: Option<String>,
+    ) -> PyResult<()> {
+        self.with(py, |s| s.partition_with(groups, at, until, reachable_addresses, network.as_deref()))
+    }
+
+    fn fail_domain(&self, py: Python<'_>, domain: &str, at: f64) -> PyResult<()> {
+        self.with(py, |s| s.fail_domain(domain, at))
+    }
+
+    fn fail_site(&self, py: Python<'_>, site: &str, at: f64) -> PyResult<()> {
+        self.with(py, |s| s.fail_site(site, at))
+    }
+
+    #[pyo3(signature = (at, until=None, reachable_addresses=None, network=None))]
+    fn partition_sites(
+        &self,
+        py: Python<'_>,
+        at: f64,
+        until: Option<f64>,
+        reachable_addresses: Option<Vec<String>>,
+        network: Option<String>,
+    ) -> PyResult<()> {
+        self.with(py, |s| s.partition_sites_with(at, until, reachable_addresses, network.as_deref()))
     }
 
     #[pyo3(signature = (at, restore_at=None))]

@@ -106,7 +106,7 @@ impl Simulation {
                     if members.len() > 1 {
                         self.clear_isolation(m);
                     }
-                    if self.hosts[m].isolated {
+                    if self.no_address(m) {
                         self.stop_reporting(m);
                     } else if self.reporting(m) && !self.managers.contains_key(&m) {
                         // A master that acts again (its isolation ended and it stays master).

@@ -68,6 +68,12 @@ pub(super) struct HostRt {
     pub(super) iso_response_pending: bool,
     /// The FDM agent is down (host and VMs keep running; no heartbeats; answers ping).
     pub(super) agent_down: bool,
+    /// While cut off by an isolation fault, still reaches an isolation address (R-DOMAIN):
+    /// partitioned, not isolated.
+    pub(super) iso_reaches_address: bool,
+    /// While in a partition group, reaches no isolation address (R-DOMAIN): alone in its group
+    /// it is isolated.
+    pub(super) part_no_address: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,30 +114,93 @@ pub(super) enum Action {
     RecoverHosts(Vec<usize>),
     AgentDown(usize),
     AgentUp(usize),
-    IsolateStart(usize),
+    /// The host, and whether it still reaches an isolation address (R-DOMAIN).
+    IsolateStart(usize, bool),
     IsolateEnd(usize),
-    PartitionStart(Vec<Vec<usize>>),
+    /// The groups, and whether their hosts still reach an isolation address (R-DOMAIN).
+    PartitionStart(Vec<Vec<usize>>, bool),
     PartitionEnd,
-    ApdStart { ds: usize, hosts: Vec<usize> },
-    ApdEnd { ds: usize, hosts: Vec<usize> },
-    Pdl { ds: usize, hosts: Vec<usize> },
-    HeartbeatLoss { vm: usize, io_until: Option<f64>, application: bool },
-    HbStatus { loss: HbLoss, red: bool },
+    ApdStart {
+        ds: usize,
+        hosts: Vec<usize>,
+    },
+    ApdEnd {
+        ds: usize,
+        hosts: Vec<usize>,
+    },
+    Pdl {
+        ds: usize,
+        hosts: Vec<usize>,
+    },
+    HeartbeatLoss {
+        vm: usize,
+        io_until: Option<f64>,
+        application: bool,
+    },
+    HbStatus {
+        loss: HbLoss,
+        red: bool,
+    },
     Note,
-    ElectionStart { gen: u64 },
-    ElectionEnd { gen: u64 },
-    ViewUnreachable { m: usize, s: usize, gen: u64 },
-    ViewDecide { m: usize, s: usize, gen: u64 },
-    IsoCheck { h: usize, gen: u64 },
-    IsoResponse { h: usize, gen: u64 },
-    ShutdownDone { vm: usize, host: usize, gen: u64 },
-    NewMasterScan { m: usize, epoch: u64 },
-    Pump { m: usize, epoch: u64 },
-    Complete { vm: usize, id: u64 },
-    ApdTimeout { h: usize, ds: usize, gen: u64 },
-    VmcpTerminate { vm: usize, h: usize, ds: usize, gen: u64 },
+    ElectionStart {
+        gen: u64,
+    },
+    ElectionEnd {
+        gen: u64,
+    },
+    ViewUnreachable {
+        m: usize,
+        s: usize,
+        gen: u64,
+    },
+    ViewDecide {
+        m: usize,
+        s: usize,
+        gen: u64,
+    },
+    IsoCheck {
+        h: usize,
+        gen: u64,
+    },
+    IsoResponse {
+        h: usize,
+        gen: u64,
+    },
+    ShutdownDone {
+        vm: usize,
+        host: usize,
+        gen: u64,
+    },
+    NewMasterScan {
+        m: usize,
+        epoch: u64,
+    },
+    Pump {
+        m: usize,
+        epoch: u64,
+    },
+    Complete {
+        vm: usize,
+        id: u64,
+    },
+    ApdTimeout {
+        h: usize,
+        ds: usize,
+        gen: u64,
+    },
+    VmcpTerminate {
+        vm: usize,
+        h: usize,
+        ds: usize,
+        gen: u64,
+    },
     VmmonReset(HbLoss),
-    VmReady { m: usize, epoch: u64, vm: usize, gen: u64 },
+    VmReady {
+        m: usize,
+        epoch: u64,
+        vm: usize,
+        gen: u64,
+    },
 }
 
 #[derive(Clone)]
@@ -188,6 +257,8 @@ pub struct Simulation {
     /// Host connected to datastore (inventory), `[host][ds]`.
     pub(super) connected: Vec<Vec<bool>>,
     pub(super) ds_faults: BTreeMap<(usize, usize), DsFaultRec>,
+    /// (host, vSAN datastore) pairs in APD because the host's partition lost vSAN quorum (R-DOMAIN).
+    pub(super) vsan_lost: BTreeSet<(usize, usize)>,
     /// Protectedlist lock of each datastore: the master holding it.
     pub(super) locks: Vec<Option<usize>>,
     pub(super) comp_of: Vec<Option<u64>>,
@@ -254,6 +325,8 @@ impl Simulation {
                 iso_check_pending: false,
                 iso_response_pending: false,
                 agent_down: false,
+                iso_reaches_address: false,
+                part_no_address: false,
             })
             .collect();
         let mut vms_at = vec![BTreeSet::new(); nh];
@@ -303,6 +376,7 @@ impl Simulation {
             hb,
             connected,
             ds_faults: BTreeMap::new(),
+            vsan_lost: BTreeSet::new(),
             locks: vec![None; nd],
             comp_of: vec![None; nh],
             comps: BTreeMap::new(),
@@ -475,9 +549,9 @@ impl Simulation {
             Action::RecoverHosts(hs) => self.recover_hosts(&hs),
             Action::AgentDown(h) => self.agent_down(h),
             Action::AgentUp(h) => self.agent_up(h),
-            Action::IsolateStart(h) => self.isolate_start(h),
+            Action::IsolateStart(h, reach) => self.isolate_start(h, reach),
             Action::IsolateEnd(h) => self.isolate_end(h),
-            Action::PartitionStart(groups) => self.partition_start(groups),
+            Action::PartitionStart(groups, reach) => self.partition_start(groups, reach),
             Action::PartitionEnd => self.partition_end(),
             Action::ApdStart { ds, hosts } => self.apd_start(ds, &hosts),
             Action::ApdEnd { ds, hosts } => self.apd_end(ds, &hosts),
@@ -541,9 +615,9 @@ impl Simulation {
         self.fdm(h) && self.hosts[h].role == Role::Master
     }
 
-    /// A master that acts: not cut off from its isolation addresses and not declared isolated.
+    /// A master that acts: not cut off from its isolation addresses (R-DOMAIN) and not declared isolated.
     pub(super) fn reporting(&self, h: usize) -> bool {
-        self.is_master(h) && !self.hosts[h].isolated && !self.hosts[h].iso_flag
+        self.is_master(h) && !self.no_address(h) && !self.hosts[h].iso_flag
     }
 
     pub(super) fn access(&self, h: usize, d: usize) -> bool {

@@ -54,6 +54,10 @@ pub enum EventKind {
     HeartbeatStatus,
     /// A restarted VM is ready for orchestrated restart (R-ORCH; detail `{"condition": ...}`).
     VmReady,
+    /// vSAN quorum (R-DOMAIN): a vSAN datastore becomes inaccessible, or accessible again, on
+    /// hosts (detail `{"datastore": id, "hosts": [...], "accessible": bool, "votes": n,
+    /// "total_votes": n}`); losing it is an APD of the datastore on those hosts (R-VMCP).
+    VsanAccess,
 }
 
 impl EventKind {
@@ -81,6 +85,7 @@ impl EventKind {
         EventKind::SplitBrain,
         EventKind::HeartbeatStatus,
         EventKind::VmReady,
+        EventKind::VsanAccess,
     ];
 
     /// The API spelling (`master_elected`, …).
@@ -109,6 +114,7 @@ impl EventKind {
             EventKind::SplitBrain => "split_brain",
             EventKind::HeartbeatStatus => "heartbeat_status",
             EventKind::VmReady => "vm_ready",
+            EventKind::VsanAccess => "vsan_access",
         }
     }
 
@@ -122,7 +128,8 @@ impl EventKind {
             EventKind::HostUnreachable
             | EventKind::HostState
             | EventKind::IsolationDeclared
-            | EventKind::HeartbeatStatus => 2,
+            | EventKind::HeartbeatStatus
+            | EventKind::VsanAccess => 2,
             EventKind::IsolationResponse
             | EventKind::VmPoweredOff
             | EventKind::ApdTimeout
@@ -268,6 +275,26 @@ impl Event {
                 Some(delay) => format!("{vm} on {host} ready ({} + {delay} s post-ready delay)", s(d, "condition")),
                 None => format!("{vm} on {host} ready ({})", s(d, "condition")),
             },
+            EventKind::VsanAccess => {
+                let votes = format!(
+                    "{} of {} vSAN votes",
+                    d.get("votes").and_then(Value::as_u64).unwrap_or(0),
+                    d.get("total_votes").and_then(Value::as_u64).unwrap_or(0)
+                );
+                if d.get("accessible").and_then(Value::as_bool) == Some(true) {
+                    format!(
+                        "{} accessible again on {} (vSAN quorum: {votes})",
+                        ds("datastore"),
+                        list(d, "hosts", labels)
+                    )
+                } else {
+                    format!(
+                        "{} inaccessible on {} (no vSAN quorum: {votes})",
+                        ds("datastore"),
+                        list(d, "hosts", labels)
+                    )
+                }
+            }
         };
         format!("t=+{:.1}s {body}", self.time)
     }
@@ -285,19 +312,33 @@ fn fault_text(e: &Event, labels: Labels<'_>) -> String {
     let mut out = String::from("fault ");
     out.push_str(kind);
     match kind {
-        "partition" => {
+        "partition" | "site_partition" => {
             if let Some(groups) = d.get("groups").and_then(Value::as_array) {
+                let sites = d.get("sites").and_then(Value::as_array);
                 let parts: Vec<String> = groups
                     .iter()
-                    .map(|g| {
+                    .enumerate()
+                    .map(|(i, g)| {
                         let ids: Vec<&str> =
                             g.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
-                        format!("[{}]", labels.hosts(&ids))
+                        match sites.and_then(|s| s.get(i)).and_then(Value::as_str) {
+                            Some(site) => format!("{site} [{}]", labels.hosts(&ids)),
+                            None => format!("[{}]", labels.hosts(&ids)),
+                        }
                     })
                     .collect();
                 out.push(' ');
                 out.push_str(&parts.join(" "));
             }
+        }
+        "domain_failure" | "site_failure" => {
+            let name = d.get("domain").or_else(|| d.get("site")).and_then(Value::as_str).unwrap_or_default();
+            let ids: Vec<&str> = d
+                .get("hosts")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            out.push_str(&format!(" {name} [{}]", labels.hosts(&ids)));
         }
         "partition_end" | "power_outage" | "power_restore" | "vcenter_unavailable" | "vcenter_available" => {}
         _ => {
@@ -325,6 +366,20 @@ fn fault_text(e: &Event, labels: Labels<'_>) -> String {
             if let Some(io) = d.get("io_until").and_then(Value::as_f64) {
                 out.push_str(&format!(" (guest I/O until t=+{io:.1}s)"));
             }
+        }
+    }
+    match (d.get("network").and_then(Value::as_str), d.get("no_effect").and_then(Value::as_bool)) {
+        (Some(_), Some(true)) => out.push_str(" (management network only: HA uses the vSAN network, no effect)"),
+        (Some("vsan"), _) => out.push_str(" (vSAN network)"),
+        (Some(n), _) => out.push_str(&format!(" ({n} network)")),
+        _ => {}
+    }
+    if let Some(r) = d.get("reachable_addresses").and_then(Value::as_array) {
+        let addrs: Vec<&str> = r.iter().filter_map(Value::as_str).collect();
+        if addrs.is_empty() {
+            out.push_str(" (reaching no isolation address)");
+        } else {
+            out.push_str(&format!(" (reaching {})", addrs.join(", ")));
         }
     }
     out

@@ -95,16 +95,54 @@ impl Simulation {
         self.inject_window(at, until, Some(h), start, (Action::AgentUp(h), json!({"type": "agent_recovery"})))
     }
 
-    /// A host's management network is cut off from `at` (storage still reachable) until `until`.
+    /// A host's management network is cut off from `at` (storage still reachable) until `until`;
+    /// it reaches no isolation address.
     pub fn isolate_host(&mut self, host: &str, at: f64, until: Option<f64>) -> Result<()> {
+        self.isolate_host_with(host, at, until, Some(Vec::new()), None)
+    }
+
+    /// [`Simulation::isolate_host`] with the isolation addresses the host still reaches
+    /// (R-DOMAIN; `None`: none). A host that reaches any is partitioned, not isolated: it
+    /// elects itself but declares no isolation and applies no response. `network`
+    /// (R-DOMAIN): `"management"` or `"vsan"`, `None` the network HA uses (vSAN's when
+    /// `cluster.vsan.enabled`); with vSAN a management-only fault has no effect on HA.
+    pub fn isolate_host_with(
+        &mut self,
+        host: &str,
+        at: f64,
+        until: Option<f64>,
+        reachable: Option<Vec<String>>,
+        network: Option<&str>,
+    ) -> Result<()> {
         let h = self.host_arg(host)?;
-        let start = (Action::IsolateStart(h), json!({"type": "isolation"}));
-        self.inject_window(at, until, Some(h), start, (Action::IsolateEnd(h), json!({"type": "isolation_end"})))
+        let reachable = reachable.unwrap_or_default();
+        let reach = self.reach_arg(Some(&reachable))?;
+        let mut note = json!({"type": "isolation"});
+        if !reachable.is_empty() {
+            note["reachable_addresses"] = json!(reachable);
+        }
+        let start = (Action::IsolateStart(h, reach), note);
+        let end = (Action::IsolateEnd(h), json!({"type": "isolation_end"}));
+        self.network_window(at, until, Some(h), network, start, end)
     }
 
     /// The network splits into `groups` (host ids) from `at` until `until`. Hosts in no group
-    /// form one more group together.
+    /// form one more group together. The hosts still reach every isolation address.
     pub fn partition(&mut self, groups: Vec<Vec<String>>, at: f64, until: Option<f64>) -> Result<()> {
+        self.partition_with(groups, at, until, None, None)
+    }
+
+    /// [`Simulation::partition`] with the isolation addresses the hosts of the groups still
+    /// reach (R-DOMAIN; `None`: every one). A host alone in its group that reaches none is
+    /// isolated (R-CLASS-S). `network`: see [`Simulation::isolate_host_with`].
+    pub fn partition_with(
+        &mut self,
+        groups: Vec<Vec<String>>,
+        at: f64,
+        until: Option<f64>,
+        reachable: Option<Vec<String>>,
+        network: Option<&str>,
+    ) -> Result<()> {
         let mut idx = Vec::new();
         let mut seen = BTreeSet::new();
         for g in &groups {
@@ -118,10 +156,16 @@ impl Simulation {
             }
             idx.push(row);
         }
+        let reach = self.reach_arg(reachable.as_deref())?;
         // The event records ids, whatever names the caller used.
         let ids: Vec<Value> = idx.iter().map(|row| json!(self.host_ids(row))).collect();
-        let start = (Action::PartitionStart(idx), json!({"type": "partition", "groups": ids}));
-        self.inject_window(at, until, None, start, (Action::PartitionEnd, json!({"type": "partition_end"})))
+        let mut note = json!({"type": "partition", "groups": ids});
+        if let Some(r) = &reachable {
+            note["reachable_addresses"] = json!(r);
+        }
+        let start = (Action::PartitionStart(idx, reach), note);
+        let end = (Action::PartitionEnd, json!({"type": "partition_end"}));
+        self.network_window(at, until, None, network, start, end)
     }
 
     /// Every host loses power at `at`; all come back at `restore_at`.
@@ -192,7 +236,9 @@ impl Simulation {
                 self.release_locks(h);
             }
         }
+        self.vsan_quorum(true);
         self.reconcile();
+        self.vsan_quorum(false);
     }
 
     pub(super) fn recover_hosts(&mut self, hs: &[usize]) {
@@ -208,7 +254,9 @@ impl Simulation {
             rt.announced = false;
             rt.iso_flag = false;
         }
+        self.vsan_quorum(true);
         self.reconcile();
+        self.vsan_quorum(false);
     }
 
     pub(super) fn agent_down(&mut self, h: usize) {
@@ -245,21 +293,28 @@ impl Simulation {
     }
 
     /// An `isolation` starts: the host is alone on its segment.
-    pub(super) fn isolate_start(&mut self, h: usize) {
+    pub(super) fn isolate_start(&mut self, h: usize, reaches_address: bool) {
         self.hosts[h].isolated = true;
+        self.hosts[h].iso_reaches_address = reaches_address;
+        self.vsan_quorum(true);
         self.reconcile();
+        self.vsan_quorum(false);
     }
 
     /// An `isolation_end`: the host is back on the default network.
     pub(super) fn isolate_end(&mut self, h: usize) {
         self.hosts[h].isolated = false;
+        self.hosts[h].iso_reaches_address = false;
+        self.vsan_quorum(true);
         self.reconcile();
+        self.vsan_quorum(false);
     }
 
     /// A `partition` starts: each group is a segment of its own, the rest one more.
-    pub(super) fn partition_start(&mut self, groups: Vec<Vec<usize>>) {
+    pub(super) fn partition_start(&mut self, groups: Vec<Vec<usize>>, reaches_address: bool) {
         for h in &mut self.hosts {
             h.part_seg = 0;
+            h.part_no_address = !reaches_address;
         }
         for (i, g) in groups.iter().enumerate() {
             for &h in g {
@@ -267,14 +322,19 @@ impl Simulation {
                 self.hosts[h].part_seg = i as u32 + 1;
             }
         }
+        self.vsan_quorum(true);
         self.reconcile();
+        self.vsan_quorum(false);
     }
 
     /// A `partition_end`: every host is back on the default network.
     pub(super) fn partition_end(&mut self) {
         for h in &mut self.hosts {
             h.part_seg = 0;
+            h.part_no_address = false;
         }
+        self.vsan_quorum(true);
         self.reconcile();
+        self.vsan_quorum(false);
     }
 }

@@ -20,6 +20,14 @@ use super::event::EventKind;
 const OWNERSHIP_CHECK_FROM: Version = Version::V5_1;
 
 impl Simulation {
+    /// Alone on its network segment and unable to reach any isolation address (R-CLASS-S,
+    /// R-DOMAIN): an isolation fault without a reachable address, or a one-host partition
+    /// group that reaches none. A host alone that still reaches one is partitioned.
+    pub(super) fn no_address(&self, h: usize) -> bool {
+        let rt = &self.hosts[h];
+        (rt.isolated && !rt.iso_reaches_address) || (!rt.isolated && rt.part_no_address && self.comp_size(h) == 1)
+    }
+
     pub(super) fn clear_isolation(&mut self, h: usize) {
         let rt = &mut self.hosts[h];
         if rt.iso_flag || rt.iso_check_pending || rt.iso_response_pending {
@@ -34,7 +42,12 @@ impl Simulation {
         let icmp = self.inv.options().icmp_ping_timeout_s;
         for h in 0..self.hosts.len() {
             let rt = &self.hosts[h];
-            if self.is_master(h) && rt.isolated && !rt.iso_flag && !rt.iso_check_pending && self.comp_size(h) == 1 {
+            if self.is_master(h)
+                && self.no_address(h)
+                && !rt.iso_flag
+                && !rt.iso_check_pending
+                && self.comp_size(h) == 1
+            {
                 let gen = rt.iso_gen;
                 self.hosts[h].iso_check_pending = true;
                 self.schedule(self.now + icmp, Action::IsoCheck { h, gen });
@@ -44,7 +57,7 @@ impl Simulation {
 
     pub(super) fn iso_check(&mut self, h: usize, gen: u64) {
         let rt = &self.hosts[h];
-        if rt.iso_gen != gen || !self.is_master(h) || !rt.isolated || rt.iso_flag || self.comp_size(h) != 1 {
+        if rt.iso_gen != gen || !self.is_master(h) || !self.no_address(h) || rt.iso_flag || self.comp_size(h) != 1 {
             return;
         }
         self.hosts[h].iso_check_pending = false;

@@ -1,5 +1,6 @@
 //! Deterministic discrete-event simulation of the FDM agents (the rule book, docs/rules.rst:
-//! R-TIME, R-CLASS-*, R-ISO, R-PLACE-4, R-ORCH, R-OUTAGE, R-VMCP, R-VMMON) on a virtual clock.
+//! R-TIME, R-CLASS-*, R-ISO, R-PLACE-4, R-ORCH, R-OUTAGE, R-VMCP, R-VMMON, R-DOMAIN) on a
+//! virtual clock.
 //!
 //! ```
 //! # let inv = hapolicy::parse::from_json_str(r#"{"hosts": [
@@ -23,7 +24,9 @@
 //!   [`Simulation::recover_host`], [`Simulation::isolate_host`], [`Simulation::partition`],
 //!   [`Simulation::fail_agent`], [`Simulation::power_outage`], [`Simulation::datastore_apd`], [`Simulation::datastore_pdl`],
 //!   [`Simulation::guest_heartbeat_loss`], [`Simulation::vm_power_on_failure`],
-//!   [`Simulation::vcenter_unavailable`], or [`Simulation::apply`] with a list of dicts
+//!   [`Simulation::vcenter_unavailable`], the R-DOMAIN faults [`Simulation::fail_domain`],
+//!   [`Simulation::fail_site`], [`Simulation::partition_sites`] (and the `_with` forms of
+//!   isolations and partitions taking `reachable_addresses` and `network`), or [`Simulation::apply`] with a list of dicts
 //!   (`{"at": 0, "type": "host_failure", "host": "host-12"}`; types and fields in
 //!   [`FAULT_TYPES`]; `until` ends isolations, partitions, APDs and vCenter outages,
 //!   `restore_at` ends a power outage; `power_on_failure` takes `attempts`, default 1). A bad
@@ -42,7 +45,15 @@
 //!   the same network segment form a *partition*; an isolated host is alone on its segment and
 //!   cannot reach its isolation addresses; hosts of a network partition still can (so a
 //!   one-host partition elects itself and is not isolated). Hosts named in no partition group
-//!   form one more group together.
+//!   form one more group together. A fault may say which isolation addresses the hosts still
+//!   reach (R-DOMAIN, `domains.rs`): an isolated host that reaches one is partitioned (elects
+//!   itself, declares nothing); a one-host partition group that reaches none is isolated.
+//! * **Failure domains** (R-DOMAIN, `domains.rs`): a fault domain or site failure fails its
+//!   hosts in one action; a site partition makes each site a partition (hosts without a site
+//!   stay with the preferred site). With `cluster.vsan.enabled`, HA's traffic uses the vSAN
+//!   network (a `network: "management"` fault has no effect) and vSAN datastores follow vSAN
+//!   quorum (`vsan.rs`): hosts outside the partition holding a strict majority of the votes
+//!   lose them — an APD handled as R-VMCP says.
 //! * **Elections** (R-ELECT): a partition without a master elects. A host that heard a master
 //!   enters the election `das.config.fdm.hostTimeout` (10 s) after losing it; a booting host at
 //!   once; the election completes `electionDuration` (15 s) after its first member entered it,
@@ -159,6 +170,7 @@
 //! * Restart priority `disabled` VMs of a failed host get `vm_not_restarted`.
 //! * A `power_on_failure` applies to the next attempts of that VM, whenever injected.
 
+mod domains;
 mod election;
 mod engine;
 mod event;
@@ -169,7 +181,9 @@ mod restarts;
 mod scenario;
 mod storage;
 mod views;
+mod vsan;
 
+pub use domains::{isolation_address_warnings, isolation_addresses, IsolationAddress, GATEWAY};
 pub use engine::Simulation;
 pub use event::{events_to_value, timeline_text, Event, EventKind};
 pub use scenario::{parse_events, Fault, Scenario, FAULT_TYPES};

@@ -235,7 +235,7 @@ impl Simulation {
                 HostAvailability::NotResponding
             } else if self.same_comp(m, h) {
                 HostAvailability::Usable
-            } else if self.hosts[h].isolated {
+            } else if self.no_address(h) {
                 HostAvailability::Isolated
             } else {
                 HostAvailability::Partitioned

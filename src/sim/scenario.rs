@@ -14,26 +14,96 @@ use super::event::Event;
 /// One fault of a fault list, validated against an inventory.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fault {
-    HostFailure { host: String, at: f64 },
-    HostRecovery { host: String, at: f64 },
-    Isolation { host: String, at: f64, until: Option<f64> },
-    AgentFailure { host: String, at: f64, until: Option<f64> },
-    Partition { groups: Vec<Vec<String>>, at: f64, until: Option<f64> },
-    PowerOutage { at: f64, restore_at: Option<f64> },
-    DatastoreApd { datastore: String, at: f64, until: Option<f64>, hosts: Option<Vec<String>> },
-    DatastorePdl { datastore: String, at: f64, hosts: Option<Vec<String>> },
-    GuestHeartbeatLoss { vm: String, at: f64, io_until: Option<f64>, application: bool },
-    PowerOnFailure { vm: String, attempts: u32 },
-    VcenterUnavailable { at: f64, until: Option<f64> },
+    HostFailure {
+        host: String,
+        at: f64,
+    },
+    HostRecovery {
+        host: String,
+        at: f64,
+    },
+    /// `reachable`: the isolation addresses the host still reaches (R-DOMAIN; `None`: none).
+    Isolation {
+        host: String,
+        at: f64,
+        until: Option<f64>,
+        reachable: Option<Vec<String>>,
+        /// `management` or `vsan` (R-DOMAIN; `None`: the network HA uses).
+        network: Option<String>,
+    },
+    AgentFailure {
+        host: String,
+        at: f64,
+        until: Option<f64>,
+    },
+    /// `reachable`: the isolation addresses the hosts still reach (R-DOMAIN; `None`: all).
+    Partition {
+        groups: Vec<Vec<String>>,
+        at: f64,
+        until: Option<f64>,
+        reachable: Option<Vec<String>>,
+        /// `management` or `vsan` (R-DOMAIN; `None`: the network HA uses).
+        network: Option<String>,
+    },
+    /// Every host of a fault domain fails (R-DOMAIN).
+    DomainFailure {
+        domain: String,
+        at: f64,
+    },
+    /// Every host of a site fails (R-DOMAIN).
+    SiteFailure {
+        site: String,
+        at: f64,
+    },
+    /// The inter-site link fails: each site is a partition (R-DOMAIN).
+    SitePartition {
+        at: f64,
+        until: Option<f64>,
+        reachable: Option<Vec<String>>,
+        /// `management` or `vsan` (R-DOMAIN; `None`: the network HA uses).
+        network: Option<String>,
+    },
+    PowerOutage {
+        at: f64,
+        restore_at: Option<f64>,
+    },
+    DatastoreApd {
+        datastore: String,
+        at: f64,
+        until: Option<f64>,
+        hosts: Option<Vec<String>>,
+    },
+    DatastorePdl {
+        datastore: String,
+        at: f64,
+        hosts: Option<Vec<String>>,
+    },
+    GuestHeartbeatLoss {
+        vm: String,
+        at: f64,
+        io_until: Option<f64>,
+        application: bool,
+    },
+    PowerOnFailure {
+        vm: String,
+        attempts: u32,
+    },
+    VcenterUnavailable {
+        at: f64,
+        until: Option<f64>,
+    },
 }
 
 /// The fault types `apply` accepts, with the fields each takes (besides `type`).
 pub const FAULT_TYPES: &[(&str, &[&str])] = &[
     ("host_failure", &["at", "host"]),
     ("host_recovery", &["at", "host"]),
-    ("isolation", &["at", "host", "until"]),
+    ("isolation", &["at", "host", "until", "reachable_addresses", "network"]),
     ("agent_failure", &["at", "host", "until"]),
-    ("partition", &["at", "groups", "until"]),
+    ("partition", &["at", "groups", "until", "reachable_addresses", "network"]),
+    ("domain_failure", &["at", "domain"]),
+    ("site_failure", &["at", "site"]),
+    ("site_partition", &["at", "until", "reachable_addresses", "network"]),
     ("power_outage", &["at", "restore_at", "until"]),
     ("datastore_apd", &["at", "datastore", "until", "hosts"]),
     ("datastore_pdl", &["at", "datastore", "hosts"]),
@@ -48,9 +118,18 @@ impl Fault {
         match self {
             Fault::HostFailure { host, at } => sim.fail_host(host, *at),
             Fault::HostRecovery { host, at } => sim.recover_host(host, *at),
-            Fault::Isolation { host, at, until } => sim.isolate_host(host, *at, *until),
+            Fault::Isolation { host, at, until, reachable, network } => {
+                sim.isolate_host_with(host, *at, *until, reachable.clone(), network.as_deref())
+            }
             Fault::AgentFailure { host, at, until } => sim.fail_agent(host, *at, *until),
-            Fault::Partition { groups, at, until } => sim.partition(groups.clone(), *at, *until),
+            Fault::Partition { groups, at, until, reachable, network } => {
+                sim.partition_with(groups.clone(), *at, *until, reachable.clone(), network.as_deref())
+            }
+            Fault::DomainFailure { domain, at } => sim.fail_domain(domain, *at),
+            Fault::SiteFailure { site, at } => sim.fail_site(site, *at),
+            Fault::SitePartition { at, until, reachable, network } => {
+                sim.partition_sites_with(*at, *until, reachable.clone(), network.as_deref())
+            }
             Fault::PowerOutage { at, restore_at } => sim.power_outage(*at, *restore_at),
             Fault::DatastoreApd { datastore, at, until, hosts } => {
                 sim.datastore_apd(datastore, *at, *until, hosts.clone())
@@ -138,6 +217,90 @@ impl Reader<'_> {
         .map(str::to_string)
     }
 
+    /// `reachable_addresses` (R-DOMAIN): a list of the cluster's isolation addresses, or absent.
+    fn addresses(&mut self, o: &serde_json::Map<String, Value>, path: &str) -> Option<Vec<String>> {
+        let p = format!("{path}.reachable_addresses");
+        let items = match o.get("reachable_addresses") {
+            None | Some(Value::Null) => return None,
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                self.err(p, format!("expected a list of isolation addresses, got {}", type_name(other)));
+                return None;
+            }
+        };
+        let known = super::domains::isolation_addresses(&self.inv.cluster);
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                Value::String(a) if known.iter().any(|k| k.address == super::domains::split_address(a).address) => {
+                    out.push(a.clone())
+                }
+                Value::String(a) => {
+                    let k: Vec<String> = known.iter().map(|k| format!("'{}'", k.address)).collect();
+                    let k = if k.is_empty() {
+                        "the cluster has none".to_string()
+                    } else {
+                        format!("the cluster's are {}", k.join(", "))
+                    };
+                    self.err(format!("{p}[{i}]"), format!("'{a}' is not an isolation address: {k}"));
+                }
+                other => self.err(format!("{p}[{i}]"), format!("expected a string, got {}", type_name(other))),
+            }
+        }
+        Some(out)
+    }
+
+    /// `network` (R-DOMAIN): `management` or `vsan` (the latter only with vSAN), or absent.
+    fn network(&mut self, o: &serde_json::Map<String, Value>, path: &str) -> Option<String> {
+        let p = format!("{path}.network");
+        match o.get("network") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(n)) if n == "management" => Some(n.clone()),
+            Some(Value::String(n)) if n == "vsan" && self.inv.cluster.vsan.enabled => Some(n.clone()),
+            Some(Value::String(n)) if n == "vsan" => {
+                self.err(p, "network 'vsan' needs vSAN: the cluster has none (cluster.vsan.enabled is false)");
+                None
+            }
+            Some(Value::String(n)) => {
+                self.err(p, format!("unknown network '{n}'; allowed: 'management', 'vsan'"));
+                None
+            }
+            Some(other) => {
+                self.err(p, format!("expected a string, got {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    /// The name of a fault domain or site (`key`) that the inventory has.
+    fn unit_name(&mut self, o: &serde_json::Map<String, Value>, path: &str, key: &str) -> Option<String> {
+        let p = format!("{path}.{key}");
+        match o.get(key) {
+            None | Some(Value::Null) => {
+                self.err(p, "missing required field");
+                None
+            }
+            Some(Value::String(name)) => {
+                let unit = if key == "domain" {
+                    crate::sweep::FailureUnit::FaultDomain
+                } else {
+                    crate::sweep::FailureUnit::Site
+                };
+                match super::domains::unit_hosts(self.inv, unit, name) {
+                    Ok(_) => Some(name.clone()),
+                    Err(e) => {
+                        self.err(p, e.to_string());
+                        None
+                    }
+                }
+            }
+            Some(other) => {
+                self.err(p, format!("expected a string, got {}", type_name(other)));
+                None
+            }
+        }
+    }
+
     fn host_list(&mut self, v: &Value, path: &str) -> Option<Vec<String>> {
         let Value::Array(items) = v else {
             self.err(path.to_string(), format!("expected a list of host ids, got {}", type_name(v)));
@@ -218,7 +381,34 @@ impl Reader<'_> {
                 self.id(o, path, "host", "host").map(|host| Fault::HostRecovery { host, at: at.unwrap_or(0.0) })
             }
             "isolation" => {
-                self.id(o, path, "host", "host").map(|host| Fault::Isolation { host, at: at.unwrap_or(0.0), until })
+                let reachable = self.addresses(o, path);
+                let network = self.network(o, path);
+                self.id(o, path, "host", "host").map(|host| Fault::Isolation {
+                    host,
+                    at: at.unwrap_or(0.0),
+                    until,
+                    reachable,
+                    network,
+                })
+            }
+            "domain_failure" | "site_failure" => {
+                let key = if ty == "domain_failure" { "domain" } else { "site" };
+                let name = self.unit_name(o, path, key);
+                name.map(|name| {
+                    if ty == "domain_failure" {
+                        Fault::DomainFailure { domain: name, at: at.unwrap_or(0.0) }
+                    } else {
+                        Fault::SiteFailure { site: name, at: at.unwrap_or(0.0) }
+                    }
+                })
+            }
+            "site_partition" => {
+                let reachable = self.addresses(o, path);
+                if let Err(e) = super::domains::site_groups(self.inv) {
+                    self.err(format!("{path}.type"), e.to_string());
+                }
+                let network = self.network(o, path);
+                Some(Fault::SitePartition { at: at.unwrap_or(0.0), until, reachable, network })
             }
             "agent_failure" => {
                 self.id(o, path, "host", "host").map(|host| Fault::AgentFailure { host, at: at.unwrap_or(0.0), until })
@@ -239,7 +429,9 @@ impl Reader<'_> {
                                 out.push(list);
                             }
                         }
-                        Some(Fault::Partition { groups: out, at: at.unwrap_or(0.0), until })
+                        let reachable = self.addresses(o, path);
+                        let network = self.network(o, path);
+                        Some(Fault::Partition { groups: out, at: at.unwrap_or(0.0), until, reachable, network })
                     }
                     None | Some(Value::Null) => {
                         self.err(p, "missing required field");
