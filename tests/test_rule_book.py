@@ -97,10 +97,9 @@ def probe_drs() -> bool:
     return _unknown(_doc(drs={"enabled": True, "automation": "fullyAutomated"}), "cluster.drs")
 
 
-def probe_domain_isolation_addresses() -> bool:
-    # Planned part of R-DOMAIN: no isolation address at all is a configuration warning.
-    doc = _doc(advanced_options={"das.usedefaultisolationaddress": "false"})
-    return not _warnings(doc)
+def probe_domain_votes_per_object() -> bool:
+    # Planned part of R-DOMAIN: vSAN votes per object need storage policies in the inventory.
+    return _unknown(_doc(storage_policies=[{"name": "raid1", "failures_to_tolerate": 1}]), "cluster.storage_policies")
 
 
 PLANNED_RULES = {
@@ -108,7 +107,7 @@ PLANNED_RULES = {
 }
 # Partly planned: the section says which part is planned.
 PARTLY_PLANNED = {
-    "R-DOMAIN": probe_domain_isolation_addresses,
+    "R-DOMAIN": probe_domain_votes_per_object,
 }
 
 
