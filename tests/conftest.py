@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,25 @@ def lab_path() -> Path:
 @pytest.fixture
 def lab(lab_path: Path) -> ha.Inventory:
     return ha.Inventory.load(lab_path)
+
+
+@pytest.fixture(scope="session")
+def vcsim_binary() -> Path:
+    """The vCenter simulator launcher (tests/vcsim), built once a session. Skips the test when
+    pyVmomi or Go is missing, unless HAPOLICY_REQUIRE_VCSIM is set (CI: then it fails)."""
+    required = bool(os.environ.get("HAPOLICY_REQUIRE_VCSIM"))
+    if required:
+        import pyVmomi  # noqa: F401
+    else:
+        pytest.importorskip("pyVmomi")
+    from tests.vcsim import launch
+
+    try:
+        return launch.build()
+    except launch.ToolchainMissing as exc:
+        if required:
+            raise
+        pytest.skip(f"vCenter simulator tests need Go: {exc}")
 
 
 @pytest.fixture

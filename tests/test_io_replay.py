@@ -35,22 +35,6 @@ def at(seconds: float) -> str:
 # ---------------------------------------------------------------- against the simulator
 
 
-@pytest.fixture(scope="module")
-def vcsim_binary() -> Path:
-    if os.environ.get("HAPOLICY_REQUIRE_VCSIM"):  # CI: a missing pyVmomi is a failure, not a skip
-        import pyVmomi  # noqa: F401
-    else:
-        pytest.importorskip("pyVmomi")
-    from tests.vcsim import launch
-
-    try:
-        return launch.build()
-    except launch.ToolchainMissing as exc:
-        if os.environ.get("HAPOLICY_REQUIRE_VCSIM"):
-            raise
-        pytest.skip(f"vCenter simulator tests need Go: {exc}")
-
-
 @pytest.fixture
 def incident(vcsim_binary: Path) -> Iterator[dict[str, Any]]:
     """H0 fails with vm0 (3000 MB reserved) and vm1 (500 MB) on it; H1 runs vm2 (3000 MB), H2

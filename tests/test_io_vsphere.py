@@ -48,16 +48,6 @@ from tests.vcsim import launch  # noqa: E402
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "vsphere"
 
 
-@pytest.fixture(scope="session")
-def vcsim_binary() -> Path:
-    try:
-        return launch.build()
-    except launch.ToolchainMissing as exc:
-        if os.environ.get("HAPOLICY_REQUIRE_VCSIM"):  # CI: a missing toolchain is a failure
-            raise
-        pytest.skip(f"vCenter simulator tests need Go: {exc}")
-
-
 @pytest.fixture
 def sim(vcsim_binary: Path) -> Iterator[Any]:
     """A fresh simulator (the VPX model: 1 datacenter, cluster DC0_C0 with 3 hosts) per test."""
@@ -94,19 +84,6 @@ def collector_specs(si: Any, monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]
 
 def prop_types(spec: Any) -> list[tuple[str, list[str]]]:
     return [(t.type.__name__.rpartition(".")[2], list(t.pathSet)) for t in spec.propSet]
-
-
-def count_calls(si: Any, monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    calls: Counter[str] = Counter()
-    stub = si._stub
-    real = stub.InvokeMethod
-
-    def invoke(mo: Any, info: Any, args: Any) -> Any:
-        calls[info.name] += 1
-        return real(mo, info, args)
-
-    monkeypatch.setattr(stub, "InvokeMethod", invoke)
-    return calls
 
 
 # ---------------------------------------------------------------- the simulator
@@ -223,12 +200,12 @@ def test_injected_ha_configuration_is_read(vcsim_binary: Path) -> None:
     assert assumptions and "dasConfig" not in text(assumptions) and "overhead" not in text(assumptions)
 
 
-def test_collector_calls_do_not_grow_with_the_inventory(vcsim_binary: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_collector_calls_do_not_grow_with_the_inventory(vcsim_binary: Path) -> None:
     counts = []
     for size in ("2", "12"):
         with launch.start(vcsim_binary, "-vms", size, "-cluster-hosts", size) as s:
             si = s.connect()
-            calls = count_calls(si, monkeypatch)
+            calls = launch.count_calls(si, by="name")
             inv = io.from_vsphere(si, "DC0_C0")
             assert len(inv.vms) == int(size)
             counts.append(dict(calls))
@@ -412,12 +389,7 @@ def by_id(objs: Any) -> list[str]:
 def cluster_vms(si: Any, cluster: Any) -> list[Any]:
     """The cluster's VMs and templates as vCenter's own view of it holds them (its resource
     pools, recursively, and the VMs registered on its hosts)."""
-    content = si.RetrieveContent()
-    view = content.viewManager.CreateContainerView(cluster, [vim.VirtualMachine], True)
-    try:
-        return list(view.view)
-    finally:
-        view.Destroy()
+    return launch.objects(si, vim.VirtualMachine, cluster)
 
 
 def test_several_datacenters_clusters_pools_pods_and_folders(vcsim_binary: Path) -> None:
@@ -785,3 +757,27 @@ def test_current_demand_is_read_for_powered_on_vms() -> None:
     got = inv.vm(moid)
     assert (got.cpu_usage_mhz, got.memory_usage_mb) == (1234, 2048)
     assert all(v.cpu_usage_mhz is None and v.memory_usage_mb is None for v in inv.vms if v.id != moid)
+
+
+def test_drs_and_dpm_are_read() -> None:
+    """R-PLACE-DRS: configurationEx.drsConfig (enabled, defaultVmBehavior) → cluster.drs and
+    configurationEx.dpmConfigInfo.enabled → cluster.dpm; absent or off: the defaults (disabled)."""
+    def drs_on(r: dict[str, Any]) -> None:
+        cfg = r["cluster"]["props"]["configurationEx"]
+        cfg["drsConfig"] = {"_type": "vim.cluster.DrsConfigInfo", "enabled": True,
+                            "defaultVmBehavior": "partiallyAutomated"}
+        cfg["dpmConfigInfo"] = {"_type": "vim.cluster.DpmConfigInfo", "enabled": True}
+
+    inv, _ = io.read_vsphere(io.vsphere.replay(edited("vcsim-lab.json", drs_on)), "DC0_C0")
+    assert dict(inv.config.drs) == {"enabled": True, "automation": "partiallyAutomated"}
+    assert dict(inv.config.dpm) == {"enabled": True}
+    # The vcsim lab cluster has DRS on, fully automated (vcsim's default), and DPM off.
+    plain, _ = replayed("vcsim-lab.json")
+    assert dict(plain.config.drs) == {"enabled": True, "automation": "fullyAutomated"}
+    assert dict(plain.config.dpm) == {"enabled": False}
+
+    def drs_off(r: dict[str, Any]) -> None:
+        r["cluster"]["props"]["configurationEx"]["drsConfig"]["enabled"] = False
+
+    off, _ = io.read_vsphere(io.vsphere.replay(edited("vcsim-lab.json", drs_off)), "DC0_C0")
+    assert dict(off.config.drs) == {"enabled": False, "automation": "fullyAutomated"}

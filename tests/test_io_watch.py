@@ -43,16 +43,6 @@ from tests.vcsim.proxy import Proxy  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="session")
-def vcsim_binary() -> Path:
-    try:
-        return launch.build()
-    except launch.ToolchainMissing as exc:
-        if os.environ.get("HAPOLICY_REQUIRE_VCSIM"):  # CI: a missing toolchain is a failure
-            raise
-        pytest.skip(f"vCenter simulator tests need Go: {exc}")
-
-
 @pytest.fixture
 def simulator(vcsim_binary: Path) -> Iterator[launch.Simulator]:
     with launch.start(vcsim_binary, "-vms", "4", "-ha", "percentage", "-notify") as s:
@@ -81,26 +71,12 @@ def timed_next(w: io.Watch, limit: float = 1.0) -> tuple[io.Change, float]:
     return change, time.monotonic() - t
 
 
-def counting(si: Any) -> Counter[str]:
-    """Every server method ``si`` calls from now on (counted at pyVmomi's stub, below the watch)."""
-    calls: Counter[str] = Counter()
-    stub = si._stub
-    real = stub.InvokeMethod
-
-    def invoke(mo: Any, info: Any, args: Any) -> Any:
-        calls[info.wsdlName] += 1
-        return real(mo, info, args)
-
-    stub.InvokeMethod = invoke
-    return calls
-
-
 def test_each_kind_of_change_is_seen_within_a_second_and_moves_the_posture(simulator: launch.Simulator) -> None:
     admin = simulator.connect()
     cluster, (h0, h1, h2), (vm0, vm1, vm2, vm3) = lab(admin)
     ids = {o: o._moId for o in (h0, h1, h2, vm0, vm1, vm2, vm3)}
     si = simulator.connect()
-    calls = counting(si)
+    calls = launch.count_calls(si)
     w = io.watch(si, "DC0_C0", duration=60)
     first = next(w)
     assert first.kind == "initial"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .enums import EventKind, HostState, PowerState
 from .inventory import Inventory
-from .placement import plan_failover
+from .placement import FailoverPlan, plan_failover
 from .simulation import Event, Simulation, Timeline
 
 if TYPE_CHECKING:
@@ -74,7 +74,10 @@ class _HostLoad:
     failed: bool
 
 
-def _loads(inv: Inventory, failed_hosts: Sequence[str]) -> tuple[list[_HostLoad], Any]:
+def _loads(inv: Inventory, failed_hosts: Sequence[str], plan: FailoverPlan | None) -> list[_HostLoad]:
+    """Per host, by id: its capacity, what the powered-on VMs running there reserve (memory
+    overhead included) and what the VMs ``plan`` restarts there add; ``plan`` is the failover
+    plan of ``failed_hosts`` (None: no failure). Also the report's capacity section."""
     reserved: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     vms = {v.id: v for v in inv.vms}
     for v in inv.vms:
@@ -82,7 +85,6 @@ def _loads(inv: Inventory, failed_hosts: Sequence[str]) -> tuple[list[_HostLoad]
             r = reserved[v.host]
             r[0] += v.cpu_reservation_mhz
             r[1] += v.memory_reservation_mb + v.memory_overhead_mb
-    plan = plan_failover(inv, failed_hosts) if failed_hosts else None
     added: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for p in plan.placements if plan is not None else ():
         v = vms[p.vm]
@@ -95,7 +97,7 @@ def _loads(inv: Inventory, failed_hosts: Sequence[str]) -> tuple[list[_HostLoad]
                   (added[h.id][0], added[h.id][1]), added[h.id][2], h.id in failed_hosts)
         for h in sorted(inv.hosts, key=lambda h: h.id)
     ]
-    return loads, plan
+    return loads
 
 
 def _num(x: float) -> str:
@@ -118,7 +120,8 @@ def capacity(
     from matplotlib.patches import Patch
 
     failed = [failed_hosts] if isinstance(failed_hosts, str) else list(failed_hosts)
-    loads, plan = _loads(inv, failed)
+    plan = plan_failover(inv, failed) if failed else None
+    loads = _loads(inv, failed, plan)
     if ax is None:
         _, axes = plt.subplots(1, 2, figsize=(12, 1.6 + 0.55 * len(loads)), layout="constrained", sharey=True)
         cpu_ax, mem_ax = axes[0], axes[1]

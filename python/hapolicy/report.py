@@ -45,6 +45,7 @@ from .enums import AdmissionPolicy, PowerState
 from .errors import HaPolicyError
 from .inventory import AdmissionControlConfig, Inventory
 from .placement import FailoverPlan, plan_failover
+from .plot import _loads
 from .sweep import SweepResult, sweep
 
 __all__ = ["DOMAIN_SECTION", "PAIR_SWEEP_MAX_HOSTS", "SCHEMA_VERSION", "SECTIONS", "Report", "build_report",
@@ -500,24 +501,11 @@ class _Builder:
             plan = plan_failover(inv, chosen.failed_hosts)
             scenario = {"failed_hosts": list(chosen.failed_hosts), "labels": [lab(h) for h in chosen.failed_hosts],
                         "why": why, "restarted": plan.restarted, "unplaced": len(plan.unplaced)}
-        vms = {v.id: v for v in inv.vms}
-        reserved: dict[str, list[int]] = {h.id: [0, 0] for h in inv.hosts}
-        for v in inv.vms:
-            if v.host is not None and v.power_state == PowerState.POWERED_ON and v.host in reserved:
-                reserved[v.host][0] += v.cpu_reservation_mhz
-                reserved[v.host][1] += v.memory_reservation_mb + v.memory_overhead_mb
-        added: dict[str, list[int]] = {h.id: [0, 0, 0] for h in inv.hosts}
-        for p in plan.placements if plan is not None else ():
-            v = vms[p.vm]
-            a = added[p.host]
-            a[0] += v.cpu_reservation_mhz
-            a[1] += v.memory_reservation_mb + v.memory_overhead_mb
-            a[2] += 1
-        failed = set(scenario["failed_hosts"]) if scenario else set()
+        loads = {x.host: x for x in _loads(inv, scenario["failed_hosts"] if scenario else [], plan)}
         rows = []
         for h in inv.hosts:
-            r, a = reserved[h.id], added[h.id]
-            is_failed = h.id in failed
+            x = loads[h.id]
+            r, a, is_failed = x.reserved, (*x.restarted, x.restarted_vms), x.failed
             rows.append({
                 "host": h.id, "label": lab(h.id), "failed": is_failed,
                 "state": "failed" if is_failed else _host_state(h),
@@ -927,13 +915,22 @@ def _t_failures(f: Any, d: Mapping[str, Any]) -> str:
     if f["worst"]:
         lines.append("worst combinations:")
     for w in f["worst"]:
-        lines.append(f"  {' + '.join(w['labels'])}: {w['restarted']} restart, {w['unplaced']} unplaced")
-        for v in w["vms"]:
-            lines.append(f"    {v['label']} ({v['priority']}): {v['reason_text']}")
-            lines += [f"      {h}" for h in v["hosts"][:4]]
-        if w["more_vms"]:
-            lines.append(f"    … {w['more_vms']} more")
+        lines += _t_worst(w, "  ", hosts=True)
     return "\n".join(lines)
+
+
+def _t_worst(w: Mapping[str, Any], head: str, *, hosts: bool, most: int | None = None) -> list[str]:
+    """The text lines of one worst failure combination: ``head``, its labels and counts, then
+    its unplaced VMs (the first ``most``; with up to four hosts' reasons each when ``hosts``)
+    and how many more."""
+    lines = [f"{head}{' + '.join(w['labels'])}: {w['restarted']} restart, {w['unplaced']} unplaced"]
+    for v in w["vms"][:most]:
+        lines.append(f"    {v['label']} ({v['priority']}): {v['reason_text']}")
+        if hosts:
+            lines += [f"      {h}" for h in v["hosts"][:4]]
+    if w["more_vms"]:
+        lines.append(f"    … {w['more_vms']} more")
+    return lines
 
 
 def _t_heartbeat(h: Any, d: Mapping[str, Any]) -> str:
@@ -1185,11 +1182,7 @@ def _t_domains(f: Any, d: Mapping[str, Any]) -> str:
         if u["admission"]:
             lines.append(f"  admission control: {u['admission']['sentence']}")
         for w in (u["sweep"] or {}).get("worst", ())[:1]:
-            lines.append(f"  worst: {' + '.join(w['labels'])}: {w['restarted']} restart, {w['unplaced']} unplaced")
-            for v in w["vms"][:_VMS_SHOWN]:
-                lines.append(f"    {v['label']} ({v['priority']}): {v['reason_text']}")
-            if w["more_vms"]:
-                lines.append(f"    … {w['more_vms']} more")
+            lines += _t_worst(w, "  worst: ", hosts=False, most=_VMS_SHOWN)
         if u["remedies"]:
             lines.append(f"  remedies ({u['noun']} failures):")
             lines += [f"  {line}" for line in _t_remedies(u["remedies"], d).splitlines()]

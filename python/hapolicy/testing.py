@@ -28,10 +28,9 @@ from typing import Any, Literal, Union
 
 from .admission import AdmissionDecision, admission_control, check_migrate_in, check_power_on
 from .enums import EventKind
-from .errors import UnknownIdError
 from .inventory import Inventory, Vm
 from .placement import FailoverPlan, plan_failover
-from .simulation import Event, Simulation, Timeline
+from .simulation import Event, Simulation, Timeline, _id_of
 
 __all__ = [
     "ExpectedEvent",
@@ -447,14 +446,7 @@ def _with_ids(p: _Pattern, inv: Inventory | None) -> _Pattern:
         return p
 
     def resolve(kind: str, x: str | None) -> str | None:
-        if x is None or not isinstance(x, str):
-            return x
-        try:
-            return inv.resolve_vm(x) if kind == "vm" else inv.resolve_host(x)
-        except UnknownIdError as exc:
-            if exc.candidates:
-                raise
-            return x
+        return _id_of(inv, kind, x)
 
     who = p.who
     if who is not None:

@@ -364,7 +364,7 @@ fn smallest<T>(max: u64, mut test: impl FnMut(u64) -> Result<Option<T>>) -> Resu
     }
     let mut lo = 0u64;
     let mut hi = 1u64;
-    let (mut hi, mut best) = loop {
+    let (hi, best) = loop {
         if let Some(t) = test(hi)? {
             break (hi, t);
         }
@@ -374,6 +374,17 @@ fn smallest<T>(max: u64, mut test: impl FnMut(u64) -> Result<Option<T>>) -> Resu
         }
         hi = hi.saturating_mul(2).min(max);
     };
+    bisect(lo, hi, best, test).map(Some)
+}
+
+/// Bisection between `lo` (fails, or 0) and `hi` (holds, with figures `best`): the smallest
+/// value that holds, with its figures.
+fn bisect<T>(
+    mut lo: u64,
+    mut hi: u64,
+    mut best: T,
+    mut test: impl FnMut(u64) -> Result<Option<T>>,
+) -> Result<(u64, T)> {
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
         match test(mid)? {
@@ -384,7 +395,7 @@ fn smallest<T>(max: u64, mut test: impl FnMut(u64) -> Result<Option<T>>) -> Resu
             None => lo = mid,
         }
     }
-    Ok(Some((hi, best)))
+    Ok((hi, best))
 }
 
 /// Like [`smallest`] for tests that fail again at the far end (slot caps and reservations: a
@@ -400,18 +411,7 @@ fn smallest_scan<T>(max: u64, mut test: impl FnMut(u64) -> Result<Option<T>>) ->
             continue;
         }
         if let Some(t) = test(hi)? {
-            let (mut lo, mut hi, mut best) = (lo, hi, t);
-            while hi - lo > 1 {
-                let mid = lo + (hi - lo) / 2;
-                match test(mid)? {
-                    Some(t) => {
-                        hi = mid;
-                        best = t;
-                    }
-                    None => lo = mid,
-                }
-            }
-            return Ok(Some((hi, best)));
+            return bisect(lo, hi, t, test).map(Some);
         }
         lo = hi;
     }
@@ -679,28 +679,24 @@ impl Search<'_> {
         let Some(ac) = &patch.admission_control else {
             return (Scope::Promise, 100.0, "change the admission control policy".to_string());
         };
+        // A lower host-failure promise than the configured one: its size is the share given up.
+        let lowered = |policy: &str, host_failures: u32, why: &str| {
+            let k = b.configured_host_failures.unwrap_or(0);
+            (
+                Scope::Promise,
+                percent(k.saturating_sub(host_failures) as f64, k as f64),
+                format!(
+                    "lower the {policy} policy to {} (configured {k}{why})",
+                    counted(u64::from(host_failures), "host failure", "host failures")
+                ),
+            )
+        };
         match (ac, b.policy) {
             (AdmissionControl::Slot { host_failures, .. }, _) => {
-                let k = b.configured_host_failures.unwrap_or(0);
-                (
-                    Scope::Promise,
-                    percent(k.saturating_sub(*host_failures) as f64, k as f64),
-                    format!(
-                        "lower the slot policy to {} (configured {k}; the current failover level)",
-                        counted(u64::from(*host_failures), "host failure", "host failures")
-                    ),
-                )
+                lowered("slot", *host_failures, "; the current failover level")
             }
             (AdmissionControl::PercentageAuto { host_failures }, crate::model::AdmissionPolicyKind::Percentage) => {
-                let k = b.configured_host_failures.unwrap_or(0);
-                (
-                    Scope::Promise,
-                    percent(k.saturating_sub(*host_failures) as f64, k as f64),
-                    format!(
-                        "lower the percentage policy to {} (configured {k})",
-                        counted(u64::from(*host_failures), "host failure", "host failures")
-                    ),
-                )
+                lowered("percentage", *host_failures, "")
             }
             (AdmissionControl::PercentageAuto { host_failures }, _) => (
                 Scope::Setting,
@@ -910,14 +906,7 @@ impl Search<'_> {
             p
         };
         let range = (cpu.saturating_sub(1), mem.saturating_sub(1));
-        let found = search_2d(range, range, true, |rc, rm| self.check(base, &make(rc, rm)))?;
-        if found.is_empty() {
-            self.notes.push("slotCap: no slot cap restores the promise".to_string());
-        }
-        for (rc, rm, after) in found {
-            self.push(RemedyKind::SlotCap, &base.merged(&make(rc, rm)), after);
-        }
-        Ok(())
+        self.reductions(base, range, RemedyKind::SlotCap, "slotCap: no slot cap restores the promise", make)
     }
 
     fn lower_reservations(&mut self, base: &Patch) -> Result<()> {
@@ -946,12 +935,27 @@ impl Search<'_> {
             p
         };
         let range = (max_cpu.saturating_sub(1), max_mem.saturating_sub(1));
+        let none = "lowerReservations: lowering the largest reservations does not restore the promise";
+        self.reductions(base, range, RemedyKind::LowerReservations, none, make)
+    }
+
+    /// Searches the reductions `(rc, rm)` up to `range` that `make` turns into a patch (scanned:
+    /// a reduction may fail again past a working one), pushes every one found as a `kind` remedy
+    /// on top of `base`, or the note `none` when there is none.
+    fn reductions(
+        &mut self,
+        base: &Patch,
+        range: (u64, u64),
+        kind: RemedyKind,
+        none: &str,
+        make: impl Fn(u64, u64) -> Patch,
+    ) -> Result<()> {
         let found = search_2d(range, range, true, |rc, rm| self.check(base, &make(rc, rm)))?;
         if found.is_empty() {
-            self.notes.push("lowerReservations: lowering the largest reservations does not restore the promise".into());
+            self.notes.push(none.to_string());
         }
         for (rc, rm, after) in found {
-            self.push(RemedyKind::LowerReservations, &base.merged(&make(rc, rm)), after);
+            self.push(kind, &base.merged(&make(rc, rm)), after);
         }
         Ok(())
     }

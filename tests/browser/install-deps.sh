@@ -8,12 +8,6 @@ if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null
     exit 0
 fi
 
-SUDO=
-if [ "$(id -u)" != 0 ]; then
-    SUDO=sudo
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+. "$(dirname "$0")/../apt_install.sh"
 # fonts-dejavu-core: a font with the glyphs the report uses (✓ ✗ …), so screenshots are legible.
-$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+apt_install chromium fonts-dejavu-core

@@ -10,11 +10,5 @@ if command -v go >/dev/null 2>&1 && [ -d "$GOVMOMI" ]; then
     exit 0
 fi
 
-SUDO=
-if [ "$(id -u)" != 0 ]; then
-    SUDO=sudo
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends golang-go golang-github-vmware-govmomi-dev >/dev/null
+. "$(dirname "$0")/../apt_install.sh"
+apt_install golang-go golang-github-vmware-govmomi-dev

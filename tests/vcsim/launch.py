@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import threading
 import urllib.parse
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -83,28 +84,45 @@ def start(binary: Path, *args: str, timeout: float = 30.0) -> Iterator[Simulator
             proc.wait(10)
 
 
+def objects(si: Any, kind: Any, root: Any = None) -> list[Any]:
+    """Every managed entity of type ``kind`` (e.g. ``vim.HostSystem``) below ``root`` (default:
+    the root folder), read through a container view that is destroyed after."""
+    content = si.RetrieveContent()
+    view = content.viewManager.CreateContainerView(content.rootFolder if root is None else root, [kind], True)
+    try:
+        return list(view.view)
+    finally:
+        view.Destroy()
+
+
+def count_calls(si: Any, by: str = "wsdlName") -> Counter[str]:
+    """Every server method ``si`` calls from now on, counted at pyVmomi's stub (below any
+    adapter) under the method's ``by``: ``"wsdlName"`` (the SOAP name, e.g. ``DestroyView``)
+    or ``"name"`` (pyVmomi's, e.g. ``Destroy``)."""
+    calls: Counter[str] = Counter()
+    stub = si._stub
+    real = stub.InvokeMethod
+
+    def invoke(mo: Any, info: Any, args: Any) -> Any:
+        calls[getattr(info, by)] += 1
+        return real(mo, info, args)
+
+    stub.InvokeMethod = invoke
+    return calls
+
+
 def cluster_objects(si: Any, name: str = "DC0_C0") -> tuple[Any, list[Any], list[Any]]:
     """(cluster, its hosts by name, its VMs by name), read with plain pyVmomi property access."""
     from pyVmomi import vim
 
-    content = si.RetrieveContent()
-    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.ClusterComputeResource], True)
-    cluster = next(c for c in view.view if c.name == name)
-    view.Destroy()
-    view = content.viewManager.CreateContainerView(cluster, [vim.VirtualMachine], True)
-    vms = sorted(view.view, key=lambda v: v.name)
-    view.Destroy()
+    cluster = next(c for c in clusters(si) if c.name == name)
+    vms = sorted(objects(si, vim.VirtualMachine, cluster), key=lambda v: v.name)
     return cluster, sorted(cluster.host, key=lambda h: h.name), vms
 
 
 def find(si: Any, kind: Any, name: str) -> Any:
     """The one managed entity of type ``kind`` (e.g. ``vim.HostSystem``) named ``name``."""
-    content = si.RetrieveContent()
-    view = content.viewManager.CreateContainerView(content.rootFolder, [kind], True)
-    try:
-        found = [o for o in view.view if o.name == name]
-    finally:
-        view.Destroy()
+    found = [o for o in objects(si, kind) if o.name == name]
     if len(found) != 1:
         raise LookupError(f"{len(found)} objects of type {kind.__name__} named {name!r}")
     return found[0]
@@ -114,24 +132,14 @@ def clusters(si: Any) -> list[Any]:
     """Every cluster of the simulator, with plain pyVmomi property access."""
     from pyVmomi import vim
 
-    content = si.RetrieveContent()
-    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.ClusterComputeResource], True)
-    try:
-        return list(view.view)
-    finally:
-        view.Destroy()
+    return objects(si, vim.ClusterComputeResource)
 
 
 def all_vms(si: Any) -> list[Any]:
     """Every VM and template of the simulator."""
     from pyVmomi import vim
 
-    content = si.RetrieveContent()
-    view = content.viewManager.CreateContainerView(content.rootFolder, [vim.VirtualMachine], True)
-    try:
-        return list(view.view)
-    finally:
-        view.Destroy()
+    return objects(si, vim.VirtualMachine)
 
 
 def datacenter_of(entity: Any) -> Any:
