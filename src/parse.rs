@@ -200,16 +200,55 @@ impl<'de> serde::de::Visitor<'de> for StrictJsonVisitor {
         Ok(Value::Array(items))
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
-        let mut out = Map::new();
+        // A small object (the common case: a VM has 18 keys) is gathered in a list, where a
+        // repeated key is found by comparison, and then moved into a map sized once; a larger
+        // one goes into the map as it is read (one hash per key). Either way a repeated key is
+        // refused where it is read.
+        const SMALL: usize = 32;
+        let duplicate = |key: &str| serde::de::Error::custom(format!("duplicate key '{key}' in one object"));
+        let mut small: Vec<(String, Value)> = Vec::new();
+        // A cheap fingerprint of each key in `small`: strings are compared only when these match.
+        let mut prints = [0u64; SMALL + 1];
+        let mut large: Option<Map<String, Value>> = None;
         while let Some(key) = map.next_key::<String>()? {
-            if out.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!("duplicate key '{key}' in one object")));
+            match &mut large {
+                None => {
+                    let print = key_print(&key);
+                    let seen = prints.get(..small.len()).unwrap_or_default();
+                    if seen.iter().zip(&small).any(|(&p, (k, _))| p == print && *k == key) {
+                        return Err(duplicate(&key));
+                    }
+                    if let Some(slot) = prints.get_mut(small.len()) {
+                        *slot = print;
+                    }
+                    let StrictJson(v) = map.next_value()?;
+                    small.push((key, v));
+                    if small.len() > SMALL {
+                        let mut out = Map::with_capacity(small.len() * 2);
+                        out.extend(small.drain(..));
+                        large = Some(out);
+                    }
+                }
+                Some(out) => match out.entry(key) {
+                    serde_json::map::Entry::Occupied(e) => return Err(duplicate(e.key())),
+                    serde_json::map::Entry::Vacant(e) => {
+                        let StrictJson(v) = map.next_value()?;
+                        e.insert(v);
+                    }
+                },
             }
-            let StrictJson(v) = map.next_value()?;
-            out.insert(key, v);
         }
-        Ok(Value::Object(out))
+        Ok(Value::Object(large.unwrap_or_else(|| {
+            let mut out = Map::with_capacity(small.len());
+            out.extend(small);
+            out
+        })))
     }
+}
+
+/// The length and last bytes of a key, packed: different keys of one object rarely share it.
+fn key_print(key: &str) -> u64 {
+    key.as_bytes().iter().rev().take(7).fold(key.len() as u64, |acc, &b| acc.rotate_left(8) ^ u64::from(b))
 }
 
 fn check_size(text: &str) -> Result<()> {
@@ -389,8 +428,16 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
 struct Obj<'a> {
     map: &'a Map<String, Value>,
     path: String,
-    /// Keys read so far (a handful per object: a list beats hashing).
+    /// Keys read so far, for a large object (a handful per object: a list beats hashing).
     used: Vec<&'static str>,
+    /// For a small object: bit `i` is set once `entries[i]` has been read.
+    read: u64,
+    /// A small object's entries in document order (empty for a large one): the reader asks
+    /// for the fields mostly in the order the serializer writes them, so a scan starting where
+    /// the last key was found beats hashing every key.
+    entries: Vec<(&'a str, &'a Value)>,
+    /// Where the last lookup in `entries` found its key.
+    cursor: std::cell::Cell<usize>,
 }
 
 impl<'a> Obj<'a> {
@@ -402,12 +449,59 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// Largest object whose keys are looked up by scanning (see `entries`).
+    const SCAN_MAX: usize = 32;
+
+    fn new(map: &'a Map<String, Value>, path: &str) -> Self {
+        let (entries, used) = if map.len() <= Self::SCAN_MAX {
+            (map.iter().map(|(k, v)| (k.as_str(), v)).collect(), Vec::new())
+        } else {
+            (Vec::new(), Vec::with_capacity(map.len()))
+        };
+        Obj { map, path: path.to_string(), used, read: 0, entries, cursor: 0.into() }
+    }
+
+    /// Scans a small object for `key`, starting where the last key was found.
+    fn index_of(&self, key: &str) -> Option<usize> {
+        let n = self.entries.len();
+        let start = self.cursor.get().min(n);
+        let (before, after) = self.entries.split_at(start);
+        let step = after.iter().chain(before).position(|&(k, _)| k == key)?;
+        let i = (start + step) % n;
+        self.cursor.set(i);
+        Some(i)
+    }
+
+    /// The value under `key` as written (null included), without marking the key read.
+    fn raw(&self, key: &str) -> Option<&'a Value> {
+        if self.entries.is_empty() {
+            return self.map.get(key);
+        }
+        self.index_of(key).and_then(|i| self.entries.get(i)).map(|&(_, v)| v)
+    }
+
+    /// Whether `key` (present in the object) has been read.
+    fn was_read(&self, key: &str) -> bool {
+        if self.entries.is_empty() {
+            return self.used.contains(&key);
+        }
+        self.index_of(key).is_some_and(|i| self.read & (1 << i) != 0)
+    }
+
     /// The value under `key`, `None` when absent or null.
     fn get(&mut self, key: &'static str) -> Option<&'a Value> {
-        if !self.used.contains(&key) {
-            self.used.push(key);
-        }
-        match self.map.get(key) {
+        let v = if self.entries.is_empty() {
+            if !self.used.contains(&key) {
+                self.used.push(key);
+            }
+            self.map.get(key)
+        } else {
+            // An absent key needs no mark: only the keys present are checked by `finish`.
+            let i = self.index_of(key)?;
+            self.read |= 1 << i;
+            self.entries.get(i).map(|&(_, v)| v)
+        };
+        match v {
             None | Some(Value::Null) => None,
             Some(v) => Some(v),
         }
@@ -425,7 +519,7 @@ impl Reader {
 
     fn object<'a>(&mut self, v: &'a Value, path: &str) -> Option<Obj<'a>> {
         match v {
-            Value::Object(map) => Some(Obj { map, path: path.to_string(), used: Vec::with_capacity(map.len()) }),
+            Value::Object(map) => Some(Obj::new(map, path)),
             other => {
                 self.error(display_path(path), format!("expected an object, got {}", type_name(other)));
                 None
@@ -435,8 +529,9 @@ impl Reader {
 
     /// Reports keys nobody read: they would otherwise be lost without a word.
     fn finish(&mut self, o: Obj<'_>) {
-        for key in o.map.keys() {
-            if !o.used.contains(&key.as_str()) {
+        for (i, key) in o.map.keys().enumerate() {
+            let read = if o.entries.is_empty() { o.used.contains(&key.as_str()) } else { o.read & (1 << i) != 0 };
+            if !read {
                 let path = o.field(key);
                 self.warn(path, "unknown field: ignored");
             }
@@ -455,7 +550,7 @@ impl Reader {
     }
 
     fn required_id(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<String> {
-        let present = o.map.get(key).is_some_and(|v| !v.is_null());
+        let present = o.raw(key).is_some_and(|v| !v.is_null());
         match self.string(o, key) {
             Some(s) if s.trim().is_empty() => {
                 self.error(o.field(key), "must not be empty");
@@ -521,6 +616,9 @@ impl Reader {
                 default
             }
             Some(v) => {
+                if let Some(u) = v.as_u64().filter(|&u| u <= MAX_NUMBER) {
+                    return Some(u); // the common case, without building the path
+                }
                 let path = o.field(key);
                 self.whole(v, &path)
             }
@@ -529,6 +627,9 @@ impl Reader {
 
     fn optional_number(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<u64> {
         let v = o.get(key)?;
+        if let Some(u) = v.as_u64().filter(|&u| u <= MAX_NUMBER) {
+            return Some(u); // the common case, without building the path
+        }
         let path = o.field(key);
         self.whole(v, &path)
     }
@@ -574,23 +675,24 @@ impl Reader {
     /// A list of ids (strings). Absent → `None`.
     fn id_list(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<Vec<String>> {
         let v = o.get(key)?;
-        let path = o.field(key);
+        // The path is built only when something is wrong (this runs twice per VM).
         match v {
             Value::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     match item {
                         Value::String(s) if !s.trim().is_empty() => out.push(s.clone()),
-                        Value::String(_) => self.error(format!("{path}[{i}]"), "must not be empty"),
-                        other => {
-                            self.error(format!("{path}[{i}]"), format!("expected a string, got {}", type_name(other)))
-                        }
+                        Value::String(_) => self.error(format!("{}[{i}]", o.field(key)), "must not be empty"),
+                        other => self.error(
+                            format!("{}[{i}]", o.field(key)),
+                            format!("expected a string, got {}", type_name(other)),
+                        ),
                     }
                 }
                 Some(out)
             }
             other => {
-                self.error(path, format!("expected a list, got {}", type_name(other)));
+                self.error(o.field(key), format!("expected a list, got {}", type_name(other)));
                 None
             }
         }
@@ -812,7 +914,7 @@ impl Reader {
         let host = self.string(&mut o, "host");
         // Absent means powered on; an invalid value is reported and skips the checks that
         // depend on the power state (they would only add noise).
-        let power_state = match o.map.get("power_state") {
+        let power_state = match o.raw("power_state") {
             None | Some(Value::Null) => {
                 o.get("power_state");
                 Some(PowerState::PoweredOn)
@@ -861,7 +963,7 @@ impl Reader {
         });
 
         // Datastores: home first, then the others listed; the home is always among them.
-        let home_present = o.map.get("home_datastore").is_some_and(|v| !v.is_null());
+        let home_present = o.raw("home_datastore").is_some_and(|v| !v.is_null());
         let home = match (home, &listed) {
             (Some(h), _) if h.trim().is_empty() => {
                 self.error(o.field("home_datastore"), "must not be empty");
@@ -902,7 +1004,7 @@ impl Reader {
                 Some(hd) if hd.standby => Some(format!("host '{h}' is in standby and cannot run a powered-on VM")),
                 _ => None,
             },
-            (None, Some(PowerState::PoweredOn)) if o.map.get("host").is_none_or(Value::is_null) => {
+            (None, Some(PowerState::PoweredOn)) if o.raw("host").is_none_or(Value::is_null) => {
                 Some("a powered-on VM needs a host".to_string())
             }
             _ => None,
@@ -1466,8 +1568,8 @@ impl Reader {
         };
         // Keys that belong to another policy are mistakes worth a word.
         for k in ["host_failures", "cpu_percent", "memory_percent", "slot_cpu_mhz", "slot_memory_mb", "hosts"] {
-            if o.map.contains_key(k) && !o.used.contains(&k) {
-                o.used.push(k);
+            if o.raw(k).is_some() && !o.was_read(k) {
+                o.get(k); // marks it read
                 self.warn(
                     format!("{path}.{k}"),
                     format!("ignored by the '{}' policy", policy.map(|p| p.as_str()).unwrap_or("?")),
@@ -1613,4 +1715,76 @@ fn dedup(items: Vec<String>) -> Vec<String> {
     }
     let mut seen = HashSet::new();
     items.into_iter().filter(|s| seen.insert(s.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The JSON front end gathers small objects in a list and switches to a map past 32 keys,
+    //! and the reader scans small objects instead of hashing: these pin that both paths refuse
+    //! repeated keys and report unknown fields alike.
+    use super::*;
+
+    /// One host with `extra` appended to its fields (text after `"memory_mb": 1024`).
+    fn host_doc(extra: &str) -> String {
+        format!(r#"{{"hosts": [{{"id": "h1", "cpu_mhz": 1000, "memory_mb": 1024{extra}}}]}}"#)
+    }
+
+    fn unknown(n: usize) -> String {
+        (0..n).map(|i| format!(r#", "x{i}": {i}"#)).collect()
+    }
+
+    fn refused_as_duplicate(text: &str, key: &str) -> bool {
+        match from_json_str(text) {
+            Err(Error::Invalid(p)) => {
+                p.len() == 1 && p[0].path == "<json>" && p[0].message.contains(&format!("duplicate key '{key}'"))
+            }
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn repeated_key_is_refused_in_small_and_large_objects() {
+        // Small object (4 keys).
+        assert!(refused_as_duplicate(&host_doc(r#", "cpu_mhz": 5"#), "cpu_mhz"));
+        // 3 + 40 keys: repeats of a key read before and after the switch to a map.
+        assert!(refused_as_duplicate(&host_doc(&format!("{}, \"id\": \"h2\"", unknown(40))), "id"));
+        assert!(refused_as_duplicate(&host_doc(&format!("{}, \"x35\": 1", unknown(40))), "x35"));
+        // The repeat right at the switch (the 33rd key repeats the first).
+        assert!(refused_as_duplicate(&host_doc(&format!("{}, \"id\": \"h2\"", unknown(29))), "id"));
+    }
+
+    #[test]
+    fn keys_sharing_length_and_ending_are_distinct() {
+        let inv = from_json_str(&host_doc(r#", "a_1234567": 1, "b_1234567": 2"#)).expect("distinct keys load");
+        let ignored: Vec<&str> =
+            inv.warnings.iter().filter(|w| w.message == "unknown field: ignored").map(|w| w.path.as_str()).collect();
+        assert_eq!(ignored, ["hosts[0].a_1234567", "hosts[0].b_1234567"]);
+    }
+
+    #[test]
+    fn unknown_fields_are_reported_in_small_and_large_objects() {
+        for n in [1, 29, 30, 40] {
+            let inv = from_json_str(&host_doc(&unknown(n))).expect("unknown fields are only warned about");
+            let mut ignored: Vec<String> = inv
+                .warnings
+                .iter()
+                .filter(|w| w.message == "unknown field: ignored")
+                .map(|w| w.path.clone())
+                .collect();
+            ignored.sort();
+            let mut expected: Vec<String> = (0..n).map(|i| format!("hosts[0].x{i}")).collect();
+            expected.sort(); // warnings come sorted by path
+            assert_eq!(ignored, expected, "{n} unknown fields");
+            assert_eq!((inv.hosts[0].cpu_mhz, inv.hosts[0].memory_mb), (1000, 1024));
+        }
+    }
+
+    #[test]
+    fn fields_are_found_in_any_order() {
+        let text = r#"{"hosts": [{"memory_mb": 1024, "name": "esx", "cpu_mhz": 1000, "id": "h1"}]}"#;
+        let inv = from_json_str(text).expect("loads");
+        let h = &inv.hosts[0];
+        assert_eq!((h.id.as_str(), h.name.as_str(), h.cpu_mhz, h.memory_mb), ("h1", "esx", 1000, 1024));
+        assert!(inv.warnings.iter().all(|w| w.message != "unknown field: ignored"));
+    }
 }
