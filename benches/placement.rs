@@ -8,6 +8,10 @@
 //!   release and place their VMs (no verdicts recorded).
 //! - `place_rules_respected/8_hosts`: as above with anti-affinity and soft rules respected.
 //! - `prepare/index`, `prepare/state`: the per-inventory and per-scenario set-up costs.
+//! - `drs_fragmented/1_host_{without,with}_drs` (R-PLACE-DRS): a fragmented cluster — every
+//!   surviving host left with 4000 MB unreserved, every VM of the failed host reserving
+//!   4096 MB — planned without DRS (the explanation's would-be search only) and with DRS fully
+//!   automated (defragmenting vMotions). Target: with DRS within 10× without.
 //!
 //! Quick run: `cargo bench --bench placement -- --warm-up-time 1 --measurement-time 3`.
 
@@ -15,7 +19,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hapolicy::generate::{synthetic, GeneratorSpec};
-use hapolicy::model::RestartPriority;
+use hapolicy::model::{DrsAutomation, DrsConfig, RestartPriority};
 use hapolicy::placement::{
     place, plan_failover, plan_failover_indexed, HostAvailability, PlacementIndex, PlacementState,
 };
@@ -99,11 +103,44 @@ fn bench_placement(c: &mut Criterion) {
         b.iter(|| sweep_scenario(&strict, &strict_index, &strict_state, &eight, black_box(&eight_vms)))
     });
 
+    let mut group = c.benchmark_group("drs_fragmented");
+    let [(_, one), _] = failure_sets(&inv);
+    for (name, drs) in [("1_host_without_drs", false), ("1_host_with_drs", true)] {
+        let frag = fragmented(&inv, drs);
+        let plan = plan_failover(&frag, &one, &[]).expect("known hosts");
+        eprintln!(
+            "drs_fragmented/{name}: {} VMs attempted, {} placed, {} unplaced, {} vMotions",
+            plan.attempted(),
+            plan.placements.len(),
+            plan.unplaced.len(),
+            plan.migrations.len()
+        );
+        group.bench_function(name, |b| b.iter(|| plan_failover(black_box(&frag), black_box(&one), &[])));
+    }
+    group.finish();
+
     let mut group = c.benchmark_group("prepare");
     group.bench_function("index", |b| b.iter(|| PlacementIndex::new(black_box(&inv))));
     group.bench_function("state", |b| b.iter(|| PlacementState::new(black_box(&inv), &index)));
     group.bench_function("state_clone", |b| b.iter(|| black_box(&base_state).clone()));
     group.finish();
+}
+
+/// `inv` made fragmented (R-PLACE-DRS benchmark): host 0's powered-on VMs reserve 4096 MB each;
+/// every other host keeps 4000 MB unreserved, so none takes one of them without vMotions.
+fn fragmented(inv: &Inventory, drs: bool) -> Inventory {
+    let mut inv = inv.clone();
+    let index = PlacementIndex::new(&inv);
+    for v in index.vms_on_host(0).iter().map(|&v| v as usize) {
+        inv.vms[v].memory_reservation_mb = 4096;
+        inv.vms[v].memory_overhead_mb = 0;
+    }
+    let state = PlacementState::new(&inv, &index);
+    for h in 1..inv.hosts.len() {
+        inv.hosts[h].memory_mb = state.reserved(h).memory_mb + 4000;
+    }
+    inv.cluster.drs = DrsConfig { enabled: drs, automation: DrsAutomation::FullyAutomated };
+    inv
 }
 
 criterion_group!(benches, bench_placement);

@@ -754,6 +754,8 @@ impl<'a> Builder<'a> {
                 preferred: Vec::new(),
             },
             orchestration: Default::default(),
+            drs: Default::default(),
+            dpm: Default::default(),
             vm_monitoring: VmMonitoringConfig {
                 mode: VmMonitoringMode::VmMonitoringOnly,
                 sensitivity: VmMonitoringSensitivity::Medium,

@@ -1,11 +1,11 @@
-//! Heartbeat datastore selection (SPEC §3.4, R-HBDS): which datastores each host heartbeats
+//! Heartbeat datastore selection (R-HBDS): which datastores each host heartbeats
 //! on, and the configuration warnings vCenter raises when there are too few.
 //!
 //! [`select`] answers for the whole cluster; [`HeartbeatSelector`] precomputes the per-datastore
 //! figures once so that a simulation can re-select for one host at a time
 //! ([`HeartbeatSelector::select_host`]) when datastores become unusable (APD/PDL).
 //!
-//! Engine decisions where SPEC §3.4 is silent:
+//! Engine decisions where the sources are silent:
 //! - vSAN datastores are never heartbeat datastores, even when listed as preferred (vCenter
 //!   does not offer them); a listed vSAN datastore gets a warning.
 //! - Preferred (user-selected) datastores are used when the host can access them; the

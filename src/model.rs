@@ -361,6 +361,45 @@ pub struct VsanConfig {
 }
 
 api_enum!(
+    /// DRS automation level (`ClusterDrsConfigInfo.defaultVmBehavior`); only `fullyAutomated`
+    /// lets DRS act for HA during failover (R-PLACE-DRS).
+    DrsAutomation {
+        Manual = "manual",
+        PartiallyAutomated = "partiallyAutomated",
+        FullyAutomated = "fullyAutomated",
+    }
+);
+
+/// DRS settings of the cluster (R-PLACE-DRS). Default: disabled, `fullyAutomated` (vCenter's
+/// default level once DRS is turned on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrsConfig {
+    pub enabled: bool,
+    pub automation: DrsAutomation,
+}
+
+impl Default for DrsConfig {
+    fn default() -> Self {
+        DrsConfig { enabled: false, automation: DrsAutomation::FullyAutomated }
+    }
+}
+
+impl DrsConfig {
+    /// DRS enabled and fully automated: it migrates VMs (and, with DPM, wakes standby hosts)
+    /// for HA during failover (R-PLACE-DRS).
+    pub fn acts_for_ha(&self) -> bool {
+        self.enabled && self.automation == DrsAutomation::FullyAutomated
+    }
+}
+
+/// Distributed Power Management (R-PLACE-DRS): with DRS fully automated, standby hosts are
+/// brought out of standby before a VM is declared unplaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DpmConfig {
+    pub enabled: bool,
+}
+
+api_enum!(
     /// When a restarted VM counts as ready for orchestrated restart (R-ORCH).
     ReadyCondition {
         None = "none",
@@ -446,6 +485,10 @@ pub struct ClusterConfig {
     pub vsan: VsanConfig,
     /// Orchestrated restart (R-ORCH, 6.5 and later).
     pub orchestration: OrchestrationConfig,
+    /// DRS (R-PLACE-DRS): enabled and automation level.
+    pub drs: DrsConfig,
+    /// DPM (R-PLACE-DRS).
+    pub dpm: DpmConfig,
     /// The `das.*` (and engine) options exactly as typed, plus their parsed values.
     pub advanced_options: AdvancedOptions,
     /// `admission_control.resource_reduction_to_tolerate_percent` (R-AC-PERF, 6.5+): the

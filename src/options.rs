@@ -77,6 +77,9 @@ pub struct Options {
     /// control counts a `notResponding` host that is still in the cluster (R-AC-0). `false`:
     /// only connected hosts count (the Availability Guide's reading).
     pub admission_counts_failed_hosts: bool,
+    /// `engine.drsMaxMigrationsPerVm`: at most this many vMotions DRS makes to defragment the
+    /// cluster for one restarted VM (R-PLACE-DRS); 0 disables defragmentation.
+    pub drs_max_migrations_per_vm: u32,
 }
 
 impl Options {
@@ -118,6 +121,7 @@ impl Options {
             guest_boot_s: 60.0,
             app_ready_s: 90.0,
             admission_counts_failed_hosts: true,
+            drs_max_migrations_per_vm: 4,
         }
     }
 }
@@ -235,6 +239,10 @@ const KNOWN: &[(&str, Kind, Setter)] = &[
     ("engine.guestBootSeconds", Kind::Seconds { min: 0.0, max: DAY }, |o, v, _| o.guest_boot_s = v.seconds()),
     ("engine.appReadySeconds", Kind::Seconds { min: 0.0, max: DAY }, |o, v, _| o.app_ready_s = v.seconds()),
     ("engine.admissionCountsFailedHosts", Kind::Bool, |o, v, _| o.admission_counts_failed_hosts = v.bool()),
+    ("engine.drsMaxMigrationsPerVm", Kind::Int { min: 0, max: 8 }, |o, v, _| {
+        // why: Kind::Int bounds the value to 0..=8.
+        o.drs_max_migrations_per_vm = v.int() as u32
+    }),
 ];
 
 fn push_address(o: &mut Options, v: Value) {

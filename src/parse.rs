@@ -1765,12 +1765,8 @@ mod tests {
     fn unknown_fields_are_reported_in_small_and_large_objects() {
         for n in [1, 29, 30, 40] {
             let inv = from_json_str(&host_doc(&unknown(n))).expect("unknown fields are only warned about");
-            let mut ignored: Vec<String> = inv
-                .warnings
-                .iter()
-                .filter(|w| w.message == "unknown field: ignored")
-                .map(|w| w.path.clone())
-                .collect();
+            let mut ignored: Vec<String> =
+                inv.warnings.iter().filter(|w| w.message == "unknown field: ignored").map(|w| w.path.clone()).collect();
             ignored.sort();
             let mut expected: Vec<String> = (0..n).map(|i| format!("hosts[0].x{i}")).collect();
             expected.sort(); // warnings come sorted by path

@@ -220,6 +220,15 @@ pub fn cluster(c: &ClusterConfig) -> Value {
             );
         }
     }
+    // DRS / DPM (R-PLACE-DRS) only when set: documents of other clusters read as before.
+    if let Some(map) = v.as_object_mut() {
+        if c.drs != DrsConfig::default() {
+            map.insert("drs".to_string(), json!({"enabled": c.drs.enabled, "automation": c.drs.automation.as_str()}));
+        }
+        if c.dpm != DpmConfig::default() {
+            map.insert("dpm".to_string(), json!({"enabled": c.dpm.enabled}));
+        }
+    }
     // vSAN (R-DOMAIN) only when enabled: documents of other clusters read as before.
     if c.vsan != VsanConfig::default() {
         if let Some(map) = v.as_object_mut() {

@@ -134,8 +134,16 @@ fn small_inventories() -> Vec<(String, Inventory)> {
         out.push((name("networks"), inventory(&with_networks(v8.clone()))));
         out.push((name("ft limit 1"), inventory(&with_option(v8.clone(), "das.maxFtVmsPerHost", "1"))));
         out.push((name("unusable hosts"), inventory(&with_unusable_hosts(with_rules(v8.clone(), seed + 7)))));
+        out.push((name("drs+dpm"), inventory(&with_drs(with_unusable_hosts(with_rules(v8.clone(), seed + 3))))));
     }
     out
+}
+
+/// DRS fully automated and DPM on (R-PLACE-DRS): restarts may move VMs and wake standby hosts.
+fn with_drs(mut doc: Value) -> Value {
+    doc["cluster"]["drs"] = json!({"enabled": true, "automation": "fullyAutomated"});
+    doc["cluster"]["dpm"] = json!({"enabled": true});
+    doc
 }
 
 /// Unreserved capacity of the surviving usable hosts after `plan`, computed from the plan alone.
@@ -150,6 +158,14 @@ fn capacity_left(inv: &Inventory, plan: &FailoverPlan) -> Resources {
     for p in &plan.placements {
         let r = reserved.entry(p.host.as_str()).or_default();
         *r = r.add(vm_reservation(inv.vm(&p.vm).unwrap()));
+    }
+    // R-PLACE-DRS: a vMotion moves its VM's reservation from one surviving host to another.
+    for m in &plan.migrations {
+        let need = vm_reservation(inv.vm(&m.vm).unwrap());
+        let from = reserved.entry(m.source.as_str()).or_default();
+        *from = from.saturating_sub(need);
+        let to = reserved.entry(m.target.as_str()).or_default();
+        *to = to.add(need);
     }
     inv.hosts
         .iter()
@@ -613,4 +629,31 @@ fn merging_mismatched_or_overlapping_results_is_an_error() {
     let worst =
         sweep(&inv, &SweepOptions { retain: Retain::Worst(2), shard: Some((1, 2)), ..SweepOptions::new(1) }).unwrap();
     assert!(matches!(one.merge(worst), Err(Error::Argument(_))), "another retain mode");
+}
+
+/// R-PLACE-DRS: with DRS in full automation a sweep's scenario is what `plan_failover` plans,
+/// vMotions and standby exits included — on the golden clusters built for it (the HA Deepdive's
+/// fragmented survivors; DPM waking the largest standby host).
+#[test]
+fn drs_assisted_scenarios_equal_plan_failover() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/placement/drs");
+    let mut assisted = 0;
+    for name in ["drs_02_deepdive_fully_automated.json", "drs_07_dpm_brings_largest_standby_host_out.json"] {
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(root.join(name)).unwrap()).unwrap();
+        let inv = inventory(&case["inventory"]);
+        let candidates = usable_hosts(&inv);
+        let result = sweep(&inv, &SweepOptions::new(1)).unwrap();
+        assert_eq!(result.scenarios(), candidates.len() as u64, "{name}");
+        for scenario in result.results() {
+            let failed = scenario.failed_host_ids(&inv);
+            let plan = plan_failover(&inv, &failed, &[]).unwrap();
+            assisted += usize::from(!plan.migrations.is_empty() || !plan.hosts_exited_standby.is_empty());
+            assert_eq!(scenario.restarted as usize, plan.placements.len(), "{name} {failed:?}");
+            let expected: Vec<(&str, UnplacedReason)> =
+                plan.unplaced.iter().map(|u| (u.vm.as_str(), u.reason)).collect();
+            assert_eq!(scenario.unplaced_vm_ids(&inv), expected, "{name} {failed:?}");
+        }
+    }
+    // The golden failures themselves are DRS-assisted, so the sweep really took the engine's path.
+    assert!(assisted >= 2, "{assisted} DRS-assisted scenarios");
 }

@@ -45,13 +45,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def simulator(vcsim_binary: Path) -> Iterator[launch.Simulator]:
-    with launch.start(vcsim_binary, "-vms", "4", "-ha", "percentage", "-notify") as s:
+    with launch.start(vcsim_binary, "-vms", "4", "-ha", "percentage", "-notify", "-drs-off") as s:
         yield s
 
 
 def lab(si: Any) -> tuple[Any, list[Any], list[Any]]:
     """S0: vm0 (3000 MB reserved) on H0, vm1 and vm3 on H1, vm2 (3000 MB reserved) on H2, and
-    the anti-affinity rule vm0 / vm1."""
+    the anti-affinity rule vm0 / vm1; the simulator is started with DRS off (with DRS in full
+    automation HA would move vm2 to make room for vm0: R-PLACE-DRS)."""
     cluster, hosts, vms = launch.cluster_objects(si)
     (h0, h1, h2), (vm0, vm1, vm2, vm3) = hosts, vms
     for vm, host, mem in ((vm0, h0, 3000), (vm1, h1, 0), (vm2, h2, 3000), (vm3, h1, 0)):

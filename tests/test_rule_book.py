@@ -6,6 +6,7 @@ update its section in the rule book (and this test)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -93,8 +94,9 @@ def _unknown(doc: dict[str, object], path: str) -> bool:
     return any(p == path for p, _ in _warnings(doc))
 
 
-def probe_drs() -> bool:
-    return _unknown(_doc(drs={"enabled": True, "automation": "fullyAutomated"}), "cluster.drs")
+def probe_drs_in_the_simulation() -> bool:
+    # Planned part of R-PLACE-DRS: the simulation's vMotion time is not an engine option yet.
+    return "engine.vMotionSeconds" not in ha.Inventory.from_dict(_doc()).options
 
 
 def probe_domain_votes_per_object() -> bool:
@@ -102,21 +104,21 @@ def probe_domain_votes_per_object() -> bool:
     return _unknown(_doc(storage_policies=[{"name": "raid1", "failures_to_tolerate": 1}]), "cluster.storage_policies")
 
 
-PLANNED_RULES = {
-    "R-PLACE-DRS": probe_drs,
-}
+PLANNED_RULES: dict[str, Callable[[], bool]] = {}
 # Partly planned: the section says which part is planned.
 PARTLY_PLANNED = {
     "R-DOMAIN": probe_domain_votes_per_object,
+    "R-PLACE-DRS": probe_drs_in_the_simulation,
 }
 
 
-@pytest.mark.parametrize("rule", sorted(PLANNED_RULES))
-def test_planned_rules_are_marked_and_still_absent(rule: str) -> None:
-    body = sections()[rule]
-    assert PLANNED in body.split("**Rule.**")[0], f"{rule}: its section must open with '{PLANNED}'"
-    assert "What the engine does today" in body, rule
-    assert PLANNED_RULES[rule](), f"{rule} looks implemented now: update its section of the rule book"
+def test_planned_rules_are_marked_and_still_absent() -> None:
+    # No rule is wholly planned today; a rule added to PLANNED_RULES is checked here.
+    for rule in sorted(PLANNED_RULES):
+        body = sections()[rule]
+        assert PLANNED in body.split("**Rule.**")[0], f"{rule}: its section must open with '{PLANNED}'"
+        assert "What the engine does today" in body, rule
+        assert PLANNED_RULES[rule](), f"{rule} looks implemented now: update its section of the rule book"
 
 
 @pytest.mark.parametrize("rule", sorted(PARTLY_PLANNED))

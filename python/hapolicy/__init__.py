@@ -50,7 +50,7 @@ from .errors import (
     OutOfMemoryError,
     UnknownIdError,
 )
-from .placement import FailoverPlan, NotRestarted, Placement, Unplaced, plan_failover
+from .placement import FailoverPlan, Migration, NotRestarted, Placement, Unplaced, plan_failover
 from .remedies import Remedies, Remedy, RemedyKind, RemedyScope, remedies
 from .schema import inventory_schema
 from .simulation import Event, Simulation, Timeline
@@ -106,6 +106,7 @@ __all__ = [
     "OutOfMemoryError",
     "LevelSummary",
     "IsolationResponse",
+    "Migration",
     "NotRestarted",
     "NotRestartedReason",
     "PerformanceDegradation",

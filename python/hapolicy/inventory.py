@@ -206,6 +206,7 @@ class HeartbeatDatastoreConfig(_Record):
     preferred: tuple[str, ...] = ()
 
 
+_DEFAULT_DRS: Mapping[str, Any] = {"enabled": False, "automation": "fullyAutomated"}
 _DEFAULT_ORCHESTRATION: Mapping[str, Any] = {"ready_condition": "none", "post_ready_delay_s": 0,
                                               "restart_priority_timeout_s": 600}
 
@@ -231,6 +232,12 @@ class ClusterConfig(_Record):
     #: ``poweredOn``, ``guestHbStatusGreen``, ``appHbStatusGreen``), ``post_ready_delay_s``,
     #: ``restart_priority_timeout_s``.
     orchestration: Mapping[str, Any] = field(default_factory=lambda: dict(_DEFAULT_ORCHESTRATION))
+    #: DRS (R-PLACE-DRS): ``{"enabled": bool, "automation": "manual" | "partiallyAutomated" |
+    #: "fullyAutomated"}``; only enabled and ``fullyAutomated`` lets DRS help failover.
+    drs: Mapping[str, Any] = field(default_factory=lambda: dict(_DEFAULT_DRS))
+    #: DPM (R-PLACE-DRS): ``{"enabled": bool}``; standby hosts are woken for failover when DRS
+    #: is fully automated.
+    dpm: Mapping[str, Any] = field(default_factory=lambda: {"enabled": False})
 
     @classmethod
     def _from_doc(cls, c: Mapping[str, Any]) -> ClusterConfig:
@@ -248,6 +255,8 @@ class ClusterConfig(_Record):
             vm_monitoring=dict(c["vm_monitoring"]),
             vsan=dict(c.get("vsan") or {"enabled": False, "stretched": None}),
             orchestration=dict(c.get("orchestration") or _DEFAULT_ORCHESTRATION),
+            drs=dict(c.get("drs") or _DEFAULT_DRS),
+            dpm=dict(c.get("dpm") or {"enabled": False}),
         )
 
 

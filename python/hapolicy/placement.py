@@ -16,7 +16,7 @@ from .inventory import Inventory
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FailoverPlan", "NotRestarted", "Placement", "Unplaced", "plan_failover"]
+__all__ = ["FailoverPlan", "Migration", "NotRestarted", "Placement", "Unplaced", "plan_failover"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,22 @@ class NotRestarted:
         return {"vm": self.vm, "host": self.host, "reason": str(self.reason)}
 
 
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One vMotion DRS makes to defragment the cluster during failover (R-PLACE-DRS): running VM
+    ``vm`` moves from host ``source`` to host ``target`` so that restarted VM ``for_vm`` fits on
+    ``source``. Only with DRS enabled and fully automated."""
+
+    vm: str
+    source: str
+    target: str
+    for_vm: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The move as plain data."""
+        return {"vm": self.vm, "source": self.source, "target": self.target, "for_vm": self.for_vm}
+
+
 _RECORD_COLUMNS = ("order", "vm", "vm_name", "host", "host_name", "priority", "restart_class", "outcome", "reason")
 _OUTCOMES = ("restarted", "unplaced", "not restarted")
 
@@ -89,13 +105,18 @@ def _vm_id(inv: Inventory, vm: str) -> str:
 class FailoverPlan:
     """The restart plan after ``failed_hosts`` fail (and ``isolated_hosts`` are isolated)."""
 
-    __slots__ = ("_core", "_inventory", "failed_hosts", "isolated_hosts", "placements", "unplaced", "not_restarted")
+    __slots__ = ("_core", "_inventory", "failed_hosts", "isolated_hosts", "placements", "unplaced", "not_restarted",
+                 "migrations", "hosts_exited_standby")
 
     failed_hosts: tuple[str, ...]
     isolated_hosts: tuple[str, ...]
     placements: list[Placement]
     unplaced: list[Unplaced]
     not_restarted: list[NotRestarted]
+    #: vMotions DRS makes (in order) to make room for restarted VMs (R-PLACE-DRS).
+    migrations: list[Migration]
+    #: Hosts DPM brings out of standby (in order) for restarted VMs (R-PLACE-DRS).
+    hosts_exited_standby: tuple[str, ...]
 
     def __init__(self, core: _core.FailoverPlan, inventory: Inventory) -> None:
         doc = core.to_obj()
@@ -117,6 +138,8 @@ class FailoverPlan:
         self.not_restarted = [
             NotRestarted(n["vm"], n["host"], NotRestartedReason(n["reason"])) for n in doc["not_restarted"]
         ]
+        self.migrations = [Migration(m["vm"], m["source"], m["target"], m["for_vm"]) for m in doc["migrations"]]
+        self.hosts_exited_standby = tuple(doc["hosts_exited_standby"])
 
     @property
     def restarted(self) -> int:
@@ -143,13 +166,15 @@ class FailoverPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """The whole plan as plain data: failed and isolated hosts, placements, unplaced and
-        not-restarted VMs."""
+        not-restarted VMs, DRS vMotions and hosts brought out of standby (R-PLACE-DRS)."""
         return {
             "failed_hosts": list(self.failed_hosts),
             "isolated_hosts": list(self.isolated_hosts),
             "placements": [p.to_dict() for p in self.placements],
             "unplaced": [u.to_dict() for u in self.unplaced],
             "not_restarted": [n.to_dict() for n in self.not_restarted],
+            "migrations": [m.to_dict() for m in self.migrations],
+            "hosts_exited_standby": list(self.hosts_exited_standby),
         }
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -194,6 +219,13 @@ class FailoverPlan:
         # does not push every row off the screen.
         vms = [*(p.vm for p in self.placements), *(u.vm for u in self.unplaced), *(n.vm for n in self.not_restarted)]
         w = min(max([16, *(len(label(v)) for v in vms[:10_000])]), 48)
+        if self.hosts_exited_standby:
+            woken = ", ".join(label(h) for h in self.hosts_exited_standby)
+            lines.append(f"DPM brings out of standby: {woken}")
+        if self.migrations:
+            lines.append(f"DRS vMotions first ({len(self.migrations)}):")
+            lines += [f"      {label(m.vm)}: {label(m.source)} -> {label(m.target)} (room for {label(m.for_vm)})"
+                      for m in self.migrations]
         lines.append(f"{'#':>4}  {'vm':<{w}} {'priority':<10} restarts on")
         for p in self.placements:
             lines.append(f"{p.order:>4}  {label(p.vm):<{w}} {str(p.priority):<10} {label(p.host)}")

@@ -70,19 +70,28 @@
 //!   place any virtual machines on a host if the required number of agent virtual machines are
 //!   not running on the host"): its refusal code is `agentVmsNotReady`. It is an availability
 //!   stage like maintenance, so a VM that only such hosts could take is `noCompatibleHost`.
+//! * **DRS and DPM** (R-PLACE-DRS, engine rules in `drs.rs`): with DRS enabled and fully
+//!   automated, a VM refused by every host for CPU/memory only is placed after the fewest
+//!   vMotions (at most `engine.drsMaxMigrationsPerVm`) that make room on one host
+//!   ([`FailoverPlan::migrations`]); with DPM also enabled, a standby host it fits on is brought
+//!   out of standby ([`FailoverPlan::hosts_exited_standby`]). Otherwise the explanation says when
+//!   defragmentation would have made room.
 //! * **Determinism**: hosts are scanned in host id order (bytewise), which is also the last
 //!   tie-break; no hash-map iteration reaches a result. Shuffling hosts or VMs in the input gives
 //!   the same plan.
 
+mod drs;
 mod engine;
 mod index;
 mod plan;
 mod state;
 
+pub use drs::SEARCH_BUDGET as DRS_SEARCH_BUDGET;
 pub use engine::{place, place_vm, restart_order, Outcome, RestartClass, UnplacedReason};
 pub use index::{PlacementIndex, RuleIndex};
+pub(crate) use plan::plan_with_final_state;
 pub use plan::{
     plan_failover, plan_failover_indexed, plan_failover_keeping_at_most, restart_exclusion, Candidate, FailoverPlan,
-    HostRefusal, HostVerdict, NotRestarted, NotRestartedReason, Placement, Unplaced, KEPT_VERDICTS_LIMIT,
+    HostRefusal, HostVerdict, Migration, NotRestarted, NotRestartedReason, Placement, Unplaced, KEPT_VERDICTS_LIMIT,
 };
 pub use state::{HostAvailability, PlacementState};

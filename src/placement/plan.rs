@@ -17,6 +17,7 @@ use crate::capacity::Resources;
 use crate::error::{Error, Result};
 use crate::model::{Inventory, IsolationResponse, Labels, PowerState, RestartPriority, Vm};
 
+use super::drs::{self, Assist, DrsLedger};
 use super::engine::{evaluate, restart_order, Evaluation, Outcome, Refusal, RestartClass, Score, UnplacedReason};
 use super::index::{FastMap, PlacementIndex};
 use super::state::{HostAvailability, PlacementState};
@@ -32,6 +33,19 @@ pub struct Placement {
     pub class: RestartClass,
     /// The effective restart priority (`clusterRestartPriority` resolved).
     pub priority: RestartPriority,
+}
+
+/// One vMotion DRS makes to defragment the cluster for a restarted VM (R-PLACE-DRS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// The running VM moved.
+    pub vm: String,
+    /// The host it leaves (the one that then takes the restarted VM).
+    pub source: String,
+    /// The host it moves to.
+    pub target: String,
+    /// The restarted VM the room is made for.
+    pub for_vm: String,
 }
 
 /// One VM HA cannot restart anywhere.
@@ -293,6 +307,12 @@ struct Trace {
     verdicts: Range<usize>,
     /// VMs restarted earlier in this plan that this VM depends on.
     waited_for: Vec<String>,
+    /// vMotions DRS made for this VM (R-PLACE-DRS), in order.
+    migrations: Vec<Migration>,
+    /// The standby host DPM brought out of standby for this VM.
+    exited_standby: Option<String>,
+    /// DRS not in full automation: the vMotions that would have made room.
+    would_migrate: Vec<Migration>,
 }
 
 /// The answer to "if these hosts fail (or are isolated), which VMs come back, where, in what
@@ -309,6 +329,12 @@ pub struct FailoverPlan {
     pub unplaced: Vec<Unplaced>,
     /// VMs of the failed and isolated hosts that HA does not restart, sorted by VM id.
     pub not_restarted: Vec<NotRestarted>,
+    /// vMotions DRS makes to defragment the cluster (R-PLACE-DRS; DRS enabled and fully
+    /// automated), in order: each before the restart of its `for_vm`.
+    pub migrations: Vec<Migration>,
+    /// Hosts DPM brings out of standby (R-PLACE-DRS; DRS fully automated and DPM enabled), in
+    /// order.
+    pub hosts_exited_standby: Vec<String>,
     /// Host ids in host id order (bytewise): the order of every verdict list.
     host_ids: Vec<String>,
     traces: Vec<Trace>,
@@ -379,6 +405,26 @@ fn plan_keeping<S: AsRef<str>>(
     isolated_hosts: &[S],
     keep: Keep,
 ) -> Result<FailoverPlan> {
+    plan_and_state(inv, index, failed_hosts, isolated_hosts, keep).map(|(plan, _)| plan)
+}
+
+/// The plan of `failed_hosts` keeping no verdicts, with the placement state it ends in (every
+/// restart and DRS move booked): what the sweep needs when it cannot take its shortcut.
+pub(crate) fn plan_with_final_state(
+    inv: &Inventory,
+    index: &PlacementIndex,
+    failed_hosts: &[&str],
+) -> Result<(FailoverPlan, PlacementState)> {
+    plan_and_state(inv, index, failed_hosts, &[], Keep::AllWithin(0))
+}
+
+fn plan_and_state<S: AsRef<str>>(
+    inv: &Inventory,
+    index: &PlacementIndex,
+    failed_hosts: &[S],
+    isolated_hosts: &[S],
+    keep: Keep,
+) -> Result<(FailoverPlan, PlacementState)> {
     if !index.fits(inv) {
         return Err(Error::Argument("the placement index was built for another inventory".to_string()));
     }
@@ -449,11 +495,45 @@ fn plan_keeping<S: AsRef<str>>(
     };
     let mut verdicts = crate::mem::try_with_capacity(verdicts_wanted, "keeping the placement verdicts")?;
     let mut evaluations = Vec::with_capacity(index.host_count());
+    let mut ledger = DrsLedger::default();
+    let mut migrations: Vec<Migration> = Vec::new();
+    let mut hosts_exited_standby: Vec<String> = Vec::new();
 
     for (position, &v) in order.iter().enumerate() {
         let vm = &inv.vms[v];
         evaluations.clear();
-        let outcome = evaluate(inv, index, &state, v, Some(&mut evaluations));
+        let mut outcome = evaluate(inv, index, &state, v, Some(&mut evaluations));
+        // R-PLACE-DRS: DRS (and DPM) may make room for a VM no host takes as things are.
+        let (mut vm_migrations, mut exited_standby, mut would_migrate) = (Vec::new(), None, Vec::new());
+        if let Outcome::Unplaced { .. } = outcome {
+            let as_migrations = |moves: &[drs::Move]| -> Vec<Migration> {
+                moves
+                    .iter()
+                    .map(|m| Migration {
+                        vm: inv.vms[m.vm].id.clone(),
+                        source: inv.hosts[m.from].id.clone(),
+                        target: inv.hosts[m.to].id.clone(),
+                        for_vm: vm.id.clone(),
+                    })
+                    .collect()
+            };
+            match drs::assist(inv, index, &mut state, &mut ledger, v, &restarting) {
+                Assist::Nothing => {}
+                Assist::WouldDefragment(moves) => would_migrate = as_migrations(&moves),
+                Assist::Defragmented(moves) => {
+                    vm_migrations = as_migrations(&moves);
+                    migrations.extend(vm_migrations.iter().cloned());
+                }
+                Assist::ExitedStandby(h) => {
+                    exited_standby = Some(inv.hosts[h].id.clone());
+                    hosts_exited_standby.push(inv.hosts[h].id.clone());
+                }
+            }
+            if !vm_migrations.is_empty() || exited_standby.is_some() {
+                evaluations.clear();
+                outcome = evaluate(inv, index, &state, v, Some(&mut evaluations));
+            }
+        }
         let chosen = outcome.host();
         let keep_this = match keep {
             Keep::AllWithin(_) => verdicts_kept,
@@ -504,6 +584,9 @@ fn plan_keeping<S: AsRef<str>>(
             reason: None,
             verdicts: first..verdicts.len(),
             waited_for,
+            migrations: std::mem::take(&mut vm_migrations),
+            exited_standby: exited_standby.take(),
+            would_migrate: std::mem::take(&mut would_migrate),
         };
         match outcome {
             Outcome::Placed { host, .. } => {
@@ -548,18 +631,21 @@ fn plan_keeping<S: AsRef<str>>(
         ids.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
         ids
     };
-    Ok(FailoverPlan {
+    let plan = FailoverPlan {
         failed_hosts: ids_marked(Affected::Failed),
         isolated_hosts: ids_marked(Affected::Isolated),
         placements,
         unplaced,
         not_restarted,
+        migrations,
+        hosts_exited_standby,
         host_ids: index.host_order().iter().map(|&h| inv.hosts[h].id.clone()).collect(),
         traces,
         verdicts_kept,
         verdicts,
         names: names.list,
-    })
+    };
+    Ok((plan, state))
 }
 
 /// Interns the names stored refusals refer to.
@@ -789,8 +875,24 @@ impl FailoverPlan {
             let (vm, host) = (labels.vm(vm), labels.host(&n.host));
             let _ = write!(out, "{vm} (on {how} host {host}) is not restarted: {}.", n.reason.describe());
         } else {
+            let moves: Vec<String> = self
+                .migrations
+                .iter()
+                .filter(|m| m.vm == vm)
+                .map(|m| {
+                    format!(
+                        "DRS moves it from {} to {} (vMotion) to make room for {}",
+                        labels.host(&m.source),
+                        labels.host(&m.target),
+                        labels.vm(&m.for_vm)
+                    )
+                })
+                .collect();
             let vm = labels.vm(vm);
             let _ = write!(out, "{vm} is not on a failed or isolated host of this plan: HA does not restart it.");
+            if !moves.is_empty() {
+                let _ = write!(out, " {} (R-PLACE-DRS).", moves.join("; then "));
+            }
         }
         Ok(out)
     }
@@ -810,6 +912,38 @@ impl FailoverPlan {
         if !trace.waited_for.is_empty() {
             let after: Vec<String> = trace.waited_for.iter().map(|v| labels.vm(v)).collect();
             let _ = writeln!(out, "It is restarted after {} (vmDependsOn).", after.join(", "));
+        }
+        let describe_moves = |moves: &[Migration]| -> String {
+            moves
+                .iter()
+                .map(|m| format!("{} from {} to {}", labels.vm(&m.vm), labels.host(&m.source), labels.host(&m.target)))
+                .collect::<Vec<_>>()
+                .join(", then ")
+        };
+        if !trace.migrations.is_empty() {
+            let _ = writeln!(
+                out,
+                "No host had room as things were: DRS (fully automated) first makes {} vMotion(s) to defragment \
+                 the cluster (R-PLACE-DRS): {}.",
+                trace.migrations.len(),
+                describe_moves(&trace.migrations)
+            );
+        }
+        if let Some(host) = &trace.exited_standby {
+            let _ = writeln!(
+                out,
+                "No running host had room: DPM brings {} out of standby for it (R-PLACE-DRS).",
+                labels.host(host)
+            );
+        }
+        if !trace.would_migrate.is_empty() {
+            let _ = writeln!(
+                out,
+                "DRS defragmentation would have made room with {} vMotion(s) ({}), but DRS is not enabled in full \
+                 automation (R-PLACE-DRS).",
+                trace.would_migrate.len(),
+                describe_moves(&trace.would_migrate)
+            );
         }
         if trace.host.is_some() {
             let _ = writeln!(out, "Why this host: {}.", self.choice_rationale(verdicts, labels));
@@ -907,12 +1041,19 @@ impl FailoverPlan {
             .iter()
             .map(|n| json!({"vm": n.vm, "host": n.host, "reason": n.reason.as_str()}))
             .collect();
+        let migrations: Vec<Value> = self
+            .migrations
+            .iter()
+            .map(|m| json!({"vm": m.vm, "source": m.source, "target": m.target, "for_vm": m.for_vm}))
+            .collect();
         json!({
             "failed_hosts": self.failed_hosts,
             "isolated_hosts": self.isolated_hosts,
             "placements": placements,
             "unplaced": unplaced,
             "not_restarted": not_restarted,
+            "migrations": migrations,
+            "hosts_exited_standby": self.hosts_exited_standby,
         })
     }
 }

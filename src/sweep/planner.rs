@@ -61,6 +61,9 @@ pub(crate) struct Planner<'a> {
     id_rank: Vec<u32>,
     /// Some host is a dedicated failover host of an active failover-hosts policy (R-AC-FH).
     has_failover_hosts: bool,
+    /// DRS in full automation may move VMs or wake standby hosts for a restart
+    /// (R-PLACE-DRS): scenarios are then planned by the engine itself, not the shortcut.
+    drs_assists: bool,
 }
 
 /// What placement needs of a restarted VM, looked up once.
@@ -162,6 +165,7 @@ impl<'a> Planner<'a> {
             preference: Vec::new(),
             id_rank,
             has_failover_hosts,
+            drs_assists: inv.cluster.drs.acts_for_ha(),
         };
         let mut preference: Vec<u32> =
             (0..host_count).filter(|&h| planner.base.is_usable(h)).map(|h| h as u32).collect();
@@ -194,6 +198,11 @@ impl<'a> Planner<'a> {
         unplaced_vms_limit: usize,
         mut observe: impl FnMut(usize, Option<usize>),
     ) -> ScenarioResult {
+        if self.drs_assists {
+            if let Some(result) = self.evaluate_by_plan(failed, &mut scratch.hosts, unplaced_vms_limit) {
+                return result;
+            }
+        }
         let (inv, index) = (self.inv, &self.index);
         let state = &mut scratch.state;
         state.clone_from(&self.base);
@@ -248,6 +257,39 @@ impl<'a> Planner<'a> {
         result.capacity_left =
             hosts.iter().fold(Resources::default(), |sum, &h| sum.saturating_add(state.unreserved(h as usize)));
         result
+    }
+
+    /// The scenario as `plan_failover` plans it, DRS moves and DPM wake-ups included
+    /// (R-PLACE-DRS): the shortcut's host order does not survive VMs moving between hosts, so
+    /// with DRS in full automation the sweep asks the engine. `None` only when the engine
+    /// cannot plan (out of memory): the shortcut's answer, without DRS, is then the sweep's.
+    fn evaluate_by_plan(
+        &self,
+        failed: &[u32],
+        hosts: &mut Vec<u32>,
+        unplaced_vms_limit: usize,
+    ) -> Option<ScenarioResult> {
+        let inv = self.inv;
+        let ids: Vec<&str> = failed.iter().map(|&h| inv.hosts[h as usize].id.as_str()).collect();
+        let (plan, state) = crate::placement::plan_with_final_state(inv, &self.index, &ids).ok()?;
+        hosts.clear();
+        hosts.extend(self.preference.iter().copied().filter(|h| !failed.contains(h)));
+        let unplaced_vms = plan
+            .unplaced
+            .iter()
+            .take(unplaced_vms_limit)
+            .filter_map(|u| inv.vm_idx(&u.vm).map(|v| UnplacedVm { vm: v as u32, reason: u.reason }))
+            .collect();
+        Some(ScenarioResult {
+            failed_hosts: failed.to_vec(),
+            failed_units: Vec::new(),
+            restarted: plan.placements.len() as u32,
+            unplaced: plan.unplaced.len() as u32,
+            unplaced_vms,
+            capacity_left: hosts
+                .iter()
+                .fold(Resources::default(), |sum, &h| sum.saturating_add(state.unreserved(h as usize))),
+        })
     }
 
     /// The rows of the VMs `failed` restarts, in restart order (R-PLACE-1): a merge of the

@@ -90,3 +90,14 @@ func injectHA(policy string) error {
 	}
 	return nil
 }
+
+// turnDrsOff disables DRS on every cluster: the simulator creates clusters with DRS in full
+// automation and ignores drsConfig in ReconfigureComputeResource, so a test that needs HA
+// without DRS-assisted restarts (R-PLACE-DRS) asks for it here.
+func turnDrsOff() {
+	for _, obj := range simulator.Map.All("ClusterComputeResource") {
+		cluster := obj.(*simulator.ClusterComputeResource)
+		cfg := cluster.ConfigurationEx.(*types.ClusterConfigInfoEx)
+		cfg.DrsConfig.Enabled = types.NewBool(false)
+	}
+}

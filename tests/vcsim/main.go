@@ -38,6 +38,7 @@ func main() {
 	pods := flag.Int("pods", 0, "storage pods (datastore clusters) per cluster")
 	folders := flag.Int("folders", 0, "datacenters placed in folders (with their host, vm, datastore and network folders)")
 	ha := flag.String("ha", "", "inject an HA configuration with this admission-control policy (see ha.go)")
+	drsOff := flag.Bool("drs-off", false, "turn DRS off on every cluster (the simulator creates them fully automated; see ha.go)")
 	notifyChanges := flag.Bool("notify", false, "report maintenance, VM and cluster reconfigurations to property-collector waiters (see notify.go)")
 	notifyEvery := flag.Duration("notify-interval", 50*time.Millisecond, "how often -notify compares")
 	watchStdin := flag.Bool("exit-on-stdin-eof", false, "exit when stdin closes (so it dies with its parent)")
@@ -68,6 +69,10 @@ func main() {
 			fmt.Fprintln(os.Stderr, "vcsim: -ha:", err)
 			os.Exit(1)
 		}
+	}
+
+	if *drsOff {
+		turnDrsOff()
 	}
 
 	model.Service.TLS = nil // plain HTTP

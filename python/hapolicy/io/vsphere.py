@@ -53,6 +53,8 @@ rule book, docs/rules.rst):
   (``standBy`` → standby), ``datastore``, ``network``; ``runtime.dasHostState`` (the FDM
   state) is reported as an assumption note — the inventory has no field for it;
   ``config.vsanHostConfig.faultDomainInfo.name`` → ``fault_domain`` (R-DOMAIN; empty: none).
+- DRS / DPM (R-PLACE-DRS): ``configurationEx.drsConfig.enabled`` and ``defaultVmBehavior`` →
+  ``cluster.drs``; ``configurationEx.dpmConfigInfo.enabled`` → ``cluster.dpm``.
 - vSAN: ``configurationEx.vsanConfigInfo.enabled`` → ``cluster.vsan.enabled``. The sites of a
   stretched cluster are not in this API (the vSAN management API has them): pass ``sites=``
   (and ``fault_domains=`` for racks or blade chassis vSAN does not know), recorded as
@@ -539,6 +541,7 @@ class _Converter:
         rules = self._rules(cfg_ex, vm_ids, host_ids)
         cluster = self._cluster(das, version, host_ids, set(datastores))
         self._orchestration(cfg_ex, das, cluster, {v["id"]: v for v in vms})
+        self._drs(cfg_ex, cluster)
         vsan = getattr(cfg_ex, "vsanConfigInfo", None)
         if getattr(vsan, "enabled", None):
             cluster["vsan"] = {"enabled": True}
@@ -808,6 +811,22 @@ class _Converter:
         if delay is not None and delay >= 0:
             out["post_ready_delay_s"] = delay
         return out
+
+    def _drs(self, cfg_ex: Any, cluster: dict[str, Any]) -> None:
+        """``configurationEx.drsConfig.enabled`` / ``defaultVmBehavior`` → ``cluster.drs`` and
+        ``configurationEx.dpmConfigInfo.enabled`` → ``cluster.dpm`` (R-PLACE-DRS); written only
+        when DRS or DPM is on."""
+        drs = getattr(cfg_ex, "drsConfig", None)
+        if getattr(drs, "enabled", None):
+            behavior = str(getattr(drs, "defaultVmBehavior", None) or "fullyAutomated")
+            if behavior not in ("manual", "partiallyAutomated", "fullyAutomated"):
+                self.notes.add("cluster.drs.automation",
+                               f"vCenter reports DRS automation level '{behavior}': read as 'manual'")
+                behavior = "manual"
+            cluster["drs"] = {"enabled": True, "automation": behavior}
+        dpm = getattr(cfg_ex, "dpmConfigInfo", None)
+        if getattr(dpm, "enabled", None):
+            cluster["dpm"] = {"enabled": True}
 
     def _orchestration(self, cfg_ex: Any, das: Any, cluster: dict[str, Any], vms: Mapping[str, dict[str, Any]]) -> None:
         """``configurationEx.orchestration.defaultVmReadiness`` and the cluster's
