@@ -76,6 +76,21 @@ pub(super) struct HostRt {
     pub(super) part_no_address: bool,
 }
 
+impl HostRt {
+    /// The agent stops taking part (host failure or agent failure): no role, no master, no
+    /// election, no isolation state; a pending isolation check or response is void.
+    pub(super) fn stand_down(&mut self) {
+        self.role = Role::Down;
+        self.slave_of = None;
+        self.elect_at = None;
+        self.announced = false;
+        self.iso_flag = false;
+        self.iso_gen += 1;
+        self.iso_check_pending = false;
+        self.iso_response_pending = false;
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum OffReason {
     Running,

@@ -201,18 +201,8 @@ impl Simulation {
                 continue;
             }
             let was_master = self.hosts[h].role == Role::Master;
-            {
-                let rt = &mut self.hosts[h];
-                rt.alive = false;
-                rt.role = Role::Down;
-                rt.slave_of = None;
-                rt.elect_at = None;
-                rt.announced = false;
-                rt.iso_flag = false;
-                rt.iso_gen += 1;
-                rt.iso_check_pending = false;
-                rt.iso_response_pending = false;
-            }
+            self.hosts[h].alive = false;
+            self.hosts[h].stand_down();
             let on_host: Vec<usize> = self.vms_at[h].iter().copied().filter(|&v| self.vms[v].on).collect();
             for v in on_host {
                 self.power_off(v, OffReason::Crash);
@@ -264,18 +254,8 @@ impl Simulation {
             return;
         }
         let was_master = self.hosts[h].role == Role::Master;
-        {
-            let rt = &mut self.hosts[h];
-            rt.agent_down = true;
-            rt.role = Role::Down;
-            rt.slave_of = None;
-            rt.elect_at = None;
-            rt.announced = false;
-            rt.iso_flag = false;
-            rt.iso_gen += 1;
-            rt.iso_check_pending = false;
-            rt.iso_response_pending = false;
-        }
+        self.hosts[h].agent_down = true;
+        self.hosts[h].stand_down();
         if was_master {
             self.stop_reporting(h);
             self.release_locks(h);
