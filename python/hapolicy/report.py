@@ -311,7 +311,7 @@ class _Builder:
                 f"CPU {ac.cpu_failover_percent:.1f} % free (needs {ac.configured_cpu_percent or 0:.1f} %), "
                 f"memory {(ac.memory_failover_percent or 0):.1f} % free (needs {ac.configured_memory_percent or 0:.1f} %).")
         if ac.policy != AdmissionPolicy.PERCENTAGE:
-            alt = self.percentage_alternative(h)
+            alt = self.percentage_alternative(h, ac)
             why["percentage_policy"] = alt
             sentences.append(alt["sentence"])
         # what the cluster really survives
@@ -435,8 +435,9 @@ class _Builder:
                                                                                   for i, n in multi],
                 "sentences": sentences}
 
-    def percentage_alternative(self, h: int) -> dict[str, Any]:
-        """What the percentage policy with ``h`` host failures would report for this cluster."""
+    def percentage_alternative(self, h: int, ac: AdmissionReport) -> dict[str, Any]:
+        """What the percentage policy with ``h`` host failures would report for this cluster
+        (``ac``: its admission control as configured, for the counted hosts)."""
         inv = self.inv
         h = max(h, 1)
 
@@ -448,7 +449,7 @@ class _Builder:
         except HaPolicyError:
             # Before 6.5 percentages are not computed from a failure count: give the same
             # share explicitly, h of the N counted hosts (R-AC-PCT).
-            n = len(admission_control(inv).counted_hosts)
+            n = len(ac.counted_hosts)
             if n < 2:
                 return {"available": False, "satisfied": None,
                         "sentence": "The percentage policy needs at least 2 counted hosts."}
