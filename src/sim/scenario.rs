@@ -185,22 +185,33 @@ impl Reader<'_> {
         }
     }
 
-    fn id(&mut self, o: &serde_json::Map<String, Value>, path: &str, key: &str, what: &'static str) -> Option<String> {
+    /// The string under `key` with its path; a missing, null or non-string value is a problem.
+    fn required_string<'v>(
+        &mut self,
+        o: &'v serde_json::Map<String, Value>,
+        path: &str,
+        key: &str,
+    ) -> Option<(String, &'v String)> {
         let p = format!("{path}.{key}");
         match o.get(key) {
             None | Some(Value::Null) => {
                 self.err(p, "missing required field");
                 None
             }
-            Some(Value::String(s)) => match self.resolve(what, s) {
-                Ok(id) => Some(id),
-                Err(e) => {
-                    self.err(p, e.to_string());
-                    None
-                }
-            },
+            Some(Value::String(s)) => Some((p, s)),
             Some(other) => {
                 self.err(p, format!("expected a string, got {}", type_name(other)));
+                None
+            }
+        }
+    }
+
+    fn id(&mut self, o: &serde_json::Map<String, Value>, path: &str, key: &str, what: &'static str) -> Option<String> {
+        let (p, s) = self.required_string(o, path, key)?;
+        match self.resolve(what, s) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                self.err(p, e.to_string());
                 None
             }
         }
@@ -274,28 +285,13 @@ impl Reader<'_> {
 
     /// The name of a fault domain or site (`key`) that the inventory has.
     fn unit_name(&mut self, o: &serde_json::Map<String, Value>, path: &str, key: &str) -> Option<String> {
-        let p = format!("{path}.{key}");
-        match o.get(key) {
-            None | Some(Value::Null) => {
-                self.err(p, "missing required field");
-                None
-            }
-            Some(Value::String(name)) => {
-                let unit = if key == "domain" {
-                    crate::sweep::FailureUnit::FaultDomain
-                } else {
-                    crate::sweep::FailureUnit::Site
-                };
-                match super::domains::unit_hosts(self.inv, unit, name) {
-                    Ok(_) => Some(name.clone()),
-                    Err(e) => {
-                        self.err(p, e.to_string());
-                        None
-                    }
-                }
-            }
-            Some(other) => {
-                self.err(p, format!("expected a string, got {}", type_name(other)));
+        let (p, name) = self.required_string(o, path, key)?;
+        let unit =
+            if key == "domain" { crate::sweep::FailureUnit::FaultDomain } else { crate::sweep::FailureUnit::Site };
+        match super::domains::unit_hosts(self.inv, unit, name) {
+            Ok(_) => Some(name.clone()),
+            Err(e) => {
+                self.err(p, e.to_string());
                 None
             }
         }
