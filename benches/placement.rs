@@ -1,13 +1,18 @@
 //! Failover placement at the vSphere 7/8 cluster maximum (96 hosts, 10,000 VMs;
-//! `hapolicy::generate`, seed 1). Target: a one-host plan in under 2 ms.
+//! `hapolicy::generate`, seed 1). Target (issue 16): a one-host plan in well under 0.1 ms.
 //!
-//! - `plan_failover/{1,8}_hosts`: the public call, index and state built inside (R-PLACE-1..3,
-//!   per-host verdicts for every VM moved, explanations ready).
-//! - `plan_failover_indexed/{1,8}_hosts`: the same with the `PlacementIndex` built beforehand.
+//! - `plan_failover/{1,8}_hosts`: the public call on an inventory already planned on, so its
+//!   shared placement base (index and base state, `Inventory::placement_base`) is built
+//!   (R-PLACE-1..3, per-host verdicts for every VM moved, explanations ready).
+//! - `plan_failover_lean/{1,8}_hosts`: the same keeping no verdicts (explanations replay the
+//!   plan): what the Python API runs.
+//! - `plan_failover_indexed/{1,8}_hosts`: with a `PlacementIndex` built beforehand by the caller
+//!   and the base state rebuilt from every VM in each call (the path before the shared base).
 //! - `place/{1,8}_hosts`: the sweep path — clone a prepared state, mark the hosts failed,
 //!   release and place their VMs (no verdicts recorded).
 //! - `place_rules_respected/8_hosts`: as above with anti-affinity and soft rules respected.
-//! - `prepare/index`, `prepare/state`: the per-inventory and per-scenario set-up costs.
+//! - `prepare/index`, `prepare/state`, `prepare/base`: the per-inventory set-up costs (`base` is
+//!   what the first plan of an inventory builds: index, state and host ids).
 //! - `drs_fragmented/1_host_{without,with}_drs` (R-PLACE-DRS): a fragmented cluster — every
 //!   surviving host left with 4000 MB unreserved, every VM of the failed host reserving
 //!   4096 MB — planned without DRS (the explanation's would-be search only) and with DRS fully
@@ -21,7 +26,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use hapolicy::generate::{synthetic, GeneratorSpec};
 use hapolicy::model::{DrsAutomation, DrsConfig, RestartPriority};
 use hapolicy::placement::{
-    place, plan_failover, plan_failover_indexed, HostAvailability, PlacementIndex, PlacementState,
+    place, plan_failover, plan_failover_indexed, plan_failover_lean, HostAvailability, PlacementBase, PlacementIndex,
+    PlacementState,
 };
 use hapolicy::Inventory;
 
@@ -64,6 +70,12 @@ fn bench_placement(c: &mut Criterion) {
     let mut group = c.benchmark_group("plan_failover");
     for (name, failed) in failure_sets(&inv) {
         group.bench_function(name, |b| b.iter(|| plan_failover(black_box(&inv), black_box(&failed), &[])));
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("plan_failover_lean");
+    for (name, failed) in failure_sets(&inv) {
+        group.bench_function(name, |b| b.iter(|| plan_failover_lean(black_box(&inv), black_box(&failed), &[])));
     }
     group.finish();
 
@@ -123,6 +135,7 @@ fn bench_placement(c: &mut Criterion) {
     group.bench_function("index", |b| b.iter(|| PlacementIndex::new(black_box(&inv))));
     group.bench_function("state", |b| b.iter(|| PlacementState::new(black_box(&inv), &index)));
     group.bench_function("state_clone", |b| b.iter(|| black_box(&base_state).clone()));
+    group.bench_function("base", |b| b.iter(|| PlacementBase::try_new(black_box(&inv))));
     group.finish();
 }
 

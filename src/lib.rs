@@ -10,6 +10,7 @@ pub mod election;
 pub mod error;
 pub mod generate;
 pub mod heartbeat;
+pub mod json;
 pub mod maintenance;
 pub mod mem;
 pub mod model;

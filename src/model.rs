@@ -559,7 +559,9 @@ fn resolve_name<'a>(
 }
 
 /// A validated inventory. Build it with [`crate::parse`]; never mutate the vectors afterwards
-/// (the id indexes would go stale) — derive a new inventory instead.
+/// (the id indexes would go stale) — derive a new inventory instead. The same holds for the
+/// placement data derived on first use ([`Inventory::placement_base`]): edit a `clone()` (a clone
+/// starts without derived data), not an inventory already planned on.
 #[derive(Debug, Clone)]
 pub struct Inventory {
     pub cluster: ClusterConfig,
@@ -574,6 +576,28 @@ pub struct Inventory {
     vm_index: HashMap<String, usize>,
     /// Name → indexes, built on first use (most inventories are never looked up by name).
     names: NameIndexes,
+    /// What every failover plan starts from, built on first use and shared by every plan.
+    derived: Derived,
+}
+
+/// Data derived from an inventory on first use and kept with it: not compared (`PartialEq`),
+/// not serialized, not copied by `clone()` — a copy may be edited before use, so it derives its
+/// own.
+#[derive(Default)]
+struct Derived {
+    placement: OnceLock<std::sync::Arc<crate::placement::PlacementBase>>,
+}
+
+impl Clone for Derived {
+    fn clone(&self) -> Self {
+        Derived::default()
+    }
+}
+
+impl std::fmt::Debug for Derived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Derived { .. }")
+    }
 }
 
 /// Name → indexes of the objects of one kind that carry it, for [`Inventory::resolve_host`]
@@ -653,7 +677,26 @@ impl Inventory {
             datastore_index,
             vm_index,
             names: NameIndexes::default(),
+            derived: Derived::default(),
         }
+    }
+
+    /// The placement index and the cluster state before any failure (R-PLACE-2), built on the
+    /// first call and shared by every later plan on this inventory, from any thread. Building it
+    /// is the one O(VMs) step of a plan; a plan then costs O(VMs moved × hosts). Running out of
+    /// memory while building it is an [`Error::OutOfMemory`] (nothing is kept then).
+    pub fn placement_base(&self) -> Result<std::sync::Arc<crate::placement::PlacementBase>, Error> {
+        if let Some(base) = self.derived.placement.get() {
+            if base.fits(self) {
+                return Ok(std::sync::Arc::clone(base));
+            }
+            // The vectors were resized after the base was built (against the rule above): use a
+            // fresh one rather than a stale one.
+            return crate::placement::PlacementBase::try_new(self).map(std::sync::Arc::new);
+        }
+        let built = std::sync::Arc::new(crate::placement::PlacementBase::try_new(self)?);
+        // Two threads may both build it; the first one stored wins, the other is dropped.
+        Ok(std::sync::Arc::clone(self.derived.placement.get_or_init(|| built)))
     }
 
     /// The index of the host `x` names: its id, else its name when exactly one host carries

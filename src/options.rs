@@ -80,6 +80,11 @@ pub struct Options {
     /// `engine.drsMaxMigrationsPerVm`: at most this many vMotions DRS makes to defragment the
     /// cluster for one restarted VM (R-PLACE-DRS); 0 disables defragmentation.
     pub drs_max_migrations_per_vm: u32,
+    /// `engine.vMotionSeconds`: how long one DRS vMotion takes in a simulation (R-PLACE-DRS).
+    pub v_motion_s: f64,
+    /// `engine.standbyExitSeconds`: seconds from a DPM exit-standby request to the host joining
+    /// the cluster in a simulation (R-PLACE-DRS).
+    pub standby_exit_s: f64,
 }
 
 impl Options {
@@ -122,6 +127,8 @@ impl Options {
             app_ready_s: 90.0,
             admission_counts_failed_hosts: true,
             drs_max_migrations_per_vm: 4,
+            v_motion_s: 20.0,
+            standby_exit_s: 300.0,
         }
     }
 }
@@ -243,6 +250,8 @@ const KNOWN: &[(&str, Kind, Setter)] = &[
         // why: Kind::Int bounds the value to 0..=8.
         o.drs_max_migrations_per_vm = v.int() as u32
     }),
+    ("engine.vMotionSeconds", Kind::Seconds { min: 0.001, max: DAY }, |o, v, _| o.v_motion_s = v.seconds()),
+    ("engine.standbyExitSeconds", Kind::Seconds { min: 0.0, max: DAY }, |o, v, _| o.standby_exit_s = v.seconds()),
 ];
 
 fn push_address(o: &mut Options, v: Value) {

@@ -4,10 +4,10 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde::Deserialize as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::json::{Node, Object};
 use crate::model::*;
 use crate::options::AdvancedOptions;
 
@@ -16,9 +16,9 @@ pub const MAX_INPUT_BYTES: usize = 1 << 30;
 /// Largest whole number accepted in a numeric field (exactly representable as a float).
 pub const MAX_NUMBER: u64 = 1 << 53;
 
-/// Parses JSON text.
+/// Parses JSON text: read into a tree borrowing from the text ([`crate::json`]), then validated.
 pub fn from_json_str(text: &str) -> Result<Inventory> {
-    from_value(&parse_json_text(text)?)
+    from_node(&parse_json_tree(text)?)
 }
 
 /// Parses YAML text.
@@ -29,11 +29,26 @@ pub fn from_yaml_str(text: &str) -> Result<Inventory> {
 /// Decodes JSON text into a value tree, with line and column on syntax errors. A key repeated
 /// within one object is an error too (plain serde_json would keep the last one silently).
 pub fn parse_json_text(text: &str) -> Result<Value> {
+    parse_json_tree(text).map(Node::into_value)
+}
+
+/// Decodes JSON text into a tree borrowing its strings from `text` ([`crate::json`]), with line
+/// and column on syntax errors; a key repeated within one object is an error.
+pub fn parse_json_tree(text: &str) -> Result<Node<'_>> {
     check_size(text)?;
     let estimate = text.len().saturating_mul(crate::mem::JSON_TREE_BYTES_PER_TEXT_BYTE);
     crate::mem::ensure_headroom(estimate, "reading the JSON document")?;
-    serde_json::from_str::<StrictJson>(text).map(|v| v.0).map_err(|e| {
-        if e.to_string().starts_with(OUT_OF_MEMORY) {
+    // The fast reader takes every well-formed document; anything else (a syntax error, a
+    // repeated key, deep nesting) is read again by serde_json, whose errors are the ones shown.
+    match crate::json::from_str_fast(text) {
+        Ok(node) => return Ok(node),
+        Err(crate::json::Bail::OutOfMemory) => {
+            return Err(Error::out_of_memory("reading the JSON document", estimate));
+        }
+        Err(crate::json::Bail::Slow) => {}
+    }
+    crate::json::from_str(text).map_err(|e| {
+        if crate::json::is_out_of_memory(&e) {
             return Error::out_of_memory("reading the JSON document", estimate);
         }
         Error::invalid(
@@ -141,116 +156,6 @@ fn check_yaml_flow_depth(text: &str) -> Result<()> {
     Ok(())
 }
 
-/// The message of the decoder error that stands for a failed reservation.
-const OUT_OF_MEMORY: &str = "out of memory (hapolicy)";
-
-/// A JSON value decoded with duplicate object keys refused.
-struct StrictJson(Value);
-
-impl<'de> serde::Deserialize<'de> for StrictJson {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        d.deserialize_any(StrictJsonVisitor).map(StrictJson)
-    }
-}
-
-struct StrictJsonVisitor;
-
-impl<'de> serde::de::Visitor<'de> for StrictJsonVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-    fn visit_bool<E>(self, b: bool) -> std::result::Result<Value, E> {
-        Ok(Value::Bool(b))
-    }
-    fn visit_i64<E>(self, n: i64) -> std::result::Result<Value, E> {
-        Ok(Value::Number(n.into()))
-    }
-    fn visit_u64<E>(self, n: u64) -> std::result::Result<Value, E> {
-        Ok(Value::Number(n.into()))
-    }
-    fn visit_f64<E>(self, f: f64) -> std::result::Result<Value, E> {
-        Ok(serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number))
-    }
-    fn visit_str<E>(self, s: &str) -> std::result::Result<Value, E> {
-        Ok(Value::String(s.to_owned()))
-    }
-    fn visit_string<E>(self, s: String) -> std::result::Result<Value, E> {
-        Ok(Value::String(s))
-    }
-    fn visit_unit<E>(self) -> std::result::Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_none<E>(self) -> std::result::Result<Value, E> {
-        Ok(Value::Null)
-    }
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
-        StrictJson::deserialize(d).map(|v| v.0)
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(StrictJson(v)) = seq.next_element()? {
-            if items.len() == items.capacity() {
-                // A long list's buffer is the tree's one large block: grown fallibly.
-                items.try_reserve(items.len().max(4)).map_err(|_| serde::de::Error::custom(OUT_OF_MEMORY))?;
-            }
-            items.push(v);
-        }
-        Ok(Value::Array(items))
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
-        // A small object (the common case: a VM has 18 keys) is gathered in a list, where a
-        // repeated key is found by comparison, and then moved into a map sized once; a larger
-        // one goes into the map as it is read (one hash per key). Either way a repeated key is
-        // refused where it is read.
-        const SMALL: usize = 32;
-        let duplicate = |key: &str| serde::de::Error::custom(format!("duplicate key '{key}' in one object"));
-        let mut small: Vec<(String, Value)> = Vec::new();
-        // A cheap fingerprint of each key in `small`: strings are compared only when these match.
-        let mut prints = [0u64; SMALL + 1];
-        let mut large: Option<Map<String, Value>> = None;
-        while let Some(key) = map.next_key::<String>()? {
-            match &mut large {
-                None => {
-                    let print = key_print(&key);
-                    let seen = prints.get(..small.len()).unwrap_or_default();
-                    if seen.iter().zip(&small).any(|(&p, (k, _))| p == print && *k == key) {
-                        return Err(duplicate(&key));
-                    }
-                    if let Some(slot) = prints.get_mut(small.len()) {
-                        *slot = print;
-                    }
-                    let StrictJson(v) = map.next_value()?;
-                    small.push((key, v));
-                    if small.len() > SMALL {
-                        let mut out = Map::with_capacity(small.len() * 2);
-                        out.extend(small.drain(..));
-                        large = Some(out);
-                    }
-                }
-                Some(out) => match out.entry(key) {
-                    serde_json::map::Entry::Occupied(e) => return Err(duplicate(e.key())),
-                    serde_json::map::Entry::Vacant(e) => {
-                        let StrictJson(v) = map.next_value()?;
-                        e.insert(v);
-                    }
-                },
-            }
-        }
-        Ok(Value::Object(large.unwrap_or_else(|| {
-            let mut out = Map::with_capacity(small.len());
-            out.extend(small);
-            out
-        })))
-    }
-}
-
-/// The length and last bytes of a key, packed: different keys of one object rarely share it.
-fn key_print(key: &str) -> u64 {
-    key.as_bytes().iter().rev().take(7).fold(key.len() as u64, |acc, &b| acc.rotate_left(8) ^ u64::from(b))
-}
-
 fn check_size(text: &str) -> Result<()> {
     if text.len() > MAX_INPUT_BYTES {
         return Err(Error::invalid(
@@ -307,8 +212,15 @@ fn fmt_float(f: f64) -> String {
     }
 }
 
-/// Builds and validates an inventory from a decoded document.
+/// Builds and validates an inventory from a decoded document (YAML, Python data, a scenario's
+/// inventory): a view of it borrowing its strings goes through the one validator, [`from_node`].
 pub fn from_value(doc: &Value) -> Result<Inventory> {
+    from_node(&Node::from_value(doc)?)
+}
+
+/// Builds and validates an inventory from a document tree (R-INV-1): every problem is
+/// collected, with its path.
+pub fn from_node(doc: &Node<'_>) -> Result<Inventory> {
     let mut r = Reader::default();
     let inv = r.inventory(doc);
     if r.errors.is_empty() {
@@ -324,11 +236,11 @@ pub fn from_value(doc: &Value) -> Result<Inventory> {
 /// What a VM's references are checked against.
 struct VmContext<'a> {
     /// Every host id the document declares.
-    host_ids: &'a HashSet<String>,
+    host_ids: &'a HashSet<&'a str>,
     /// The hosts that read cleanly, by id.
     hosts: &'a HashMap<&'a str, &'a Host>,
     /// Every datastore id the document declares.
-    ds_ids: &'a HashSet<String>,
+    ds_ids: &'a HashSet<&'a str>,
     /// (CPU MHz, memory MB) of every host; empty when some host could not be read.
     capacities: Vec<(u64, u64)>,
     /// The largest CPU and the largest memory among them.
@@ -340,8 +252,9 @@ struct VmContext<'a> {
 /// calls (`check_power_on`, …) so they need not re-read the whole inventory. Problems are
 /// rooted at `path` (e.g. `vm`).
 pub fn vm_from_value(inv: &Inventory, v: &Value, path: &str) -> Result<Vm> {
-    let host_ids: HashSet<String> = inv.hosts.iter().map(|h| h.id.clone()).collect();
-    let ds_ids: HashSet<String> = inv.datastores.iter().map(|d| d.id.clone()).collect();
+    let v = &Node::from_value(v)?;
+    let host_ids: HashSet<&str> = inv.hosts.iter().map(|h| h.id.as_str()).collect();
+    let ds_ids: HashSet<&str> = inv.datastores.iter().map(|d| d.id.as_str()).collect();
     let hosts: HashMap<&str, &Host> = inv.hosts.iter().map(|h| (h.id.as_str(), h)).collect();
     let capacities: Vec<(u64, u64)> = inv.hosts.iter().map(|h| (h.cpu_mhz, h.memory_mb)).collect();
     let max_capacity = capacities.iter().copied().reduce(|a, b| (a.0.max(b.0), a.1.max(b.1)));
@@ -374,16 +287,16 @@ pub fn vm_from_value(inv: &Inventory, v: &Value, path: &str) -> Result<Vm> {
 /// unambiguous name (`Inventory::resolve_*`): the copy returned holds ids (`None` when nothing
 /// needed replacing). A name several objects share is a problem naming their ids; an unknown
 /// one is left for the reader, which reports it.
-fn names_to_ids(inv: &Inventory, v: &Value, path: &str, errors: &mut Vec<Problem>) -> Option<Value> {
-    let Value::Object(o) = v else { return None };
+fn names_to_ids<'a>(inv: &Inventory, v: &Node<'a>, path: &str, errors: &mut Vec<Problem>) -> Option<Node<'a>> {
+    let Node::Object(o) = v else { return None };
     let mut out = o.clone();
     let mut changed = false;
-    let mut swap = |value: &mut Value, at: String, kind: &str| {
-        if let Value::String(x) = value {
+    let mut swap = |value: &mut Node<'a>, at: String, kind: &str| {
+        if let Node::String(x) = value {
             let found = if kind == "host" { inv.resolve_host_id(x) } else { inv.resolve_datastore_id(x) };
             match found {
-                Ok(id) if id != x => {
-                    *x = id.to_string();
+                Ok(id) if id != &**x => {
+                    *x = std::borrow::Cow::Owned(id.to_string());
                     changed = true;
                 }
                 Err(e @ Error::AmbiguousName { .. }) => errors.push(Problem::new(at, e.to_string())),
@@ -397,12 +310,12 @@ fn names_to_ids(inv: &Inventory, v: &Value, path: &str, errors: &mut Vec<Problem
     if let Some(d) = out.get_mut("home_datastore") {
         swap(d, format!("{path}.home_datastore"), "datastore");
     }
-    if let Some(Value::Array(list)) = out.get_mut("datastores") {
+    if let Some(Node::Array(list)) = out.get_mut("datastores") {
         for (i, d) in list.iter_mut().enumerate() {
             swap(d, format!("{path}.datastores[{i}]"), "datastore");
         }
     }
-    changed.then_some(Value::Object(out))
+    changed.then_some(Node::Object(out))
 }
 
 /// Collects problems while reading.
@@ -412,7 +325,8 @@ struct Reader {
     warnings: Vec<Problem>,
 }
 
-/// How a value's type reads in messages ("a number", "a list", …).
+/// How a value's type reads in messages ("a number", "a list", …), for readers of a
+/// `serde_json::Value` (the scenario reader): the words of [`Node::type_name`].
 pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -425,86 +339,124 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
 }
 
 /// One JSON object being read: remembers which keys were used so the rest can be reported.
-struct Obj<'a> {
-    map: &'a Map<String, Value>,
-    path: String,
-    /// Keys read so far, for a large object (a handful per object: a list beats hashing).
-    used: Vec<&'static str>,
+struct Obj<'a, 'p> {
+    object: &'a Object<'a>,
+    /// The object's entries in document order: the reader asks for the fields mostly in the
+    /// order the serializer writes them, so in a small object a scan starting where the last
+    /// key was found beats hashing every key (a large one has its index, [`Object::position`]).
+    entries: &'a [(std::borrow::Cow<'a, str>, Node<'a>)],
+    path: &'p str,
     /// For a small object: bit `i` is set once `entries[i]` has been read.
     read: u64,
-    /// A small object's entries in document order (empty for a large one): the reader asks
-    /// for the fields mostly in the order the serializer writes them, so a scan starting where
-    /// the last key was found beats hashing every key.
-    entries: Vec<(&'a str, &'a Value)>,
-    /// Where the last lookup in `entries` found its key.
+    /// For a large object: which entries have been read (empty for a small one).
+    read_large: Vec<bool>,
+    /// Where the last lookup in a small object found its key.
     cursor: std::cell::Cell<usize>,
 }
 
-impl<'a> Obj<'a> {
+impl<'a, 'p> Obj<'a, 'p> {
     fn field(&self, key: &str) -> String {
         if self.path.is_empty() {
             key.to_string()
         } else {
-            format!("{}.{key}", self.path)
+            let mut out = String::with_capacity(self.path.len() + 1 + key.len());
+            out.push_str(self.path);
+            out.push('.');
+            out.push_str(key);
+            out
         }
     }
 
-    /// Largest object whose keys are looked up by scanning (see `entries`).
-    const SCAN_MAX: usize = 32;
-
-    fn new(map: &'a Map<String, Value>, path: &str) -> Self {
-        let (entries, used) = if map.len() <= Self::SCAN_MAX {
-            (map.iter().map(|(k, v)| (k.as_str(), v)).collect(), Vec::new())
-        } else {
-            (Vec::new(), Vec::with_capacity(map.len()))
-        };
-        Obj { map, path: path.to_string(), used, read: 0, entries, cursor: 0.into() }
+    fn new(object: &'a Object<'a>, path: &'p str) -> Self {
+        let entries = object.entries();
+        let read_large = if entries.len() > Object::SMALL { vec![false; entries.len()] } else { Vec::new() };
+        Obj { object, entries, path, read: 0, read_large, cursor: 0.into() }
     }
 
-    /// Scans a small object for `key`, starting where the last key was found.
+    fn is_small(&self) -> bool {
+        self.entries.len() <= Object::SMALL
+    }
+
+    /// Where `key` is; a small object is scanned from where the last key was found.
     fn index_of(&self, key: &str) -> Option<usize> {
+        if !self.is_small() {
+            return self.object.position(key);
+        }
         let n = self.entries.len();
-        let start = self.cursor.get().min(n);
-        let (before, after) = self.entries.split_at(start);
-        let step = after.iter().chain(before).position(|&(k, _)| k == key)?;
-        let i = (start + step) % n;
-        self.cursor.set(i);
-        Some(i)
+        let mut i = self.cursor.get();
+        for _ in 0..n {
+            if i >= n {
+                i = 0;
+            }
+            if self.entries.get(i).is_some_and(|(k, _)| same_key(k.as_bytes(), key.as_bytes())) {
+                self.cursor.set(i);
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
     }
 
     /// The value under `key` as written (null included), without marking the key read.
-    fn raw(&self, key: &str) -> Option<&'a Value> {
-        if self.entries.is_empty() {
-            return self.map.get(key);
+    fn raw(&self, key: &str) -> Option<&'a Node<'a>> {
+        self.index_of(key).and_then(|i| self.entries.get(i)).map(|(_, v)| v)
+    }
+
+    /// Whether entry `i` has been read.
+    fn is_read(&self, i: usize) -> bool {
+        if self.is_small() {
+            self.read & (1 << i) != 0
+        } else {
+            self.read_large.get(i).copied().unwrap_or(false)
         }
-        self.index_of(key).and_then(|i| self.entries.get(i)).map(|&(_, v)| v)
     }
 
     /// Whether `key` (present in the object) has been read.
     fn was_read(&self, key: &str) -> bool {
-        if self.entries.is_empty() {
-            return self.used.contains(&key);
-        }
-        self.index_of(key).is_some_and(|i| self.read & (1 << i) != 0)
+        self.index_of(key).is_some_and(|i| self.is_read(i))
     }
 
     /// The value under `key`, `None` when absent or null.
-    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
-        let v = if self.entries.is_empty() {
-            if !self.used.contains(&key) {
-                self.used.push(key);
-            }
-            self.map.get(key)
-        } else {
-            // An absent key needs no mark: only the keys present are checked by `finish`.
-            let i = self.index_of(key)?;
+    fn get(&mut self, key: &'static str) -> Option<&'a Node<'a>> {
+        // An absent key needs no mark: only the keys present are checked by `finish`.
+        let i = self.index_of(key)?;
+        if self.is_small() {
             self.read |= 1 << i;
-            self.entries.get(i).map(|&(_, v)| v)
-        };
-        match v {
-            None | Some(Value::Null) => None,
+        } else if let Some(mark) = self.read_large.get_mut(i) {
+            *mark = true;
+        }
+        match self.entries.get(i).map(|(_, v)| v) {
+            None | Some(Node::Null) => None,
             Some(v) => Some(v),
         }
+    }
+}
+
+/// `a == b` for keys, without a call to `memcmp` for the short ones (most are under 24 bytes).
+#[inline]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    // why: every window read below lies within the key (the arms need 8 <= n), so `map_or`'s 0
+    // is never taken.
+    let word =
+        |s: &[u8], at: usize| s.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map_or(0, u64::from_le_bytes);
+    match n {
+        // Two overlapping 8-byte windows cover the key.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        17..=24 => word(a, 0) == word(b, 0) && word(a, 8) == word(b, 8) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
+/// Whether an id or name is blank (empty or only whitespace); most are not, and say so in
+/// their first byte.
+fn blank(s: &str) -> bool {
+    match s.as_bytes().first() {
+        Some(b) if b.is_ascii_graphic() => false,
+        _ => s.trim().is_empty(),
     }
 }
 
@@ -517,42 +469,44 @@ impl Reader {
         self.warnings.push(Problem::new(path, msg));
     }
 
-    fn object<'a>(&mut self, v: &'a Value, path: &str) -> Option<Obj<'a>> {
+    fn object<'a, 'p>(&mut self, v: &'a Node<'a>, path: &'p str) -> Option<Obj<'a, 'p>> {
         match v {
-            Value::Object(map) => Some(Obj::new(map, path)),
+            Node::Object(map) => Some(Obj::new(map, path)),
             other => {
-                self.error(display_path(path), format!("expected an object, got {}", type_name(other)));
+                self.error(display_path(path), format!("expected an object, got {}", other.type_name()));
                 None
             }
         }
     }
 
     /// Reports keys nobody read: they would otherwise be lost without a word.
-    fn finish(&mut self, o: Obj<'_>) {
-        for (i, key) in o.map.keys().enumerate() {
-            let read = if o.entries.is_empty() { o.used.contains(&key.as_str()) } else { o.read & (1 << i) != 0 };
-            if !read {
+    fn finish(&mut self, o: Obj<'_, '_>) {
+        if o.is_small() && o.read == (1u64 << o.entries.len()) - 1 {
+            return; // every key read (the usual case)
+        }
+        for (i, (key, _)) in o.entries.iter().enumerate() {
+            if !o.is_read(i) {
                 let path = o.field(key);
                 self.warn(path, "unknown field: ignored");
             }
         }
     }
 
-    fn string(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<String> {
+    fn string(&mut self, o: &mut Obj<'_, '_>, key: &'static str) -> Option<String> {
         let v = o.get(key)?;
         match v {
-            Value::String(s) => Some(s.clone()),
+            Node::String(s) => Some(s.to_string()),
             other => {
-                self.error(o.field(key), format!("expected a string, got {}", type_name(other)));
+                self.error(o.field(key), format!("expected a string, got {}", other.type_name()));
                 None
             }
         }
     }
 
-    fn required_id(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<String> {
+    fn required_id(&mut self, o: &mut Obj<'_, '_>, key: &'static str) -> Option<String> {
         let present = o.raw(key).is_some_and(|v| !v.is_null());
         match self.string(o, key) {
-            Some(s) if s.trim().is_empty() => {
+            Some(s) if blank(&s) => {
                 self.error(o.field(key), "must not be empty");
                 None
             }
@@ -566,21 +520,21 @@ impl Reader {
         }
     }
 
-    fn bool(&mut self, o: &mut Obj<'_>, key: &'static str, default: bool) -> bool {
+    fn bool(&mut self, o: &mut Obj<'_, '_>, key: &'static str, default: bool) -> bool {
         match o.get(key) {
             None => default,
-            Some(Value::Bool(b)) => *b,
+            Some(Node::Bool(b)) => *b,
             Some(other) => {
-                self.error(o.field(key), format!("expected true or false, got {}", type_name(other)));
+                self.error(o.field(key), format!("expected true or false, got {}", other.type_name()));
                 default
             }
         }
     }
 
     /// A whole number in `0..=MAX_NUMBER` (integral floats accepted).
-    fn whole(&mut self, v: &Value, path: &str) -> Option<u64> {
+    fn whole(&mut self, v: &Node<'_>, path: &str) -> Option<u64> {
         let msg = match v {
-            Value::Number(n) => {
+            Node::Number(n) => {
                 if let Some(u) = n.as_u64() {
                     if u <= MAX_NUMBER {
                         return Some(u);
@@ -601,13 +555,13 @@ impl Reader {
                     }
                 }
             }
-            other => format!("expected a whole number, got {}", type_name(other)),
+            other => format!("expected a whole number, got {}", other.type_name()),
         };
         self.error(path, msg);
         None
     }
 
-    fn number_field(&mut self, o: &mut Obj<'_>, key: &'static str, default: Option<u64>) -> Option<u64> {
+    fn number_field(&mut self, o: &mut Obj<'_, '_>, key: &'static str, default: Option<u64>) -> Option<u64> {
         match o.get(key) {
             None => {
                 if default.is_none() {
@@ -625,7 +579,7 @@ impl Reader {
         }
     }
 
-    fn optional_number(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<u64> {
+    fn optional_number(&mut self, o: &mut Obj<'_, '_>, key: &'static str) -> Option<u64> {
         let v = o.get(key)?;
         if let Some(u) = v.as_u64().filter(|&u| u <= MAX_NUMBER) {
             return Some(u); // the common case, without building the path
@@ -634,7 +588,7 @@ impl Reader {
         self.whole(v, &path)
     }
 
-    fn float(&mut self, o: &mut Obj<'_>, key: &'static str, lo: f64, hi: f64) -> Option<f64> {
+    fn float(&mut self, o: &mut Obj<'_, '_>, key: &'static str, lo: f64, hi: f64) -> Option<f64> {
         let v = o.get(key)?;
         match v.as_f64() {
             Some(f) if f.is_finite() && (lo..=hi).contains(&f) => Some(f),
@@ -643,7 +597,7 @@ impl Reader {
                 None
             }
             None => {
-                self.error(o.field(key), format!("expected a number, got {}", type_name(v)));
+                self.error(o.field(key), format!("expected a number, got {}", v.type_name()));
                 None
             }
         }
@@ -651,15 +605,15 @@ impl Reader {
 
     fn api_enum<T: Copy>(
         &mut self,
-        o: &mut Obj<'_>,
+        o: &mut Obj<'_, '_>,
         key: &'static str,
         parse: fn(&str) -> Option<T>,
         allowed: fn() -> String,
     ) -> Option<T> {
         let s = match o.get(key)? {
-            Value::String(s) => s.as_str(),
+            Node::String(s) => &**s,
             other => {
-                self.error(o.field(key), format!("expected a string, got {}", type_name(other)));
+                self.error(o.field(key), format!("expected a string, got {}", other.type_name()));
                 return None;
             }
         };
@@ -673,37 +627,37 @@ impl Reader {
     }
 
     /// A list of ids (strings). Absent → `None`.
-    fn id_list(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<Vec<String>> {
+    fn id_list(&mut self, o: &mut Obj<'_, '_>, key: &'static str) -> Option<Vec<String>> {
         let v = o.get(key)?;
         // The path is built only when something is wrong (this runs twice per VM).
         match v {
-            Value::Array(items) => {
+            Node::Array(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
                     match item {
-                        Value::String(s) if !s.trim().is_empty() => out.push(s.clone()),
-                        Value::String(_) => self.error(format!("{}[{i}]", o.field(key)), "must not be empty"),
+                        Node::String(s) if !blank(s) => out.push(s.to_string()),
+                        Node::String(_) => self.error(format!("{}[{i}]", o.field(key)), "must not be empty"),
                         other => self.error(
                             format!("{}[{i}]", o.field(key)),
-                            format!("expected a string, got {}", type_name(other)),
+                            format!("expected a string, got {}", other.type_name()),
                         ),
                     }
                 }
                 Some(out)
             }
             other => {
-                self.error(o.field(key), format!("expected a list, got {}", type_name(other)));
+                self.error(o.field(key), format!("expected a list, got {}", other.type_name()));
                 None
             }
         }
     }
 
-    fn list<'a>(&mut self, o: &mut Obj<'a>, key: &'static str) -> &'a [Value] {
+    fn list<'a>(&mut self, o: &mut Obj<'a, '_>, key: &'static str) -> &'a [Node<'a>] {
         match o.get(key) {
             None => &[],
-            Some(Value::Array(items)) => items,
+            Some(Node::Array(items)) => items,
             Some(other) => {
-                self.error(o.field(key), format!("expected a list, got {}", type_name(other)));
+                self.error(o.field(key), format!("expected a list, got {}", other.type_name()));
                 &[]
             }
         }
@@ -711,10 +665,10 @@ impl Reader {
 
     // ------------------------------------------------------------------ the document
 
-    fn inventory(&mut self, doc: &Value) -> Option<Inventory> {
+    fn inventory(&mut self, doc: &Node<'_>) -> Option<Inventory> {
         let mut top = self.object(doc, "")?;
         let cluster_doc = top.get("cluster");
-        let hosts_present = top.map.get("hosts").is_some_and(|v| !v.is_null());
+        let hosts_present = top.raw("hosts").is_some_and(|v| !v.is_null());
         let hosts_doc = self.list(&mut top, "hosts");
         let ds_doc = self.list(&mut top, "datastores");
         let vms_doc = self.list(&mut top, "vms");
@@ -735,7 +689,7 @@ impl Reader {
         let host_ids = self.unique_ids(hosts_doc, "hosts");
         let all_hosts_read = hosts.len() == hosts_doc.len();
 
-        let empty = Value::Object(Map::new());
+        let empty = Node::Object(Object::default());
         let cluster = self.cluster(cluster_doc.unwrap_or(&empty), &host_ids, &ds_ids);
 
         let host_by_id: HashMap<&str, &Host> = hosts.iter().map(|h| (h.id.as_str(), h)).collect();
@@ -753,8 +707,15 @@ impl Reader {
         };
         let max_capacity = ctx.capacities.iter().copied().reduce(|a, b| (a.0.max(b.0), a.1.max(b.1)));
         let ctx = VmContext { max_capacity, ..ctx };
-        let vms: Vec<Vm> =
-            vms_doc.iter().enumerate().filter_map(|(i, v)| self.vm(v, &format!("vms[{i}]"), &ctx)).collect();
+        let mut vms: Vec<Vm> = crate::mem::try_with_capacity(vms_doc.len(), "reading the VMs").ok()?;
+        let mut path = String::new();
+        for (i, v) in vms_doc.iter().enumerate() {
+            // One buffer for the paths of all VMs (10,000 of them in a cluster at its maximum).
+            path.clear();
+            // why: writing to a String cannot fail.
+            let _ = std::fmt::Write::write_fmt(&mut path, format_args!("vms[{i}]"));
+            vms.extend(self.vm(v, &path, &ctx));
+        }
         let vm_ids = self.unique_ids(vms_doc, "vms");
 
         let rules: Vec<Rule> = rules_doc
@@ -789,26 +750,26 @@ impl Reader {
 
     /// Reports duplicate ids (pointing at the repeat and at the first) and returns every id the
     /// document declares for one kind of element.
-    fn unique_ids(&mut self, docs: &[Value], what: &str) -> HashSet<String> {
+    fn unique_ids<'a>(&mut self, docs: &'a [Node<'a>], what: &str) -> HashSet<&'a str> {
         // Positions come from the document so paths name the right element even when some
         // elements failed to read.
         let mut first: HashMap<&str, usize> = HashMap::with_capacity(docs.len());
         for (i, d) in docs.iter().enumerate() {
-            if let Some(Value::String(id)) = d.get("id") {
-                if id.trim().is_empty() {
+            if let Some(Node::String(id)) = d.get("id") {
+                if blank(id) {
                     continue; // reported as "must not be empty"
                 }
-                if let Some(prev) = first.get(id.as_str()) {
+                if let Some(prev) = first.get(&**id) {
                     self.error(format!("{what}[{i}].id"), format!("duplicate id '{id}' (also {what}[{prev}])"));
                 } else {
                     first.insert(id, i);
                 }
             }
         }
-        first.into_keys().map(str::to_string).collect()
+        first.into_keys().collect()
     }
 
-    fn datastore(&mut self, v: &Value, path: &str) -> Option<Datastore> {
+    fn datastore(&mut self, v: &Node<'_>, path: &str) -> Option<Datastore> {
         let mut o = self.object(v, path)?;
         let id = self.required_id(&mut o, "id");
         let name = self.string(&mut o, "name");
@@ -820,24 +781,24 @@ impl Reader {
         Some(Datastore { name: name.unwrap_or_else(|| id.clone()), id, ds_type, backing })
     }
 
-    fn check_refs(&mut self, ids: &[String], known: &HashSet<String>, path: &str, what: &str) {
+    fn check_refs(&mut self, ids: &[String], known: &HashSet<&str>, path: &str, what: &str) {
         self.check_refs_lazy(ids, known, || path.to_string(), what)
     }
 
     /// As [`Self::check_refs`], building the path only when something is wrong.
-    fn check_refs_lazy(&mut self, ids: &[String], known: &HashSet<String>, path: impl FnOnce() -> String, what: &str) {
-        if ids.iter().all(|id| known.contains(id)) {
+    fn check_refs_lazy(&mut self, ids: &[String], known: &HashSet<&str>, path: impl FnOnce() -> String, what: &str) {
+        if ids.iter().all(|id| known.contains(id.as_str())) {
             return;
         }
         let path = path();
         for (i, id) in ids.iter().enumerate() {
-            if !known.contains(id) {
+            if !known.contains(id.as_str()) {
                 self.error(format!("{path}[{i}]"), format!("unknown {what} '{id}'"));
             }
         }
     }
 
-    fn host(&mut self, v: &Value, path: &str, ds_ids: &HashSet<String>) -> Option<Host> {
+    fn host(&mut self, v: &Node<'_>, path: &str, ds_ids: &HashSet<&str>) -> Option<Host> {
         let mut o = self.object(v, path)?;
         let id = self.required_id(&mut o, "id");
         let name = self.string(&mut o, "name");
@@ -870,7 +831,7 @@ impl Reader {
                     None
                 }
                 (None, None) => {
-                    self.error(o.field("goodness"), format!("expected a whole number, got {}", type_name(g)));
+                    self.error(o.field("goodness"), format!("expected a whole number, got {}", g.type_name()));
                     None
                 }
             },
@@ -898,16 +859,16 @@ impl Reader {
     }
 
     /// An optional name (fault domain, site): a string, not blank (R-DOMAIN).
-    fn optional_name(&mut self, o: &mut Obj<'_>, key: &'static str) -> Option<String> {
+    fn optional_name(&mut self, o: &mut Obj<'_, '_>, key: &'static str) -> Option<String> {
         let s = self.string(o, key)?;
-        if s.trim().is_empty() {
+        if blank(&s) {
             self.error(o.field(key), "must not be empty (leave the field out instead)");
             return None;
         }
         Some(s)
     }
 
-    fn vm(&mut self, v: &Value, path: &str, ctx: &VmContext<'_>) -> Option<Vm> {
+    fn vm(&mut self, v: &Node<'_>, path: &str, ctx: &VmContext<'_>) -> Option<Vm> {
         let mut o = self.object(v, path)?;
         let id = self.required_id(&mut o, "id");
         let name = self.string(&mut o, "name");
@@ -915,7 +876,7 @@ impl Reader {
         // Absent means powered on; an invalid value is reported and skips the checks that
         // depend on the power state (they would only add noise).
         let power_state = match o.raw("power_state") {
-            None | Some(Value::Null) => {
+            None | Some(Node::Null) => {
                 o.get("power_state");
                 Some(PowerState::PoweredOn)
             }
@@ -947,7 +908,8 @@ impl Reader {
             restart_priority_timeout_s: self.optional_number(&mut o, "restart_priority_timeout_s"),
         };
         let vm_monitoring = o.get("vm_monitoring").and_then(|m| {
-            let mut mo = self.object(m, &o.field("vm_monitoring"))?;
+            let at = o.field("vm_monitoring");
+            let mut mo = self.object(m, &at)?;
             let mode = self.api_enum(&mut mo, "mode", VmMonitoringMode::parse, VmMonitoringMode::allowed);
             let sensitivity =
                 self.api_enum(&mut mo, "sensitivity", VmMonitoringSensitivity::parse, VmMonitoringSensitivity::allowed);
@@ -955,7 +917,8 @@ impl Reader {
             Some(VmMonitoringOverride { mode, sensitivity })
         });
         let vmcp = o.get("vmcp").and_then(|m| {
-            let mut mo = self.object(m, &o.field("vmcp"))?;
+            let at = o.field("vmcp");
+            let mut mo = self.object(m, &at)?;
             let apd = self.api_enum(&mut mo, "apd", StorageProtection::parse, StorageProtection::allowed);
             let pdl = self.api_enum(&mut mo, "pdl", StorageProtection::parse, StorageProtection::allowed);
             self.finish(mo);
@@ -965,7 +928,7 @@ impl Reader {
         // Datastores: home first, then the others listed; the home is always among them.
         let home_present = o.raw("home_datastore").is_some_and(|v| !v.is_null());
         let home = match (home, &listed) {
-            (Some(h), _) if h.trim().is_empty() => {
+            (Some(h), _) if blank(&h) => {
                 self.error(o.field("home_datastore"), "must not be empty");
                 None
             }
@@ -979,7 +942,7 @@ impl Reader {
             }
         };
         if let Some(h) = &home {
-            if !ctx.ds_ids.contains(h) {
+            if !ctx.ds_ids.contains(h.as_str()) {
                 self.error(o.field("home_datastore"), format!("unknown datastore '{h}'"));
             }
         }
@@ -989,14 +952,14 @@ impl Reader {
 
         // Host reference and what it implies (only when the power state itself is valid).
         let host = match host {
-            Some(h) if h.trim().is_empty() => {
+            Some(h) if blank(&h) => {
                 self.error(o.field("host"), "must not be empty (use null for a VM without a host)");
                 None
             }
             other => other,
         };
         let host_error = match (&host, power_state) {
-            (Some(h), _) if !ctx.host_ids.contains(h) => Some(format!("unknown host '{h}'")),
+            (Some(h), _) if !ctx.host_ids.contains(h.as_str()) => Some(format!("unknown host '{h}'")),
             (Some(h), Some(PowerState::PoweredOn)) => match ctx.hosts.get(h.as_str()) {
                 Some(hd) if hd.maintenance => {
                     Some(format!("host '{h}' is in maintenance mode and cannot run a powered-on VM"))
@@ -1004,7 +967,7 @@ impl Reader {
                 Some(hd) if hd.standby => Some(format!("host '{h}' is in standby and cannot run a powered-on VM")),
                 _ => None,
             },
-            (None, Some(PowerState::PoweredOn)) if o.raw("host").is_none_or(Value::is_null) => {
+            (None, Some(PowerState::PoweredOn)) if o.raw("host").is_none_or(Node::is_null) => {
                 Some("a powered-on VM needs a host".to_string())
             }
             _ => None,
@@ -1049,8 +1012,18 @@ impl Reader {
 
         let id = id?;
         let home = home?;
-        let mut datastores = vec![home.clone()];
-        datastores.extend(listed.unwrap_or_default());
+        // The home first, then the others as listed (repeats dropped by `dedup` below).
+        let datastores = match listed {
+            Some(mut list) => {
+                match list.iter().position(|d| *d == home) {
+                    // why: i < list.len(), found just now.
+                    Some(i) => list[..=i].rotate_right(1),
+                    None => list.insert(0, home.clone()),
+                }
+                list
+            }
+            None => vec![home.clone()],
+        };
         Some(Vm {
             name: name.unwrap_or_else(|| id.clone()),
             id,
@@ -1076,10 +1049,10 @@ impl Reader {
         })
     }
 
-    fn rule(&mut self, v: &Value, path: &str, host_ids: &HashSet<String>, vm_ids: &HashSet<String>) -> Option<Rule> {
+    fn rule(&mut self, v: &Node<'_>, path: &str, host_ids: &HashSet<&str>, vm_ids: &HashSet<&str>) -> Option<Rule> {
         let mut o = self.object(v, path)?;
         // A null type is as missing as an absent one: never a rule dropped without a word.
-        let present = o.map.get("type").is_some_and(|v| !v.is_null());
+        let present = o.raw("type").is_some_and(|v| !v.is_null());
         let kind = self.api_enum(&mut o, "type", RuleKind::parse, RuleKind::allowed);
         if !present {
             self.error(o.field("type"), format!("missing required field; allowed: {}", RuleKind::allowed()));
@@ -1090,37 +1063,35 @@ impl Reader {
         match kind {
             Some(RuleKind::VmDependsOn) => {
                 match o.get("vm") {
-                    Some(Value::String(s)) if s.trim().is_empty() => self.error(o.field("vm"), "must not be empty"),
-                    Some(Value::String(s)) => {
-                        if !vm_ids.contains(s) {
+                    Some(Node::String(s)) if blank(s) => self.error(o.field("vm"), "must not be empty"),
+                    Some(Node::String(s)) => {
+                        if !vm_ids.contains(&**s) {
                             self.error(o.field("vm"), format!("unknown vm '{s}'"));
                         }
-                        vms.push(s.clone());
+                        vms.push(s.to_string());
                     }
-                    Some(other) => self.error(o.field("vm"), format!("expected a VM id, got {}", type_name(other))),
+                    Some(other) => self.error(o.field("vm"), format!("expected a VM id, got {}", other.type_name())),
                     None => self.error(o.field("vm"), "missing required field"),
                 }
                 match o.get("depends_on") {
                     // A lone id: its path has no index.
-                    Some(Value::String(s)) if s.trim().is_empty() => {
-                        self.error(o.field("depends_on"), "must not be empty")
-                    }
-                    Some(Value::String(s)) => {
-                        if !vm_ids.contains(s) {
+                    Some(Node::String(s)) if blank(s) => self.error(o.field("depends_on"), "must not be empty"),
+                    Some(Node::String(s)) => {
+                        if !vm_ids.contains(&**s) {
                             self.error(o.field("depends_on"), format!("unknown vm '{s}'"));
                         }
-                        depends_on.push(s.clone());
+                        depends_on.push(s.to_string());
                     }
-                    Some(Value::Array(_)) => {
+                    Some(Node::Array(_)) => {
                         depends_on = self.id_list(&mut o, "depends_on").unwrap_or_default();
                         self.check_refs(&depends_on, vm_ids, &o.field("depends_on"), "vm");
-                        if o.map.get("depends_on").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+                        if o.raw("depends_on").and_then(Node::as_array).is_some_and(Vec::is_empty) {
                             self.error(o.field("depends_on"), "name at least one VM");
                         }
                     }
                     Some(other) => self.error(
                         o.field("depends_on"),
-                        format!("expected a VM id or a list of them, got {}", type_name(other)),
+                        format!("expected a VM id or a list of them, got {}", other.type_name()),
                     ),
                     None => self.error(o.field("depends_on"), "missing required field"),
                 }
@@ -1132,7 +1103,7 @@ impl Reader {
             }
             Some(kind) => {
                 let listed = self.id_list(&mut o, "vms");
-                if listed.is_none() && o.map.get("vms").is_none_or(Value::is_null) {
+                if listed.is_none() && o.raw("vms").is_none_or(Node::is_null) {
                     self.error(o.field("vms"), "missing required field");
                 }
                 if let Some(list) = listed {
@@ -1143,29 +1114,26 @@ impl Reader {
                     kind,
                     RuleKind::VmHostMust | RuleKind::VmHostMustNot | RuleKind::VmHostShould | RuleKind::VmHostShouldNot
                 );
-                let vms_ok = o.map.get("vms").is_some_and(Value::is_array);
+                let vms_ok = o.raw("vms").is_some_and(Node::is_array);
                 if host_rule {
                     let listed = self.id_list(&mut o, "hosts");
-                    let hosts_ok = o.map.get("hosts").is_some_and(Value::is_array);
+                    let hosts_ok = o.raw("hosts").is_some_and(Node::is_array);
                     match listed {
                         Some(list) => hosts = list,
-                        None if o.map.get("hosts").is_none_or(Value::is_null) => {
+                        None if o.raw("hosts").is_none_or(Node::is_null) => {
                             self.error(o.field("hosts"), "missing required field")
                         }
                         None => {}
                     }
                     self.check_refs(&hosts, host_ids, &o.field("hosts"), "host");
-                    if vms_ok && o.map.get("vms").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+                    if vms_ok && o.raw("vms").and_then(Node::as_array).is_some_and(Vec::is_empty) {
                         self.error(o.field("vms"), "a VM-host rule needs at least one VM");
                     }
-                    if hosts_ok && o.map.get("hosts").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+                    if hosts_ok && o.raw("hosts").and_then(Node::as_array).is_some_and(Vec::is_empty) {
                         self.error(o.field("hosts"), "a VM-host rule needs at least one host");
                     }
                 } else if vms_ok
-                    && o.map
-                        .get("vms")
-                        .and_then(Value::as_array)
-                        .is_some_and(|items| items.iter().all(Value::is_string))
+                    && o.raw("vms").and_then(Node::as_array).is_some_and(|items| items.iter().all(Node::is_string))
                     && dedup(vms.clone()).len() < 2
                 {
                     self.error(o.field("vms"), "a VM-VM rule needs at least two distinct VMs");
@@ -1192,7 +1160,7 @@ impl Reader {
     }
 
     /// VM-to-VM dependencies must form no cycle, or no VM of the cycle could ever restart.
-    fn dependency_cycles(&mut self, rules: &[Rule], docs: &[Value]) {
+    fn dependency_cycles(&mut self, rules: &[Rule], docs: &[Node<'_>]) {
         let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for r in rules.iter().filter(|r| r.kind == RuleKind::VmDependsOn && r.enabled) {
             if let Some(vm) = r.vms.first() {
@@ -1227,7 +1195,7 @@ impl Reader {
                             cycle.push(s);
                             let at = docs
                                 .iter()
-                                .position(|d| d.get("vm").and_then(Value::as_str) == Some(s))
+                                .position(|d| d.get("vm").and_then(Node::as_str) == Some(s))
                                 .map(|i| format!("rules[{i}]"))
                                 .unwrap_or_else(|| "rules".to_string());
                             self.error(at, format!("dependency cycle: {}", cycle.join(" -> ")));
@@ -1242,17 +1210,17 @@ impl Reader {
         }
     }
 
-    fn cluster(&mut self, v: &Value, host_ids: &HashSet<String>, ds_ids: &HashSet<String>) -> Option<ClusterConfig> {
+    fn cluster(&mut self, v: &Node<'_>, host_ids: &HashSet<&str>, ds_ids: &HashSet<&str>) -> Option<ClusterConfig> {
         let mut o = self.object(v, "cluster")?;
         let name = self.string(&mut o, "name").unwrap_or_default();
         let version = match o.get("version") {
             None => Version::V8_0,
-            Some(Value::String(s)) => Version::parse(s).unwrap_or_else(|| {
+            Some(Node::String(s)) => Version::parse(s).unwrap_or_else(|| {
                 self.error("cluster.version", format!("unknown value '{s}'; allowed: {}", Version::allowed()));
                 Version::V8_0
             }),
             // YAML writes `version: 8.0` as a number.
-            Some(Value::Number(n)) => {
+            Some(Node::Number(n)) => {
                 // `8` and `8.0` mean "8.0"; `6.5` means "6.5"; nothing is rounded into a version.
                 let text = match (n.as_u64(), n.as_f64()) {
                     (Some(u), _) => format!("{u}.0"),
@@ -1266,7 +1234,7 @@ impl Reader {
                 })
             }
             Some(other) => {
-                self.error("cluster.version", format!("expected a string, got {}", type_name(other)));
+                self.error("cluster.version", format!("expected a string, got {}", other.type_name()));
                 Version::V8_0
             }
         };
@@ -1340,7 +1308,7 @@ impl Reader {
 
     /// `cluster.drs` (R-PLACE-DRS): `enabled` (default false) and `automation` (`manual`,
     /// `partiallyAutomated`, `fullyAutomated`; default `fullyAutomated`).
-    fn drs(&mut self, v: Option<&Value>) -> DrsConfig {
+    fn drs(&mut self, v: Option<&Node<'_>>) -> DrsConfig {
         let mut cfg = DrsConfig::default();
         let Some(v) = v.filter(|v| !v.is_null()) else { return cfg };
         let Some(mut o) = self.object(v, "cluster.drs") else {
@@ -1354,7 +1322,7 @@ impl Reader {
     }
 
     /// `cluster.dpm` (R-PLACE-DRS): `enabled` (default false).
-    fn dpm(&mut self, v: Option<&Value>) -> DpmConfig {
+    fn dpm(&mut self, v: Option<&Node<'_>>) -> DpmConfig {
         let mut cfg = DpmConfig::default();
         let Some(v) = v.filter(|v| !v.is_null()) else { return cfg };
         let Some(mut o) = self.object(v, "cluster.dpm") else {
@@ -1367,7 +1335,7 @@ impl Reader {
 
     /// `cluster.orchestration` (R-ORCH): `ready_condition`, `post_ready_delay_s`,
     /// `restart_priority_timeout_s`, each with its default.
-    fn orchestration(&mut self, v: Option<&Value>) -> OrchestrationConfig {
+    fn orchestration(&mut self, v: Option<&Node<'_>>) -> OrchestrationConfig {
         let mut cfg = OrchestrationConfig::default();
         let Some(v) = v else { return cfg };
         let Some(mut o) = self.object(v, "cluster.orchestration") else {
@@ -1385,7 +1353,7 @@ impl Reader {
 
     /// `cluster.vsan` (R-DOMAIN): `enabled`, and `stretched` with its two sites (checked
     /// against the hosts' sites by [`Self::stretched_sites`]).
-    fn vsan(&mut self, v: Option<&Value>) -> VsanConfig {
+    fn vsan(&mut self, v: Option<&Node<'_>>) -> VsanConfig {
         let mut cfg = VsanConfig::default();
         let Some(v) = v else { return cfg };
         let Some(mut o) = self.object(v, "cluster.vsan") else {
@@ -1454,9 +1422,9 @@ impl Reader {
 
     fn admission(
         &mut self,
-        v: &Value,
+        v: &Node<'_>,
         version: Version,
-        host_ids: &HashSet<String>,
+        host_ids: &HashSet<&str>,
         perf: &mut Option<u32>,
     ) -> Option<AdmissionControl> {
         let path = "cluster.admission_control";
@@ -1478,10 +1446,10 @@ impl Reader {
                 *perf = Some(p as u32);
             }
         }
-        let has = |k: &str| o.map.get(k).is_some_and(|v| !v.is_null());
+        let has = |k: &str| o.raw(k).is_some_and(|v| !v.is_null());
         let (has_failures, has_cpu, has_mem) = (has("host_failures"), has("cpu_percent"), has("memory_percent"));
         // A null policy is missing, not "disabled": admission control is never switched off silently.
-        let present = o.map.get("policy").is_some_and(|v| !v.is_null());
+        let present = o.raw("policy").is_some_and(|v| !v.is_null());
         let policy = self.api_enum(&mut o, "policy", AdmissionPolicyKind::parse, AdmissionPolicyKind::allowed);
         if !present {
             self.error(
@@ -1489,7 +1457,7 @@ impl Reader {
                 format!("missing required field; allowed: {}", AdmissionPolicyKind::allowed()),
             );
         }
-        let failures = |r: &mut Reader, o: &mut Obj<'_>| -> Option<u32> {
+        let failures = |r: &mut Reader, o: &mut Obj<'_, '_>| -> Option<u32> {
             let n = r.number_field(o, "host_failures", Some(1))?;
             if n > 1000 {
                 r.error(o.field("host_failures"), format!("{n} is out of range (0 to 1000)"));
@@ -1580,7 +1548,7 @@ impl Reader {
         result
     }
 
-    fn heartbeat_config(&mut self, v: &Value, ds_ids: &HashSet<String>) -> HeartbeatDatastoreConfig {
+    fn heartbeat_config(&mut self, v: &Node<'_>, ds_ids: &HashSet<&str>) -> HeartbeatDatastoreConfig {
         let default =
             HeartbeatDatastoreConfig { policy: HbDsPolicy::AllFeasibleDsWithUserPreference, preferred: vec![] };
         let Some(mut o) = self.object(v, "cluster.heartbeat_datastores") else {
@@ -1593,7 +1561,7 @@ impl Reader {
         HeartbeatDatastoreConfig { policy, preferred: dedup(preferred) }
     }
 
-    fn vm_monitoring(&mut self, v: Option<&Value>) -> VmMonitoringConfig {
+    fn vm_monitoring(&mut self, v: Option<&Node<'_>>) -> VmMonitoringConfig {
         let mut cfg = VmMonitoringConfig {
             mode: VmMonitoringMode::Disabled,
             sensitivity: VmMonitoringSensitivity::High,
@@ -1623,7 +1591,7 @@ impl Reader {
         cfg
     }
 
-    fn vmcp(&mut self, v: Option<&Value>) -> VmcpConfig {
+    fn vmcp(&mut self, v: Option<&Node<'_>>) -> VmcpConfig {
         let mut cfg = VmcpConfig {
             apd: StorageProtection::Disabled,
             pdl: StorageProtection::Disabled,
@@ -1644,7 +1612,7 @@ impl Reader {
         cfg
     }
 
-    fn advanced_options(&mut self, v: Option<&Value>) -> BTreeMap<String, String> {
+    fn advanced_options(&mut self, v: Option<&Node<'_>>) -> BTreeMap<String, String> {
         let mut raw = BTreeMap::new();
         let Some(v) = v else { return raw };
         let Some(o) = self.object(v, "cluster.advanced_options") else {
@@ -1653,7 +1621,7 @@ impl Reader {
         // vCenter matches keys case-insensitively: a second spelling of a key is ambiguous.
         // Checked here, in document order, so the later spelling is the one blamed.
         let mut seen: HashMap<String, &str> = HashMap::new();
-        for (key, value) in o.map {
+        for (key, value) in o.object.iter() {
             let folded = crate::options::canonical_key(key).unwrap_or(key).to_ascii_lowercase();
             if let Some(first) = seen.get(&folded) {
                 self.error(
@@ -1664,19 +1632,19 @@ impl Reader {
             }
             seen.insert(folded, key);
             let text = match value {
-                Value::String(s) => s.clone(),
+                Node::String(s) => s.to_string(),
                 // vCenter stores text; numbers and booleans typed in JSON/YAML mean the same.
-                Value::Number(n) => n.to_string(),
-                Value::Bool(b) => b.to_string(),
+                Node::Number(n) => n.to_string(),
+                Node::Bool(b) => b.to_string(),
                 other => {
                     self.error(
                         format!("cluster.advanced_options['{key}']"),
-                        format!("expected a string value, got {}", type_name(other)),
+                        format!("expected a string value, got {}", other.type_name()),
                     );
                     continue;
                 }
             };
-            raw.insert(key.clone(), text);
+            raw.insert(key.to_string(), text);
         }
         raw
     }
@@ -1702,16 +1670,19 @@ fn display_path(path: &str) -> String {
 }
 
 /// Removes repeated ids, keeping first occurrences in order.
-fn dedup(items: Vec<String>) -> Vec<String> {
+fn dedup(mut items: Vec<String>) -> Vec<String> {
     if items.len() <= 16 {
-        // Short lists (the usual case): no hashing, no clones.
-        let mut out: Vec<String> = Vec::with_capacity(items.len());
-        for s in items {
-            if !out.contains(&s) {
-                out.push(s);
+        // Short lists (the usual case): in place, no hashing, no clones. `kept` items, first
+        // occurrences in order, lead the list; a repeat is swapped behind them.
+        let mut kept = 0;
+        for i in 0..items.len() {
+            if !items[..kept].contains(&items[i]) {
+                items.swap(kept, i);
+                kept += 1;
             }
         }
-        return out;
+        items.truncate(kept);
+        return items;
     }
     let mut seen = HashSet::new();
     items.into_iter().filter(|s| seen.insert(s.clone())).collect()

@@ -303,3 +303,68 @@ fn fields_are_validated_with_paths_and_round_trip() {
     let inv = inventory(&siteless);
     assert!(inv.warnings.iter().any(|w| w.path == "hosts[1].site"), "{:?}", inv.warnings);
 }
+
+/// The golden timelines of R-DOMAIN (tests/golden/sim/r_domain_*.json, run by
+/// tests/sim_golden.rs): every behaviour the rule names has one, each cites R-DOMAIN, and the
+/// configuration warnings a scenario's inventory must raise (`expected_warnings`, fragments of
+/// the messages) are raised — a site without an isolation address of its own is named.
+#[test]
+fn domain_goldens_cover_the_rule_and_their_warnings_hold() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/sim");
+    let behaviours = [
+        (
+            "site partition with vSAN (quorum, APD, VMCP restart on the winning side)",
+            "r_domain_vsan_quorum_site_partition",
+        ),
+        ("site partition without vSAN, shared heartbeat datastores", "r_domain_partition_sites"),
+        (
+            "site partition without vSAN, heartbeat datastores per site",
+            "r_domain_partition_sites_site_local_datastores",
+        ),
+        ("preferred-site failure", "r_domain_vsan_preferred_site_failure"),
+        ("secondary-site failure", "r_domain_vsan_secondary_site_failure"),
+        ("site failure", "r_domain_fail_site"),
+        ("fault domain failure", "r_domain_fail_domain"),
+        ("chassis failure in a blade cluster", "r_domain_blade_chassis_failure"),
+        ("isolation with one isolation address still reachable", "r_domain_isolation_address_reached"),
+        ("partitioned alone, reaching no isolation address", "r_domain_partition_no_address"),
+        ("usedefaultisolationaddress=false without addresses", "r_domain_no_isolation_address_configured"),
+        ("management-only outage in a vSAN cluster", "r_domain_vsan_management_outage"),
+        ("vSAN network partition", "r_domain_vsan_network_partition"),
+        (
+            "vSAN site partition without heartbeat datastores: split brain, lost copies off at the heal",
+            "r_domain_vsan_partition_no_heartbeat_datastores",
+        ),
+        (
+            "the same with VMCP: the split-brain copies terminated at the APD timeout, no restart",
+            "r_domain_vsan_partition_vmcp_terminates_copies",
+        ),
+    ];
+    let mut checked = 0;
+    for (behaviour, stem) in behaviours {
+        let path = dir.join(format!("{stem}.json"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{behaviour}: {}: {e}", path.display()));
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        let description = doc["description"].as_str().unwrap_or_default();
+        assert!(description.contains("R-DOMAIN"), "{stem}: the description must cite R-DOMAIN");
+        let scenario = hapolicy::sim::Scenario::from_value(&doc["scenario"]).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let messages: Vec<&str> = scenario.inventory.warnings.iter().map(|w| w.message.as_str()).collect();
+        for want in doc["expected_warnings"].as_array().into_iter().flatten() {
+            let want = want.as_str().unwrap();
+            assert!(
+                messages.iter().any(|m| m.contains(want)),
+                "{stem}: no warning containing {want:?} in {messages:?}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 2, "the two scenarios with expected warnings");
+    // Every r_domain_ golden is one of the behaviours above.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        if let Some(stem) = name.strip_prefix("r_domain_").and_then(|n| n.strip_suffix(".json")) {
+            let stem = format!("r_domain_{stem}");
+            assert!(behaviours.iter().any(|(_, s)| *s == stem), "{name}: add it to the list of behaviours");
+        }
+    }
+}

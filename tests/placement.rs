@@ -7,8 +7,9 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use hapolicy::placement::{
-    place, place_vm, plan_failover, plan_failover_indexed, plan_failover_keeping_at_most, restart_order,
-    HostAvailability, HostRefusal, HostVerdict, Outcome, PlacementIndex, PlacementState, RestartClass, UnplacedReason,
+    place, place_vm, plan_failover, plan_failover_indexed, plan_failover_keeping_at_most, plan_failover_lean,
+    restart_order, FailoverPlan, HostAvailability, HostRefusal, HostVerdict, Outcome, PlacementIndex, PlacementState,
+    RestartClass, UnplacedReason,
 };
 use hapolicy::{Error, Inventory};
 
@@ -710,8 +711,129 @@ fn shuffle<T>(items: &mut [T], seed: &mut u64) {
     }
 }
 
+// ------------------------------------------- the shared placement base and the quick path
+
+/// Everything two plans say, compared field by field (the verdicts a plan keeps are compared
+/// through `explain`, which must read the same either way).
+fn assert_same_plan(inv: &Inventory, a: &FailoverPlan, b: &FailoverPlan, what: &str) {
+    assert_eq!(a.failed_hosts, b.failed_hosts, "{what}");
+    assert_eq!(a.isolated_hosts, b.isolated_hosts, "{what}");
+    assert_eq!(a.placements, b.placements, "{what}");
+    assert_eq!(a.unplaced, b.unplaced, "{what}");
+    assert_eq!(a.not_restarted, b.not_restarted, "{what}");
+    assert_eq!(a.migrations, b.migrations, "{what}");
+    assert_eq!(a.hosts_exited_standby, b.hosts_exited_standby, "{what}");
+    for vm in a.placements.iter().map(|p| &p.vm).chain(a.unplaced.iter().map(|u| &u.vm)).take(12) {
+        assert_eq!(a.explain(inv, vm).unwrap(), b.explain(inv, vm).unwrap(), "{what}: {vm}");
+    }
+}
+
+/// A generated inventory with the placement options and admission policy given (set on the
+/// document, so every derived table is built from them).
+fn generated(hosts: usize, vms: usize, seed: u64, respect_rules: bool, failover_hosts: bool) -> Inventory {
+    let plain = hapolicy::generate::synthetic(&hapolicy::generate::GeneratorSpec::new(hosts, vms, seed));
+    let mut doc = hapolicy::serialize::to_value(&plain);
+    let flag = if respect_rules { "true" } else { "false" };
+    doc["cluster"]["advanced_options"]["das.respectVmVmAntiAffinityRules"] = json!(flag);
+    doc["cluster"]["advanced_options"]["das.respectVmHostSoftAffinityRules"] = json!(flag);
+    if failover_hosts {
+        let ids: Vec<&str> = plain.hosts.iter().rev().take(2).map(|h| h.id.as_str()).collect();
+        doc["cluster"]["admission_control"] = json!({"policy": "failoverHosts", "hosts": ids});
+    }
+    inventory(doc)
+}
+
+/// The plan from the inventory's shared base, keeping no verdicts (placing each VM at the first
+/// feasible host in room order when R-PLACE-3 allows it) is the plan of a fresh index and state
+/// that checks and records every host for every VM.
+#[test]
+fn shared_base_and_quick_path_give_the_fresh_full_scan_plan() {
+    let mut compared = 0;
+    for (hosts, vms, seed) in [(12, 400, 1), (12, 400, 2), (24, 1500, 3), (48, 4000, 4)] {
+        for (respect_rules, failover_hosts) in [(false, false), (true, false), (true, true), (false, true)] {
+            let inv = generated(hosts, vms, seed, respect_rules, failover_hosts);
+            let ids: Vec<String> = inv.hosts.iter().map(|h| h.id.clone()).collect();
+            for failed in [&ids[..1], &ids[3..5], &ids[1..5], &ids[..hosts / 2]] {
+                let fresh = plan_failover_indexed(&inv, &PlacementIndex::new(&inv), failed, &[]).unwrap();
+                assert!(fresh.keeps_verdicts());
+                let lean = plan_failover_lean(&inv, failed, &[]).unwrap();
+                assert!(!lean.keeps_verdicts());
+                let what = format!("{hosts} hosts seed {seed} rules {respect_rules} fh {failover_hosts} {failed:?}");
+                assert_same_plan(&inv, &fresh, &lean, &what);
+                // The shared base again (now built), and the public call keeping verdicts.
+                assert_same_plan(&inv, &fresh, &plan_failover(&inv, failed, &[]).unwrap(), &what);
+                compared += 1;
+            }
+            // Isolation on the shared base too.
+            let fresh = plan_failover_indexed(&inv, &PlacementIndex::new(&inv), &ids[..1], &ids[1..2]).unwrap();
+            assert_same_plan(&inv, &fresh, &plan_failover_lean(&inv, &ids[..1], &ids[1..2]).unwrap(), "isolated");
+        }
+    }
+    assert_eq!(compared, 64);
+}
+
+/// The placement base is derived from the inventory as it is: a clone starts without it, so a
+/// clone edited after the original was planned on plans with the edit (here: the host that
+/// took the first VM goes into maintenance, so no VM may land there any more).
+#[test]
+fn an_edited_clone_does_not_reuse_the_base_of_its_original() {
+    let inv = generated(12, 400, 1, false, false);
+    let failed = [inv.hosts[0].id.clone()];
+    let before = plan_failover_lean(&inv, &failed, &[]).unwrap();
+    let busiest = before.placements[0].host.clone();
+    let mut edited = inv.clone();
+    let h = edited.host_idx(&busiest).unwrap();
+    edited.hosts[h].maintenance = true;
+    let after = plan_failover_lean(&edited, &failed, &[]).unwrap();
+    assert!(after.placements.iter().all(|p| p.host != busiest), "planned onto a host in maintenance");
+    assert_same_plan(
+        &edited,
+        &plan_failover_indexed(&edited, &PlacementIndex::new(&edited), &failed, &[]).unwrap(),
+        &after,
+        "edited",
+    );
+    // The original keeps its own base and plan.
+    assert_eq!(plan_failover_lean(&inv, &failed, &[]).unwrap().placements, before.placements);
+}
+
+/// Many threads planning on one inventory at once (racing to build its shared base) get the
+/// plan one thread gets alone.
+#[test]
+fn threads_share_one_base() {
+    let inv = std::sync::Arc::new(generated(24, 1500, 5, true, false));
+    let ids: Vec<String> = inv.hosts.iter().map(|h| h.id.clone()).collect();
+    let alone = plan_failover_indexed(&inv, &PlacementIndex::new(&inv), &ids[..2], &[]).unwrap();
+    let plans: Vec<FailoverPlan> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4).map(|_| s.spawn(|| plan_failover_lean(&inv, &ids[..2], &[]).unwrap())).collect();
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    for plan in &plans {
+        assert_same_plan(&inv, &alone, plan, "thread");
+    }
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Inventory>();
+    send_sync::<hapolicy::placement::PlacementBase>();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The shared base and the quick path give the fresh full-scan plan on random clusters
+    /// (every rule kind, options both ways, failover hosts, isolation).
+    #[test]
+    fn lean_plan_matches_fresh_full_scan(spec in cluster_spec()) {
+        let (doc, failed, isolated) = document(&spec);
+        let inv = inventory(doc);
+        let fresh = plan_failover_indexed(&inv, &PlacementIndex::new(&inv), &failed, &isolated).unwrap();
+        let lean = plan_failover_lean(&inv, &failed, &isolated).unwrap();
+        prop_assert_eq!(&fresh.placements, &lean.placements);
+        prop_assert_eq!(&fresh.unplaced, &lean.unplaced);
+        prop_assert_eq!(&fresh.not_restarted, &lean.not_restarted);
+        prop_assert_eq!(&fresh.migrations, &lean.migrations);
+        for vm in &inv.vms {
+            prop_assert_eq!(fresh.explain(&inv, &vm.id).unwrap(), lean.explain(&inv, &vm.id).unwrap());
+        }
+    }
 
     /// Reservations running or placed on a host never exceed its capacity.
     #[test]

@@ -1,5 +1,5 @@
-//! Simulation tests: the exact instants of R-TIME and the rules of R-ISO, R-PLACE-4, R-ORCH,
-//! R-OUTAGE, R-VMCP and R-VMMON (the rule book, docs/rules.rst) on small inventories.
+//! Simulation tests: the exact instants of R-TIME and the rules of R-ISO, R-PLACE-4,
+//! R-PLACE-DRS, R-ORCH, R-OUTAGE, R-VMCP and R-VMMON (the rule book, docs/rules.rst) on small inventories.
 
 use hapolicy::classify::HostState;
 use hapolicy::model::PowerState;
@@ -1083,4 +1083,125 @@ fn simulation_is_send_sync_and_clone_forks() {
     let eb = b.run(100.0).unwrap();
     assert!(ea.iter().any(|e| e.kind == EventKind::VmRestarted));
     assert!(eb.iter().any(|e| e.kind == EventKind::VmRestarted && e.time == 6.0 + 1.0), "{:#?}", text(&eb));
+}
+
+// ------------------------------------------------------------------ R-PLACE-DRS
+
+/// Four 8192 MB hosts sharing two VMFS datastores (host-4 is the master); vm-big (5120 MB) on
+/// host-1; host-2 runs vm-a and vm-a2 (1024 MB each) and vm-b (3072 MB, pinned to host-2 by a
+/// must rule); host-3 and host-4 run 5120 MB each (vm-c, vm-d, pinned). Each survivor has 3072
+/// MB free. Room for vm-big needs 2048 MB more on host-2: vm-b may not move, so the fewest moves
+/// are vm-a and vm-a2 (two vMotions, in VM id order): vm-a to host-3 (host-3 and host-4 tie at
+/// 3072 MB, smaller id), then vm-a2 to host-4 (3072 MB against host-3's 2048).
+fn two_move_cluster(extra_options: Value) -> Value {
+    let hosts: Vec<Value> = (1..=4)
+        .map(
+            |i| json!({"id": format!("host-{i}"), "cpu_mhz": 20000, "memory_mb": 8192, "datastores": ["ds-1", "ds-2"]}),
+        )
+        .collect();
+    let mem =
+        |id: &str, host: &str, mb: u64| vm(id, host, json!({"cpu_reservation_mhz": 0, "memory_reservation_mb": mb}));
+    json!({
+        "cluster": {"name": "c", "version": "8.0", "admission_control": {"policy": "disabled"},
+                    "drs": {"enabled": true, "automation": "fullyAutomated"}, "advanced_options": extra_options},
+        "hosts": hosts,
+        "datastores": [{"id": "ds-1", "type": "VMFS"}, {"id": "ds-2", "type": "VMFS"}],
+        "vms": [mem("vm-big", "host-1", 5120), mem("vm-a", "host-2", 1024), mem("vm-a2", "host-2", 1024),
+                mem("vm-b", "host-2", 3072), mem("vm-c", "host-3", 5120), mem("vm-d", "host-4", 5120)],
+        "rules": [
+            {"type": "vmHostMust", "name": "pin-b", "vms": ["vm-b"], "hosts": ["host-2"]},
+            {"type": "vmHostMust", "name": "pin-c", "vms": ["vm-c"], "hosts": ["host-3"]},
+            {"type": "vmHostMust", "name": "pin-d", "vms": ["vm-d"], "hosts": ["host-4"]}
+        ]
+    })
+}
+
+#[test]
+fn drs_moves_run_one_after_the_other_and_move_the_vms() {
+    let doc = two_move_cluster(json!({}));
+    let mut s = sim(&doc);
+    s.fail_host("host-1", 0.0).unwrap();
+    // hostDown at 18; vm-a's vMotion 18 -> 38, vm-a2's 38 -> 58; the attempt at 58, on at 59.
+    let mut checkpoints = Vec::new();
+    for t in [18.0, 30.0, 38.0, 50.0, 58.0, 100.0] {
+        s.run(t).unwrap();
+        s.check_consistency().unwrap_or_else(|e| panic!("t={t}: {e}"));
+        checkpoints.push((t, s.vm_hosts()["vm-a"].clone(), s.vm_hosts()["vm-a2"].clone()));
+    }
+    let lines = text(s.events());
+    let drs: Vec<&str> =
+        lines.iter().map(String::as_str).filter(|l| !l.contains("elected") && !l.contains("host-1")).collect();
+    assert_eq!(
+        drs,
+        [
+            "t=+18.0s vm-a vMotion from host-2 to host-3 started (DRS, making room for vm-big)",
+            "t=+38.0s vm-a migrated from host-2 to host-3 (DRS, making room for vm-big)",
+            "t=+38.0s vm-a2 vMotion from host-2 to host-4 started (DRS, making room for vm-big)",
+            "t=+58.0s vm-a2 migrated from host-2 to host-4 (DRS, making room for vm-big)",
+            "t=+58.0s vm-big restart attempt 1 on host-2",
+            "t=+59.0s vm-big restarted on host-2",
+        ],
+        "{lines:#?}"
+    );
+    // The simulation's own state follows the moves.
+    let on = |h: &str| vec![h.to_string()];
+    assert_eq!(checkpoints[1], (30.0, on("host-2"), on("host-2")));
+    assert_eq!(checkpoints[2], (38.0, on("host-3"), on("host-2")));
+    assert_eq!(checkpoints[4], (58.0, on("host-3"), on("host-4")));
+    let e = s.events().iter().find(|e| e.kind == EventKind::VmMigrated).unwrap();
+    assert_eq!(e.detail, json!({"from": "host-2", "to": "host-3", "for_vm": "vm-big"}));
+}
+
+#[test]
+fn drs_vmotion_seconds_option() {
+    let doc = two_move_cluster(json!({"engine.vMotionSeconds": "45"}));
+    let mut s = sim(&doc);
+    s.fail_host("host-1", 0.0).unwrap();
+    let ev = s.run(200.0).unwrap();
+    // Two moves of 45 s after hostDown at 18: the attempt at 18 + 90 = 108.
+    assert_eq!(first(&ev, EventKind::RestartAttempt, None, Some("vm-big")), Some(108.0), "{:#?}", text(&ev));
+    let bad = two_move_cluster(json!({"engine.vMotionSeconds": "0"}));
+    let err = hapolicy::parse::from_value(&bad).unwrap_err().to_string();
+    assert!(err.contains("engine.vMotionSeconds"), "{err}");
+}
+
+#[test]
+fn vcenter_unavailable_mid_sequence_stops_new_moves() {
+    let doc = two_move_cluster(json!({}));
+    let faults = |s: &mut Simulation| {
+        s.fail_host("host-1", 0.0).unwrap();
+        s.vcenter_unavailable(25.0, None).unwrap();
+    };
+    let (s, ev) = check_invariants(&doc, &faults, 300.0);
+    let lines: Vec<String> = text(&ev).into_iter().filter(|l| l.contains("vm-")).collect();
+    // vm-a's move (18 -> 38) was under way: it completes. vm-a2's is not started (vCenter is
+    // gone); vm-big's attempt is made at 38 without DRS: host-2 has 3072 + 1024 = 4096 MB free,
+    // less than 5120: unplaced. Attempt 2 at max(18 + 120, 38 + 120) = 158, vCenter still
+    // unavailable: unplaced, and one vMotion (vm-a2) would have made room.
+    assert_eq!(
+        lines,
+        [
+            "t=+18.0s vm-a vMotion from host-2 to host-3 started (DRS, making room for vm-big)",
+            "t=+38.0s vm-a migrated from host-2 to host-3 (DRS, making room for vm-big)",
+            "t=+38.0s vm-big unplaced (insufficientResources), attempt 1",
+            "t=+158.0s vm-big unplaced (insufficientResources), attempt 2; 1 DRS vMotion would have made room (vCenter unavailable)",
+        ],
+    );
+    assert_eq!(s.vm_hosts()["vm-a"], ["host-3"]);
+    assert_eq!(s.vm_hosts()["vm-a2"], ["host-2"]);
+}
+
+#[test]
+fn source_host_failing_mid_vmotion_fails_the_move() {
+    let doc = two_move_cluster(json!({}));
+    let faults = |s: &mut Simulation| {
+        s.fail_host("host-1", 0.0).unwrap();
+        s.fail_host("host-2", 30.0).unwrap();
+    };
+    let (_, ev) = check_invariants(&doc, &faults, 100.0);
+    let failed = ev.iter().find(|e| e.kind == EventKind::VmMigrationFailed).expect("a failed vMotion");
+    // vm-a crashed with host-2 at 30; its vMotion would have completed at 38.
+    assert_eq!((failed.time, failed.vm.as_deref()), (38.0, Some("vm-a")));
+    assert_eq!(failed.detail["reason"], "vmNotRunning");
+    assert!(!ev.iter().any(|e| e.kind == EventKind::VmMigrated), "{:#?}", text(&ev));
 }

@@ -11,7 +11,7 @@ use hapolicy::capacity::{host_capacity, vm_reservation, Resources};
 use hapolicy::generate::{synthetic_document, GeneratorSpec};
 use hapolicy::model::Version;
 use hapolicy::placement::{plan_failover, FailoverPlan, UnplacedReason};
-use hapolicy::sweep::{sweep, Retain, ScenarioResult, SweepOptions, SweepResult};
+use hapolicy::sweep::{sweep, Retain, ScenarioResult, SweepOptions, SweepResult, Tolerance};
 use hapolicy::{Error, Inventory};
 
 fn inventory(doc: &Value) -> Inventory {
@@ -231,6 +231,60 @@ fn every_scenario_equals_plan_failover_on_small_clusters() {
     assert!(scenarios > 1000, "{scenarios} scenarios compared");
     // The inventories exercise more than one way of failing.
     assert!(unplaced_seen.len() >= 3, "reasons seen: {unplaced_seen:?}");
+}
+
+/// Every VM's memory reservation doubled, capped at what its host holds: a nearly full,
+/// fragmented cluster where many restarts fail for capacity.
+fn fragmented(mut doc: Value) -> Value {
+    for vm in doc["vms"].as_array_mut().unwrap() {
+        let mb = vm["memory_reservation_mb"].as_u64().unwrap_or(0);
+        vm["memory_reservation_mb"] = json!(mb * 2);
+    }
+    doc
+}
+
+/// Up to 4 failed hosts (R-PLACE, the sweep's capacity bound in docs/rules/sweep.rst): every
+/// scenario equals `plan_failover`, on clusters big enough for the bound to decide most
+/// scenarios (16 heterogeneous hosts, 45–65 % reserved) and on ones where it must step aside —
+/// rules of every kind, dedicated failover hosts, networks, an FT limit of 1, unusable hosts,
+/// DRS with DPM, and a fragmented, nearly full cluster.
+#[test]
+fn every_scenario_of_up_to_4_failures_equals_plan_failover() {
+    let mut scenarios = 0;
+    let mut tolerated = BTreeSet::new();
+    for (hosts, vms, seed) in [(16, 320, 21), (14, 260, 22)] {
+        let base = generated_doc(hosts, vms, seed, Version::V8_0);
+        let name = |what: &str| format!("{hosts}h/{vms}vm/seed{seed} {what}");
+        let cases = [
+            (name("8.0"), inventory(&base)),
+            (name("rules"), inventory(&with_rules(base.clone(), seed))),
+            (name("rules+failover hosts"), inventory(&with_failover_hosts(with_rules(base.clone(), seed)))),
+            (
+                name("networks, ft limit 1"),
+                inventory(&with_option(with_networks(base.clone()), "das.maxFtVmsPerHost", "1")),
+            ),
+            (
+                name("unusable hosts, drs+dpm"),
+                inventory(&with_drs(with_unusable_hosts(with_rules(base.clone(), seed)))),
+            ),
+            (name("fragmented"), inventory(&fragmented(base.clone()))),
+        ];
+        for (name, inv) in cases {
+            let candidates = usable_hosts(&inv);
+            let result = sweep(&inv, &SweepOptions::new(4)).unwrap();
+            assert_eq!(result.results().len(), combinations(&candidates, 4).len(), "{name}");
+            for scenario in result.results() {
+                assert_matches_plan(&inv, scenario, &name);
+            }
+            // max_failures_tolerated is the first level with a stranded VM, less one.
+            let first_failing = result.results().iter().filter(|s| s.unplaced > 0).map(|s| s.failed_hosts.len()).min();
+            assert_eq!(result.max_failures_tolerated(), Some(first_failing.map_or(4, |k| k - 1)), "{name}");
+            tolerated.insert(result.max_failures_tolerated());
+            scenarios += result.results().len();
+        }
+    }
+    assert!(scenarios > 20_000, "{scenarios} scenarios compared");
+    assert!(tolerated.len() >= 2, "answers seen: {tolerated:?}");
 }
 
 #[test]
@@ -656,4 +710,108 @@ fn drs_assisted_scenarios_equal_plan_failover() {
     }
     // The golden failures themselves are DRS-assisted, so the sweep really took the engine's path.
     assert!(assisted >= 2, "{assisted} DRS-assisted scenarios");
+}
+
+// ------------------------------------------------------------ failures tolerated (pruning)
+
+/// `n` hosts of 10,000 MB, each running `v` VMs reserving 2,500 MB + 100 MB overhead (2,600 MB),
+/// admission control off. A survivor has 10,000 − 2,600 v MB free, so it takes
+/// ⌊(10,000 − 2,600 v) / 2,600⌋ more VMs (v = 1: 2, v = 2: 1). j failures restart j·v VMs on
+/// n − j survivors: every VM restarts iff j·v ≤ (n − j)·slots. So:
+/// * v = 1: j ≤ 2(n − j), j ≤ 2n/3: n = 3 → 2, n = 5 → 3, n = 6 → 4;
+/// * v = 2: j ≤ n − j... with one slot, 2j ≤ n − j, j ≤ n/3: n = 2 → 0, n = 4 → 1.
+fn identical_hosts(n: usize, v: usize) -> Inventory {
+    let hosts: Vec<Value> = (0..n)
+        .map(|h| json!({"id": format!("host-{h}"), "cpu_mhz": 100000, "memory_mb": 10000, "datastores": ["ds-1"]}))
+        .collect();
+    let vms: Vec<Value> = (0..n * v)
+        .map(|i| {
+            json!({"id": format!("vm-{i}"), "host": format!("host-{}", i / v), "home_datastore": "ds-1",
+                   "memory_reservation_mb": 2500, "memory_overhead_mb": 100})
+        })
+        .collect();
+    inventory(&json!({
+        "cluster": {"admission_control": {"policy": "disabled"}},
+        "datastores": [{"id": "ds-1"}], "hosts": hosts, "vms": vms,
+    }))
+}
+
+fn tolerance_with(inv: &Inventory, k: usize, threads: Option<usize>) -> hapolicy::sweep::Tolerance {
+    let mut options = SweepOptions::new(k);
+    options.threads = threads;
+    hapolicy::sweep::failures_tolerated(inv, &options).unwrap()
+}
+
+#[test]
+fn failures_tolerated_matches_hand_reasoning_and_the_exhaustive_sweep() {
+    for (n, v, expected) in [(2, 2, 0), (4, 2, 1), (3, 1, 2), (5, 1, 3), (6, 1, 4), (7, 1, 4)] {
+        let inv = identical_hosts(n, v);
+        let k = n.min(4);
+        let exhaustive = sweep(&inv, &SweepOptions::new(k)).unwrap();
+        assert_eq!(exhaustive.max_failures_tolerated(), Some(expected), "sweep, n={n} v={v}");
+        let one = tolerance_with(&inv, k, Some(1));
+        let two = tolerance_with(&inv, k, Some(2));
+        assert_eq!(one.tolerated, expected, "n={n} v={v}");
+        assert!(one.complete);
+        assert_eq!((&two.tolerated, &two.first_failure), (&one.tolerated, &one.first_failure), "threads 1 vs 2");
+        assert_eq!(one.scenarios_total, exhaustive.sweep_size());
+        match &one.first_failure {
+            None => {
+                assert_eq!(expected, k, "nothing failed: every level passed");
+                assert_eq!(one.scenarios_evaluated, one.scenarios_total, "nothing can be skipped");
+            }
+            Some(first) => {
+                // The deciding level's first combination in enumeration order: by symmetry every
+                // combination of expected + 1 hosts fails, so it is [0, 1, …, expected].
+                let want: Vec<u32> = (0..=expected as u32).collect();
+                assert_eq!(first.failed_hosts, want);
+                assert!(first.unplaced > 0);
+                // Pruned: the rest of the deciding level and every level above it (nothing is
+                // left only for n = 3, where the deciding level 3 is the last and has one scenario).
+                let below: u64 = exhaustive.per_k()[..expected].iter().map(|l| l.combinations).sum();
+                assert_eq!(one.scenarios_evaluated, below + 1, "one thread stops at the first failure");
+                assert!(one.scenarios_evaluated < one.scenarios_total || n == 3, "n={n} v={v}");
+            }
+        }
+    }
+}
+
+#[test]
+fn failures_tolerated_equals_the_exhaustive_sweep_on_generated_clusters() {
+    let mut checked = 0;
+    for (name, inv) in small_inventories() {
+        let usable = usable_hosts(&inv).len();
+        let k = usable.min(3);
+        if k == 0 {
+            continue;
+        }
+        let exhaustive = sweep(&inv, &SweepOptions::new(k)).unwrap();
+        let expected = exhaustive.max_failures_tolerated().unwrap();
+        let one = tolerance_with(&inv, k, Some(1));
+        let two = tolerance_with(&inv, k, Some(2));
+        assert_eq!(one.tolerated, expected, "{name}");
+        assert_eq!(one, Tolerance { scenarios_evaluated: one.scenarios_evaluated, ..two.clone() }, "{name}");
+        if let Some(first) = &one.first_failure {
+            // The first failing scenario of the deciding level in the exhaustive sweep.
+            let want = exhaustive.results().iter().find(|s| s.failures() == expected + 1 && s.unplaced > 0).unwrap();
+            assert_eq!(first, want, "{name}");
+            assert!(one.scenarios_evaluated < one.scenarios_total, "{name}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 4);
+}
+
+#[test]
+fn failures_tolerated_refuses_shards_and_samples_and_stops_on_cancel() {
+    let inv = identical_hosts(6, 1);
+    let mut options = SweepOptions::new(4);
+    options.shard = Some((0, 2));
+    assert!(matches!(hapolicy::sweep::failures_tolerated(&inv, &options), Err(Error::Argument(_))));
+    let mut options = SweepOptions::new(4);
+    let cancel = AtomicBool::new(true);
+    options.cancel = Some(&cancel);
+    let stopped = hapolicy::sweep::failures_tolerated(&inv, &options).unwrap();
+    assert!(!stopped.complete);
+    assert_eq!((stopped.tolerated, stopped.scenarios_evaluated), (0, 0));
 }

@@ -270,3 +270,105 @@ def test_assert_survives_per_unit(stretched: ha.Inventory) -> None:
     assert msg.startswith("cluster 'stretched-vsan' does not survive 1 site failure: 2 of 2 combinations")
     assert "site site-a (host-a1 (esx-a01)," in msg and "16 unplaced, 32 restarted" in msg
     assert "insufficientResources" in msg
+
+
+# ---------------------------------------------------------------- isolation addresses per group
+
+
+def test_lone_hosts_reach_their_own_addresses_through_isolate_host() -> None:
+    """R-DOMAIN, engine choice: ``reachable_addresses`` is one list per fault. Hosts sharing a
+    partition group hear each other and are never isolated, so only lone hosts need their own
+    list — and a lone host's group is that host isolated: one ``isolate_host`` per host with its
+    list is the same timeline as the partition (here host-1 reaches nothing and is isolated,
+    host-2 still reaches site-a's address and is only partitioned)."""
+    doc = {"cluster": {"name": "groups", "version": "8.0", "isolation_response": "powerOff",
+                       "isolation_addresses": ["10.1.0.1@site-a", "10.2.0.1@site-b"]},
+           "hosts": [{"id": f"host-{i}", "cpu_mhz": 10000, "memory_mb": 16384, "datastores": ["ds-1", "ds-2"],
+                      "site": "site-a" if i <= 2 else "site-b"} for i in (1, 2, 3, 4)],
+           "datastores": [{"id": "ds-1"}, {"id": "ds-2"}],
+           "vms": [{"id": f"vm-{i}", "host": f"host-{i}", "home_datastore": "ds-1", "memory_reservation_mb": 1024}
+                   for i in (1, 2)]}
+    inv = ha.Inventory.from_dict(doc)
+    per_host = ha.Simulation(inv)
+    per_host.isolate_host("host-1", at=0.0, reachable_addresses=[])
+    per_host.isolate_host("host-2", at=0.0, reachable_addresses=["10.1.0.1"])
+    tl = per_host.run(until=200)
+    assert [(e.host, e.time) for e in tl.filter("isolation_declared")] == [("host-1", 30.0)]
+    assert [e.vm for e in tl.filter("isolation_response")] == ["vm-1"]
+    assert per_host.vm_states()["vm-2"] == ("poweredOn", "host-2")
+    # The partition into the same lone hosts, everybody reaching nothing, differs only for host-2.
+    grouped = ha.Simulation(inv)
+    grouped.partition([["host-1"], ["host-2"]], at=0.0, reachable_addresses=[])
+    both = ha.Simulation(inv)
+    both.isolate_host("host-1", at=0.0, reachable_addresses=[])
+    both.isolate_host("host-2", at=0.0, reachable_addresses=[])
+    assert [e.text for e in grouped.run(until=200) if e.kind != "fault"] == [
+        e.text for e in both.run(until=200) if e.kind != "fault"]
+    # A group of two that reaches nothing isolates nobody (they hear each other's elections).
+    pair = ha.Simulation(inv)
+    pair.partition([["host-1", "host-2"]], at=0.0, reachable_addresses=[])
+    assert not [e for e in pair.run(until=200).filter("isolation_declared") if e.host in ("host-1", "host-2")]
+
+
+# ---------------------------------------------------------------- hapolicy report on the example
+
+
+def test_cli_report_on_the_stretched_example(capsys: pytest.CaptureFixture[str]) -> None:
+    """`hapolicy report examples/stretched_vsan.json` (R-DOMAIN), figures from the module
+    docstring: a rack is 4 of 16 equal hosts (25 %: the 25 % policy reserves enough, every rack
+    failure restarts all), a site is half the cluster (the stretched-cluster guidance of 50 %:
+    25 % is too little; a site failure restarts 32 and strands 16). Remedies, each verified by
+    a site sweep: 48 GB more per host (a site failure puts 12 VMs of 24,730 MB = 296,760 MB on a
+    host: 34,616 MB more than 262,144, and 48 GB is the first 16 GB step above), or two hosts per
+    site (a new 256 GB host takes 10 such VMs, one per site would leave 6 of the 16)."""
+    code, out, _ = run(capsys, "report", str(STRETCHED), "--check")
+    assert code == 1
+    section = out[out.index("== Fault domains and sites (R-DOMAIN)"):]
+    section = section[:section.index("\n== ", 1)]
+    assert "Fault-domain failures: [OK] the failure of any one of the 4 fault domains restarts every VM" in section
+    assert "Site failures: [FAIL] the failure of site site-a (8 hosts) strands 16 VMs" in section
+    assert "the largest fault domain, rack-a1 (4 hosts), holds 25.0 % of the CPU and 25.0 % of the memory" in section
+    assert "the policy reserves enough" in section
+    assert "the largest site, site-a (8 hosts), holds 50.0 % of the CPU and 50.0 % of the memory" in section
+    assert "the policy reserves too little" in section and "guidance of reserving 50 %" in section
+    assert "worst: site-a (8 hosts): 32 restart, 16 unplaced" in section
+    assert "remedies (site failures):" in section and "remedies (fault-domain failures)" not in section
+    assert "1. add 49152 MB (48 GB) of memory to every host (16 hosts)" in section
+    assert "add 2 hosts like host-a1 (esx-a01)" in section and "in site 'site-b', fault domain 'rack-b1'" in section
+    assert section.count("site failures survived: 0 → 1") == 2 and "host failures survived" not in section
+
+    code, out, _ = run(capsys, "report", str(STRETCHED), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    verdicts = {v["promise"]: v["status"] for v in doc["verdicts"]}
+    assert (verdicts["fault_domain_failures"], verdicts["site_failures"]) == ("ok", "fail")
+    units = {u["unit"]: u for u in doc["failure_domains"]["units"]}
+    racks, sites = units["fault_domain"], units["site"]
+    assert [(u["name"], len(u["hosts"]), u["memory_percent"]) for u in racks["units"]] == [
+        ("rack-a1", 4, 25.0), ("rack-a2", 4, 25.0), ("rack-b1", 4, 25.0), ("rack-b2", 4, 25.0)]
+    assert [(u["name"], len(u["hosts"]), u["memory_percent"]) for u in sites["units"]] == [
+        ("site-a", 8, 50.0), ("site-b", 8, 50.0)]
+    assert (racks["admission"]["needed_memory_percent"], racks["admission"]["enough"]) == (25.0, True)
+    assert racks["sweep"]["worst"] == [] and racks["remedies"] is None
+    assert (sites["admission"]["needed_memory_percent"], sites["admission"]["reserved_memory_percent"]) == (50.0, 25.0)
+    assert sites["admission"]["enough"] is False
+    (worst,) = sites["sweep"]["worst"][:1]
+    assert (worst["units"], worst["restarted"], worst["unplaced"]) == (["site-a"], 32, 16)
+    items = sites["remedies"]["items"]
+    assert [i["kind"] for i in items] == ["addMemory", "addHosts"] and all(i["verified"] is True for i in items)
+    assert {"figure": "site failures survived", "before": 0, "after": 1} in items[0]["figures"]
+
+
+def test_report_on_a_stretched_cluster_that_survives_a_site(stretched: ha.Inventory) -> None:
+    """Four VMs per host instead of six: a site failure moves 32 VMs onto 8 hosts with
+    262,144 − 4 × 24,730 = 163,224 MB free (6 VMs each, 48 places): everything restarts, so no
+    remedy is proposed — but the 25 % policy still reserves less than the 50 % a site needs."""
+    keep = {v.id for v in stretched.vms if int(v.id.split("-")[1]) % 6 not in (5, 0)}
+    lighter = stretched.replace(vms=[v for v in stretched.vms if v.id in keep])
+    assert len(lighter.vms) == 64
+    d = build_report(lighter).to_dict()
+    units = {u["unit"]: u for u in d["failure_domains"]["units"]}
+    assert units["site"]["status"] != "fail" and units["site"]["remedies"] is None
+    assert units["site"]["sweep"]["max_failures_tolerated"] == 1
+    assert units["site"]["admission"]["enough"] is False
+    assert "guidance of reserving 50 %" in build_report(lighter).text()

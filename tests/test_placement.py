@@ -119,3 +119,75 @@ def test_agent_vms_not_ready_refuses_the_host() -> None:
     assert unplaced.hosts["host-2"] == "its required agent VMs are not running"
     assert "agentVmsNotReady" in json.dumps(unplaced.to_dict())
     assert "host-2: refused — its required agent VMs are not running" in plan.explain("vm-2")
+
+
+# ------------------------------------------- shared placement base, lazy rows (issue 16)
+
+
+def _fresh(inv: ha.Inventory) -> ha.Inventory:
+    """The same inventory parsed anew: no placement data derived yet."""
+    return ha.Inventory.from_json(inv.to_json())
+
+
+def test_plans_on_one_inventory_match_plans_on_a_fresh_copy() -> None:
+    # The first plan builds the inventory's placement base; later plans reuse it. Each must be
+    # the plan a fresh copy (its own base, built for that plan) gives.
+    inv = ha.generate_inventory(hosts=16, vms=800, seed=11)
+    ids = [h.id for h in inv.hosts]
+    for failed, isolated in [(ids[:1], []), (ids[2:5], ids[5:6]), (ids[:8], []), (ids[:1], [])]:
+        assert ha.plan_failover(inv, failed, isolated).to_dict() == ha.plan_failover(_fresh(inv), failed, isolated).to_dict()
+
+
+def test_replace_plans_on_the_changed_inventory() -> None:
+    # A stale base would place VMs on a host that no longer takes restarts (its agent VMs are
+    # not running, R-PLACE-2), or miss a new host.
+    import dataclasses
+
+    inv = ha.generate_inventory(hosts=12, vms=400, seed=3)
+    failed = [inv.hosts[0].id]
+    before = ha.plan_failover(inv, failed)
+    first = before.placements[0].host
+    parked = inv.replace(hosts=[dataclasses.replace(h, agent_vms_ready=False) if h.id == first else h
+                                for h in inv.hosts])
+    after = ha.plan_failover(parked, failed)
+    assert first not in {p.host for p in after.placements}
+    assert after.to_dict() == ha.plan_failover(_fresh(parked), failed).to_dict()
+    # A big empty host added: the largest restarted VM (first in its class) now goes there.
+    big = dataclasses.replace(inv.hosts[1], id="host-big", name="", cpu_mhz=10**6, memory_mb=10**7)
+    grown = inv.replace(hosts=[*inv.hosts, big])
+    assert ha.plan_failover(grown, failed).placements[0].host == "host-big"
+    # The original inventory still plans as before.
+    assert ha.plan_failover(inv, failed).to_dict() == before.to_dict()
+
+
+def test_threads_planning_on_one_new_inventory_agree() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    inv = ha.generate_inventory(hosts=24, vms=1500, seed=9)  # no plan yet: the threads race to build the base
+    ids = [h.id for h in inv.hosts]
+    scenarios = [ids[i:i + 2] for i in range(0, 16, 2)] * 2
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        plans = list(pool.map(lambda failed: ha.plan_failover(inv, failed).to_dict(), scenarios))
+    fresh = _fresh(inv)
+    assert plans == [ha.plan_failover(fresh, failed).to_dict() for failed in scenarios]
+
+
+def test_plan_parts_are_built_once_from_compact_rows() -> None:
+    inv = ha.generate_inventory(hosts=12, vms=400, seed=2)
+    plan = ha.plan_failover(inv, [h.id for h in inv.hosts[:6]])
+    assert plan.placements is plan.placements and plan.unplaced is plan.unplaced
+    assert plan.restarted == len(plan.placements) > 0 and plan.all_restarted == (not plan.unplaced)
+    p = plan.placements[0]
+    assert p == ha.Placement(p.vm, p.host, p.order, p.priority, p.restart_class) and isinstance(p.priority, ha.RestartPriority)
+    assert hash(p) == hash(ha.Placement(p.vm, p.host, p.order, p.priority, p.restart_class))
+    with pytest.raises(AttributeError):
+        p.vm = "other"  # type: ignore[misc]
+    # The rows say what the plan's document (the `--json` shape) says.
+    core = plan._core.to_obj()
+    assert [(d["vm"], d["host"], d["order"], d["priority"], d["class"]) for d in core["placements"]] == [
+        (q.vm, q.host, q.order, str(q.priority), q.restart_class) for q in plan.placements]
+    assert [(d["vm"], d["reason"], d["order"]) for d in core["unplaced"]] == [(u.vm, str(u.reason), u.order) for u in plan.unplaced]
+    assert [dict(d["hosts"]) for d in core["unplaced"]] == [
+        {h: {"code": str(u.codes[h]), "detail": why} for h, why in u.hosts.items()} for u in plan.unplaced]
+    assert [(d["vm"], d["host"], d["reason"]) for d in core["not_restarted"]] == [
+        (n.vm, n.host, str(n.reason)) for n in plan.not_restarted]

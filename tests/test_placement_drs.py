@@ -5,6 +5,7 @@ are in tests/golden/placement/drs (replayed here and by tests/placement.rs)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,45 @@ def test_max_migrations_option_is_checked() -> None:
                     advanced_options={"engine.drsMaxMigrationsPerVm": "0"})
     plan = ha.plan_failover(inv, ["host-1"])
     assert plan.migrations == [] and [str(u.reason) for u in plan.unplaced] == ["insufficientResources"]
+
+
+def _named(doc_path: str, **cluster: Any) -> ha.Inventory:
+    """A golden inventory with names of its own (``esx-N`` hosts, ``app-…`` VMs), so that what
+    users read can be checked for names beside ids."""
+    doc = json.loads((GOLDEN[0].parent / doc_path).read_text())["inventory"]
+    doc["cluster"].update(cluster)
+    for h in doc["hosts"]:
+        h["name"] = "esx-" + h["id"].split("-")[1]
+    for v in doc["vms"]:
+        v["name"] = "app-" + v["id"].split("-", 1)[1]
+    return ha.Inventory.from_dict(doc)
+
+
+def _rows(html: str, after: str) -> list[tuple[str, ...]]:
+    table = html[html.index(after):]
+    table = table[:table.index("</table>")]
+    return [tuple(re.findall(r"<td>(.*?)</td>", row)) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)][1:]
+
+
+def test_plan_html_and_text_show_the_deepdive_vmotion_with_names() -> None:
+    # The HA Deepdive example: one vMotion, vm-a from host-2 to host-3, makes room for vm-big.
+    inv = _named("drs_01_deepdive_without_drs.json", drs={"enabled": True, "automation": "fullyAutomated"})
+    plan = ha.plan_failover(inv, ["esx-1"])
+    html = plan._repr_html_()
+    assert "DRS vMotions first (1, in order; R-PLACE-DRS)" in html
+    assert _rows(html, "DRS vMotions first") == [
+        ("vm-a (app-a)", "host-2 (esx-2)", "host-3 (esx-3)", "vm-big (app-big)")]
+    assert "vm-a (app-a): host-2 (esx-2) -> host-3 (esx-3) (room for vm-big (app-big))" in plan.text()
+    # Without DRS in full automation nothing moves and nothing is shown.
+    for drs in ({"enabled": False}, {"enabled": True, "automation": "partiallyAutomated"}):
+        plain = ha.plan_failover(_named("drs_01_deepdive_without_drs.json", drs=drs), ["host-1"])
+        assert "vMotion" not in plain._repr_html_() and "DRS vMotions" not in plain.text()
+
+
+def test_plan_html_shows_hosts_brought_out_of_standby_with_names() -> None:
+    inv = _named("drs_07_dpm_brings_largest_standby_host_out.json")
+    plan = ha.plan_failover(inv, ["host-1"])
+    html = plan._repr_html_()
+    assert "DPM brings out of standby: host-4 (esx-4) (R-PLACE-DRS)." in html
+    assert "DPM brings out of standby: host-4 (esx-4)" in plan.text()
+    assert "vMotion" not in html

@@ -478,3 +478,44 @@ def test_a_cluster_without_usable_hosts_or_vms() -> None:
     assert v["host_failures"]["status"] == "fail" and "no usable host" in v["host_failures"]["summary"]
     assert r.holds is False
     assert _parse(r.html()).sections == [k for k, _ in SECTIONS]
+
+
+def test_report_shows_drs_vmotions_of_a_worst_combination_with_names() -> None:
+    # The HA Deepdive's fragmented cluster (R-PLACE-DRS) with three 4096 MB VMs on host-1
+    # (16384 MB) and DRS fully automated. When host-1 fails: vm-big1 fits after vm-a (1024 MB)
+    # moves host-2 -> host-3 (the Deepdive's vMotion); vm-big2 then fits on host-3 after vm-c
+    # (2048 MB) moves host-3 -> host-4 (host-3 2048 + 2048 free; host-4 has 3072); vm-big3 finds
+    # 1024 MB left in all: stranded. Every other single failure restarts everything, so host-1's
+    # is the one worst combination.
+    def host(i: int, mem: int) -> dict[str, Any]:
+        return {"id": f"host-{i}", "name": f"esx-{i}", "cpu_mhz": 20000, "memory_mb": mem, "datastores": ["ds-1"]}
+
+    def vm(id: str, host: str, mem: int) -> dict[str, Any]:
+        return {"id": id, "name": "app-" + id.split("-", 1)[1], "host": host, "home_datastore": "ds-1",
+                "memory_reservation_mb": mem}
+
+    inv = ha.Inventory.from_dict({
+        "cluster": {"admission_control": {"policy": "disabled"}, "drs": {"enabled": True, "automation": "fullyAutomated"}},
+        "datastores": [{"id": "ds-1"}],
+        "hosts": [host(1, 16384), host(2, 8192), host(3, 8192), host(4, 8192)],
+        "vms": [vm("vm-big1", "host-1", 4096), vm("vm-big2", "host-1", 4096), vm("vm-big3", "host-1", 4096),
+                vm("vm-a", "host-2", 1024), vm("vm-b", "host-2", 4096), vm("vm-c", "host-3", 2048),
+                vm("vm-d", "host-3", 3072), vm("vm-e", "host-4", 5120)],
+    })
+    r = build_report(inv, failures=1)
+    worst = r.to_dict()["host_failures"]["worst"]
+    assert [w["failed_hosts"] for w in worst] == [["host-1"]]
+    assert [(m["vm"], m["source"], m["target"], m["for_vm"]) for m in worst[0]["migrations"]] == [
+        ("vm-a", "host-2", "host-3", "vm-big1"), ("vm-c", "host-3", "host-4", "vm-big2")]
+    assert worst[0]["hosts_exited_standby"] == []
+    assert [v["vm"] for v in worst[0]["vms"]] == ["vm-big3"]
+    text = r.text()
+    assert ("    DRS vMotions first (2):\n"
+            "      vm-a (app-a): host-2 (esx-2) → host-3 (esx-3) (room for vm-big1 (app-big1))\n"
+            "      vm-c (app-c): host-3 (esx-3) → host-4 (esx-4) (room for vm-big2 (app-big2))\n") in text
+    html = r.html()
+    section = html[html.index("Worst combinations"):]
+    table = section[section.index("DRS vMotions first (2"):]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", table[:table.index("</table>")])
+    assert rows == [("vm-a (app-a)", "host-2 (esx-2)", "host-3 (esx-3)", "vm-big1 (app-big1)"),
+                    ("vm-c (app-c)", "host-3 (esx-3)", "host-4 (esx-4)", "vm-big2 (app-big2)")]

@@ -471,11 +471,13 @@ def test_vsan_quorum_without_a_majority_and_after_failures() -> None:
     tl = sim.run(until=100)
     assert not tl.filter("vsan_access")
     assert sorted(e.vm for e in tl.filter("vm_restarted")) == ["vm-1", "vm-2"]
-    # site-a failing leaves site-b with 1 of 3 (the witness sides with the preferred site).
+    # site-a failing leaves site-b with rack-2 and the witness, 2 of 3: with the whole preferred
+    # site down the witness sides with the secondary site, which keeps vSAN (and its VMs run on).
     sim = ha.Simulation(vsan_cluster())
     sim.fail_site("site-a", at=0.0)
     tl = sim.run(until=100)
-    assert [e.detail["hosts"] for e in tl.filter("vsan_access")] == [["host-3", "host-4"]]
+    assert not tl.filter("vsan_access") and not tl.filter("vm_terminated")
+    assert {v: h for v, (_, h) in sim.vm_states().items()} == {"vm-1": "host-3", "vm-2": "host-4"}
 
 
 def test_network_of_a_fault_with_vsan() -> None:
@@ -501,3 +503,33 @@ def test_network_of_a_fault_with_vsan() -> None:
         sim.partition([["host-2"]], at=300, network="storage")
     with pytest.raises(ha.InventoryError, match="unknown network 'x'"):
         sim.apply([{"at": 300, "type": "isolation", "host": "host-2", "network": "x"}])
+
+
+def test_drs_vmotion_and_dpm_in_a_simulation_through_python() -> None:
+    # R-PLACE-DRS: the HA Deepdive's fragmented cluster (golden r_place_drs_deepdive_fully_automated):
+    # vm-a's vMotion host-2 -> host-3 starts at hostDown (18) and completes 20 s later; vm-big's
+    # restart attempt follows at 38 on host-2 and it runs at 39. Names are shown beside ids.
+    golden = Path(__file__).resolve().parent / "golden" / "sim" / "r_place_drs_deepdive_fully_automated.json"
+    scenario = json.loads(golden.read_text())["scenario"]
+    sim = ha.Simulation.from_scenario(scenario)
+    tl = sim.run(100)
+    started, done = tl.first(ha.EventKind.VM_MIGRATION_STARTED), tl.first(ha.EventKind.VM_MIGRATED)
+    assert started is not None and done is not None
+    assert (started.time, started.vm, started.host) == (18.0, "vm-a", "host-2")
+    assert (done.time, done.host, done.detail) == (38.0, "host-3", {"from": "host-2", "to": "host-3", "for_vm": "vm-big"})
+    assert times(tl, "restart_attempt", vm="vm-big") == [38.0]
+    assert "t=+38.0s vm-a migrated from host-2 (esx-2) to host-3 (esx-3) (DRS, making room for vm-big)" in tl.text()
+    states = sim.vm_states()
+    assert states["vm-a"] == (ha.PowerState.POWERED_ON, "host-3") and states["vm-big"] == (ha.PowerState.POWERED_ON, "host-2")
+    # The option changes the vMotion time: 18 + 45 = 63.
+    scenario["inventory"]["cluster"]["advanced_options"] = {"engine.vMotionSeconds": 45}
+    tl = ha.Simulation.from_scenario(scenario).run(100)
+    assert times(tl, "restart_attempt", vm="vm-big") == [63.0]
+    # While vCenter is unavailable DRS does not act: unplaced, with the would-be vMotion noted.
+    scenario["inventory"]["cluster"]["advanced_options"] = {}
+    scenario["events"].append({"at": 0, "type": "vcenter_unavailable"})
+    tl = ha.Simulation.from_scenario(scenario).run(100)
+    unplaced = tl.first(ha.EventKind.VM_UNPLACED, vm="vm-big")
+    assert unplaced is not None and unplaced.detail == {
+        "reason": "insufficientResources", "attempt": 1, "drs_vmotions": 1, "drs_inactive": "vcenterUnavailable"}
+    assert not tl.filter(ha.EventKind.VM_MIGRATION_STARTED)

@@ -54,7 +54,7 @@ from .placement import FailoverPlan, Migration, NotRestarted, Placement, Unplace
 from .remedies import Remedies, Remedy, RemedyKind, RemedyScope, remedies
 from .schema import inventory_schema
 from .simulation import Event, Simulation, Timeline
-from .sweep import LevelSummary, ScenarioResult, SweepResult, sweep
+from .sweep import FailuresTolerated, LevelSummary, ScenarioResult, SweepResult, failures_tolerated, sweep
 from .inventory import (
     AdmissionControlConfig,
     ClusterConfig,
@@ -136,4 +136,6 @@ __all__ = [
     "plan_failover",
     "remedies",
     "sweep",
+    "failures_tolerated",
+    "FailuresTolerated",
 ]

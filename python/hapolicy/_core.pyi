@@ -22,6 +22,7 @@ __all__ = [
     "Simulation",
     "SweepResult",
     "sweep",
+    "failures_tolerated",
     "RemedyPatch",
     "remedies",
     "generate_inventory",
@@ -60,6 +61,12 @@ class Inventory:
 class FailoverPlan:
     def to_obj(self) -> dict[str, Any]: ...
     def explain(self, vm: str) -> str: ...
+    def hosts(self) -> tuple[list[str], list[str], list[str]]: ...
+    def counts(self) -> tuple[int, int, int]: ...
+    def placement_rows(self) -> list[tuple[str, str, int, str, str]]: ...
+    def unplaced_rows(self) -> list[tuple[str, str, int, str, str, list[tuple[str, str, str]]]]: ...
+    def not_restarted_rows(self) -> list[tuple[str, str, str]]: ...
+    def migration_rows(self) -> list[tuple[str, str, str, str]]: ...
 
 def plan_failover(inventory: Inventory, failed_hosts: list[str], isolated_hosts: list[str]) -> FailoverPlan: ...
 
@@ -173,6 +180,23 @@ def sweep(
     progress: Callable[[int, int], object] | None = None,
     unit: str | None = None,
 ) -> SweepResult: ...
+def failures_tolerated(
+    inventory: Inventory,
+    max_failures: int,
+    hosts: list[str] | None = None,
+    threads: int | None = None,
+    unplaced_vms_limit: int | None = None,
+    progress: Callable[[int, int], object] | None = None,
+    unit: str | None = None,
+) -> tuple[
+    int,
+    int,
+    str,
+    int,
+    int,
+    bool,
+    tuple[list[str], int, int, list[tuple[str, str]], tuple[int, int], list[str]] | None,
+]: ...
 @final
 class RemedyPatch:
     def apply(self, inventory: Inventory) -> Inventory: ...

@@ -34,7 +34,7 @@ from .errors import ArgumentError, HaPolicyError, InventoryError
 from .inventory import Inventory, input_path
 from .placement import plan_failover
 from .simulation import Simulation
-from .sweep import SweepResult, sweep
+from .sweep import SweepResult, failures_tolerated, sweep
 
 __all__ = ["main"]
 
@@ -259,6 +259,13 @@ def _sweep_verdict(result: SweepResult) -> str:
 def cmd_sweep(args: argparse.Namespace) -> int:
     inv = _load(args)
     show_progress = not args.no_progress and sys.stderr.isatty()
+    if args.tolerance:
+        tol = failures_tolerated(inv, args.max_failures, hosts=args.hosts, threads=args.threads, unit=args.unit,
+                                 progress=show_progress or None)
+        data = tol.to_dict()
+        data["holds"] = tol.tolerates_all
+        _emit(args, data, str(tol), inv)
+        return EXIT_FAILED if args.check and not data["holds"] else EXIT_OK
     result = sweep(inv, args.max_failures, args.hosts, args.threads, progress=show_progress or None,
                    sample=args.sample, seed=0 if args.seed is None else args.seed, unit=args.unit)
     if args.csv:
@@ -367,6 +374,8 @@ def _check_combinations(args: argparse.Namespace, parser: argparse.ArgumentParse
     elif args.command == "sweep":
         if args.seed is not None and args.sample is None:
             _refuse(parser, "--seed applies to --sample")
+        if args.tolerance and (args.sample is not None or args.csv):
+            _refuse(parser, "--tolerance needs every combination up to the answer: not with --sample or --csv")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -431,6 +440,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", choices=("host", "fault_domain", "site"), default="host",
                    help="what one failure takes down (R-DOMAIN): a host (default), a fault domain (the hosts "
                         "sharing a fault_domain) or a site; --max-failures then counts these")
+    p.add_argument("--tolerance", action="store_true",
+                   help="only the exact number of failures tolerated (up to --max-failures): stops at the first "
+                        "combination that leaves a VM unplaced (docs/rules/sweep.rst)")
     check_option(p, "some combination leaves VMs unplaced")
     p = command("remedies", cmd_remedies, "the smallest changes that make the failover promise hold")
     p.add_argument("--failures", type=_count, metavar="K",

@@ -214,3 +214,14 @@ class EventKind(StrEnum):
     #: A vSAN datastore becomes inaccessible (no vSAN quorum: an APD on those hosts) or
     #: accessible again on some hosts (R-DOMAIN).
     VSAN_ACCESS = "vsan_access"
+    #: DRS starts a vMotion to make room for a restart (R-PLACE-DRS; ``detail``: ``from``,
+    #: ``to``, ``for_vm``).
+    VM_MIGRATION_STARTED = "vm_migration_started"
+    #: A DRS vMotion completed: the VM runs on ``to`` (R-PLACE-DRS).
+    VM_MIGRATED = "vm_migrated"
+    #: A DRS vMotion could not complete (``reason``: ``hostFailed`` or ``vmNotRunning``).
+    VM_MIGRATION_FAILED = "vm_migration_failed"
+    #: DPM asked a standby host to exit standby for a restart (``detail``: ``joins_at``).
+    HOST_EXIT_STANDBY_REQUESTED = "host_exit_standby_requested"
+    #: A host left standby and joins the cluster (R-PLACE-DRS).
+    HOST_EXITED_STANDBY = "host_exited_standby"

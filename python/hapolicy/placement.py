@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from . import _core
@@ -102,54 +102,101 @@ def _vm_id(inv: Inventory, vm: str) -> str:
         return vm
 
 
-class FailoverPlan:
-    """The restart plan after ``failed_hosts`` fail (and ``isolated_hosts`` are isolated)."""
+_PRIORITY = {str(p): p for p in RestartPriority}
 
-    __slots__ = ("_core", "_inventory", "failed_hosts", "isolated_hosts", "placements", "unplaced", "not_restarted",
-                 "migrations", "hosts_exited_standby")
+
+def _placement_builder() -> Any:
+    """``Placement(vm, host, order, priority, restart_class)`` without the per-field
+    ``object.__setattr__`` calls of a frozen dataclass's ``__init__`` (about twice as fast; a
+    plan builds one per restarted VM): the same object, its slots set directly (the dataclass
+    has no ``__post_init__``)."""
+    new = object.__new__
+    set_vm, set_host, set_order, set_priority, set_class = (getattr(Placement, f.name).__set__ for f in fields(Placement))
+
+    def build(vm: str, host: str, order: int, priority: RestartPriority, restart_class: str) -> Placement:
+        p = new(Placement)
+        set_vm(p, vm)
+        set_host(p, host)
+        set_order(p, order)
+        set_priority(p, priority)
+        set_class(p, restart_class)
+        return p
+
+    return build
+
+
+_new_placement = _placement_builder()
+
+
+class FailoverPlan:
+    """The restart plan after ``failed_hosts`` fail (and ``isolated_hosts`` are isolated).
+
+    The plan itself stays in the engine; ``placements``, ``unplaced``, ``not_restarted`` and
+    ``migrations`` are built from its compact rows on first access and kept."""
+
+    __slots__ = ("_core", "_inventory", "failed_hosts", "isolated_hosts", "_placements", "_unplaced",
+                 "_not_restarted", "_migrations", "hosts_exited_standby")
 
     failed_hosts: tuple[str, ...]
     isolated_hosts: tuple[str, ...]
-    placements: list[Placement]
-    unplaced: list[Unplaced]
-    not_restarted: list[NotRestarted]
-    #: vMotions DRS makes (in order) to make room for restarted VMs (R-PLACE-DRS).
-    migrations: list[Migration]
     #: Hosts DPM brings out of standby (in order) for restarted VMs (R-PLACE-DRS).
     hosts_exited_standby: tuple[str, ...]
 
     def __init__(self, core: _core.FailoverPlan, inventory: Inventory) -> None:
-        doc = core.to_obj()
         self._core = core
         self._inventory = inventory
-        self.failed_hosts = tuple(doc["failed_hosts"])
-        self.isolated_hosts = tuple(doc["isolated_hosts"])
-        self.placements = [
-            Placement(p["vm"], p["host"], p["order"], RestartPriority(p["priority"]), p["class"]) for p in doc["placements"]
-        ]
-        self.unplaced = [
-            Unplaced(
-                u["vm"], UnplacedReason(u["reason"]), {h: w["detail"] for h, w in u["hosts"].items()}, u["order"],
-                RestartPriority(u["priority"]), u["class"],
-                {h: HostRefusalCode(w["code"]) for h, w in u["hosts"].items()},
-            )
-            for u in doc["unplaced"]
-        ]
-        self.not_restarted = [
-            NotRestarted(n["vm"], n["host"], NotRestartedReason(n["reason"])) for n in doc["not_restarted"]
-        ]
-        self.migrations = [Migration(m["vm"], m["source"], m["target"], m["for_vm"]) for m in doc["migrations"]]
-        self.hosts_exited_standby = tuple(doc["hosts_exited_standby"])
+        failed, isolated, exited = core.hosts()
+        self.failed_hosts = tuple(failed)
+        self.isolated_hosts = tuple(isolated)
+        self.hosts_exited_standby = tuple(exited)
+        self._placements: list[Placement] | None = None
+        self._unplaced: list[Unplaced] | None = None
+        self._not_restarted: list[NotRestarted] | None = None
+        self._migrations: list[Migration] | None = None
+
+    @property
+    def placements(self) -> list[Placement]:
+        """Every VM restarted, with its host, in restart order."""
+        if self._placements is None:
+            new, priority = _new_placement, _PRIORITY
+            self._placements = [new(vm, host, order, priority[p], c) for vm, host, order, p, c in self._core.placement_rows()]
+        return self._placements
+
+    @property
+    def unplaced(self) -> list[Unplaced]:
+        """Every VM no host can take, in restart order, with each host's refusal."""
+        if self._unplaced is None:
+            self._unplaced = [
+                Unplaced(vm, UnplacedReason(reason), {h: why for h, _, why in hosts}, order, _PRIORITY[p], c,
+                         {h: HostRefusalCode(code) for h, code, _ in hosts})
+                for vm, reason, order, p, c, hosts in self._core.unplaced_rows()
+            ]
+        return self._unplaced
+
+    @property
+    def not_restarted(self) -> list[NotRestarted]:
+        """VMs of the failed and isolated hosts HA leaves alone, by VM id, with the rule why."""
+        if self._not_restarted is None:
+            self._not_restarted = [NotRestarted(vm, host, NotRestartedReason(reason))
+                                   for vm, host, reason in self._core.not_restarted_rows()]
+        return self._not_restarted
+
+    @property
+    def migrations(self) -> list[Migration]:
+        """vMotions DRS makes (in order) to make room for restarted VMs (R-PLACE-DRS)."""
+        if self._migrations is None:
+            self._migrations = [Migration(*row) for row in self._core.migration_rows()]
+        return self._migrations
 
     @property
     def restarted(self) -> int:
         """How many VMs find a host."""
-        return len(self.placements)
+        return self._core.counts()[0]
 
     @property
     def all_restarted(self) -> bool:
         """True when every VM HA tries to restart finds a host."""
-        return not self.unplaced
+        return self._core.counts()[1] == 0
 
     def placement(self, vm: str) -> Placement | None:
         """Where ``vm`` (an id or an unambiguous name) restarts; ``None`` when it is not placed."""

@@ -696,6 +696,8 @@ def sweep_section(sw: SweepResult, lab: Labeler = str, relabel: Callable[[str], 
             continue
         plan = plan_failover(inv, r.failed_hosts)
         worst.append(_combination(plan, r.restarted, lab, relabel))
+        if sw.unit != "host":
+            worst[-1]["units"] = list(r.failed_units)   # R-DOMAIN: the failed units, by name
     return {
         "failures": k, "scenarios": sw.scenarios, "max_failures_tolerated": tol, "complete": sw.complete,
         "summary": summary, "unit": sw.unit, "unit_plural": noun + "s",
@@ -713,7 +715,22 @@ def _combination(plan: FailoverPlan, restarted: int, lab: Labeler, relabel: Call
                     "reason_text": _REASONS.get(str(u.reason), str(u.reason)), "hosts": refusals})
     return {"failed_hosts": list(plan.failed_hosts), "labels": [lab(h) for h in plan.failed_hosts],
             "restarted": restarted, "unplaced": len(plan.unplaced), "vms": vms,
-            "more_vms": max(len(plan.unplaced) - _VMS_SHOWN, 0)}
+            "more_vms": max(len(plan.unplaced) - _VMS_SHOWN, 0), **drs_actions(plan, lab)}
+
+
+def drs_actions(plan: FailoverPlan, lab: Labeler = str) -> dict[str, Any]:
+    """What DRS and DPM do in a plan (R-PLACE-DRS), names beside ids: ``migrations`` (the
+    vMotions in order: vm, source, target, for which restarted VM, and a ``text`` line) and
+    ``hosts_exited_standby`` (the hosts DPM brings out of standby)."""
+    return {
+        "migrations": [
+            {"vm": m.vm, "vm_label": lab(m.vm), "source": m.source, "source_label": lab(m.source),
+             "target": m.target, "target_label": lab(m.target), "for_vm": m.for_vm, "for_vm_label": lab(m.for_vm),
+             "text": f"{lab(m.vm)}: {lab(m.source)} → {lab(m.target)} (room for {lab(m.for_vm)})"}
+            for m in plan.migrations
+        ],
+        "hosts_exited_standby": [{"host": h, "label": lab(h)} for h in plan.hosts_exited_standby],
+    }
 
 
 _REASONS = {
@@ -819,9 +836,12 @@ def remedies_section(found: Any, lab: Labeler = str, shown: int = _REMEDIES_SHOW
         # What changes, and is still a figure after (slot figures vanish with another policy).
         keys = [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k) and after.get(k) is not None]
         keys.sort(key=lambda k: (list(_FIGURE_NAMES).index(k) if k in _FIGURE_NAMES else len(_FIGURE_NAMES)))
+        # R-DOMAIN: a sweep per fault domain or site counts failed units, not hosts.
+        unit = str(before.get("sweep.unit") or after.get("sweep.unit") or "host")
+        names = {**_FIGURE_NAMES, "sweep.max_failures_tolerated": f"{unit.replace('_', ' ')} failures survived"}
         items.append({"kind": str(d.get("kind", "")), "scope": str(d.get("scope", "")),
                       "summary": str(d.get("summary", "")), "verified": d.get("verified"),
-                      "figures": [{"figure": _FIGURE_NAMES.get(k, k.split(".")[-1].replace("_", " ")),
+                      "figures": [{"figure": names.get(k, k.split(".")[-1].replace("_", " ")),
                                    "before": before.get(k), "after": after.get(k)} for k in keys]})
     promise = getattr(found, "promise", None)
     return {"available": True, "reason": None, "promise": None if promise is None else str(promise),
@@ -924,13 +944,27 @@ def _t_worst(w: Mapping[str, Any], head: str, *, hosts: bool, most: int | None =
     """The text lines of one worst failure combination: ``head``, its labels and counts, then
     its unplaced VMs (the first ``most``; with up to four hosts' reasons each when ``hosts``)
     and how many more."""
-    lines = [f"{head}{' + '.join(w['labels'])}: {w['restarted']} restart, {w['unplaced']} unplaced"]
+    failed = (f"{' + '.join(w['units'])} ({len(w['failed_hosts'])} hosts)" if w.get("units")
+              else " + ".join(w["labels"]))
+    lines = [f"{head}{failed}: {w['restarted']} restart, {w['unplaced']} unplaced"]
+    lines += _t_drs(w, head + "  ")
     for v in w["vms"][:most]:
         lines.append(f"    {v['label']} ({v['priority']}): {v['reason_text']}")
         if hosts:
             lines += [f"      {h}" for h in v["hosts"][:4]]
     if w["more_vms"]:
         lines.append(f"    … {w['more_vms']} more")
+    return lines
+
+
+def _t_drs(w: Mapping[str, Any], indent: str) -> list[str]:
+    """The text lines of a plan's DRS vMotions and DPM standby exits (R-PLACE-DRS)."""
+    lines = []
+    if w.get("hosts_exited_standby"):
+        lines.append(f"{indent}DPM brings out of standby: {', '.join(h['label'] for h in w['hosts_exited_standby'])}")
+    if w.get("migrations"):
+        lines.append(f"{indent}DRS vMotions first ({len(w['migrations'])}):")
+        lines += [f"{indent}  {m['text']}" for m in w["migrations"]]
     return lines
 
 

@@ -345,7 +345,8 @@ class Simulation:
         self._core.vm_power_on_failure(id_arg(vm, "vm"), _attempts(attempts))
 
     def vcenter_unavailable(self, at: float = 0.0, until: float | None = None) -> None:
-        """vCenter goes away: HA keeps working, configuration cannot change."""
+        """vCenter goes away: HA keeps working, configuration cannot change, and DRS and DPM
+        do not help restarts until it is back (R-PLACE-DRS)."""
         self._core.vcenter_unavailable(float(at), until)
 
     def apply(self, events: Iterable[Mapping[str, Any]]) -> None:

@@ -24,7 +24,7 @@ from .inventory import Inventory
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LevelSummary", "ScenarioResult", "SweepResult", "sweep"]
+__all__ = ["FailuresTolerated", "LevelSummary", "ScenarioResult", "SweepResult", "failures_tolerated", "sweep"]
 
 ProgressCallback = Callable[[int, int], object]
 
@@ -323,7 +323,10 @@ def sweep(
     (the result then has ``complete == False``). Ctrl-C stops it promptly (KeyboardInterrupt). ``shard=(i, n)`` evaluates the i-th of n disjoint
     slices (merge them with :meth:`SweepResult.merge`); ``sample=N`` evaluates N random
     scenarios (``seed``) for k beyond exhaustive reach; ``worst_only=N`` keeps only the N worst
-    scenario records (figures still count every scenario) to bound memory.
+    scenario records (figures still count every scenario) to bound memory. When the operating
+    system refuses to start threads, fewer are used, down to the calling thread alone (same result).
+    Most scenarios of a healthy cluster are decided by a capacity bound that proves every VM
+    restarts without placing them one by one (docs/rules/sweep.rst); the figures are exact either way.
 
     ``unit`` (R-DOMAIN) is what one failure takes down: ``"host"`` (default), ``"fault_domain"``
     (the hosts sharing a ``fault_domain``; a host without one is a domain of its own) or
@@ -360,3 +363,119 @@ def sweep(
     finally:
         close()
     return SweepResult(core, inv)
+
+
+@dataclass(frozen=True, slots=True)
+class FailuresTolerated:
+    """The exact number of simultaneous failures a cluster tolerates, up to ``max_failures``
+    (:func:`failures_tolerated`).
+
+    ``tolerated`` is the largest j ≤ ``max_failures`` such that every combination of at most j
+    failed ``unit``\\ s restarts every VM HA attempts. ``first_failure`` is the deciding scenario:
+    the first failing combination (enumeration order) of j + 1 failures, or ``None`` when every
+    combination up to ``max_failures`` passes; ``failed_labels`` and ``unplaced_labels`` name its
+    failed units and its listed unplaced VMs as readers see them (``inv.label``). ``scenarios_evaluated`` of ``scenarios_total`` were planned
+    (the rest were skipped by the pruning rule; this count, unlike the answer, may differ between
+    thread counts). ``complete`` is false when stopped early (then ``tolerated`` is a lower bound).
+    """
+
+    tolerated: int
+    max_failures: int
+    unit: str
+    scenarios_evaluated: int
+    scenarios_total: int
+    complete: bool = True
+    first_failure: ScenarioResult | None = None
+    failed_labels: tuple[str, ...] = ()
+    unplaced_labels: tuple[str, ...] = ()
+
+    @property
+    def tolerates_all(self) -> bool:
+        """True when every combination of up to ``max_failures`` failures restarts every VM."""
+        return self.first_failure is None and self.complete
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (``first_failure`` as :meth:`ScenarioResult.to_dict`, with ``failed_labels``)."""
+        first: dict[str, Any] | None = None
+        if self.first_failure is not None:
+            first = self.first_failure.to_dict()
+            first["failed_labels"] = list(self.failed_labels)
+            first["unplaced_labels"] = list(self.unplaced_labels)
+        return {
+            "tolerated": self.tolerated, "max_failures": self.max_failures, "unit": self.unit,
+            "scenarios_evaluated": self.scenarios_evaluated, "scenarios_total": self.scenarios_total,
+            "complete": self.complete, "first_failure": first,
+        }
+
+    def __str__(self) -> str:
+        noun = {"host": "host", "fault_domain": "fault domain", "site": "site"}.get(self.unit, self.unit)
+        plural = "" if self.tolerated == 1 else "s"
+        if not self.complete:
+            head = f"tolerates at least {self.tolerated} {noun} failure{plural} (stopped early)"
+        elif self.first_failure is None:
+            head = f"tolerates {self.tolerated} {noun} failure{plural} (every combination up to {self.max_failures} checked)"
+        else:
+            head = f"tolerates {self.tolerated} {noun} failure{plural}"
+        lines = [head + f"; {self.scenarios_evaluated:,} of {self.scenarios_total:,} scenarios evaluated"]
+        f = self.first_failure
+        if f is not None:
+            lines.append(f"first failing combination: {', '.join(self.failed_labels)} "
+                         f"— {f.unplaced} VM{'' if f.unplaced == 1 else 's'} not restarted")
+            shown = [f"{vm} ({reason})" for vm, reason in zip(self.unplaced_labels or f.unplaced_vms, f.reasons)]
+            if shown:
+                hidden = f.unplaced - min(len(shown), 10)
+                lines.append("  unplaced: " + ", ".join(shown[:10]) + (f", … {hidden} more" if hidden > 0 else ""))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        first = None if self.first_failure is None else list(self.failed_labels)
+        return (f"FailuresTolerated(tolerated={self.tolerated}, max_failures={self.max_failures}, unit={self.unit!r}, "
+                f"scenarios_evaluated={self.scenarios_evaluated}, scenarios_total={self.scenarios_total}, "
+                f"complete={self.complete}, first_failure={first!r})")
+
+
+def failures_tolerated(
+    inv: Inventory,
+    max_failures: int = 4,
+    *,
+    hosts: Iterable[str] | None = None,
+    threads: int | None = None,
+    unit: str = "host",
+    progress: bool | ProgressCallback | None = None,
+    unplaced_vms_limit: int | None = 20,
+) -> FailuresTolerated:
+    """The exact number of simultaneous failures (``unit``: ``"host"``, ``"fault_domain"`` or
+    ``"site"``, R-DOMAIN) the cluster tolerates, up to ``max_failures`` — the same answer as
+    ``sweep(inv, max_failures).max_failures_tolerated``, usually far faster.
+
+    Levels 1, 2, … are evaluated in order; once one combination of j failures leaves a VM
+    unplaced the answer is j − 1, and the rest of level j and every higher level are skipped
+    (they cannot change it: docs/rules/sweep.rst, "Failures tolerated"). When the cluster
+    tolerates all ``max_failures``, nothing can be skipped and the cost is the full sweep's.
+    ``hosts``, ``threads`` and ``progress`` are as for :func:`sweep` (``progress`` totals are
+    the full sweep's, an upper bound). The answer and ``first_failure`` are the same whatever
+    ``threads``. ``unplaced_vms_limit`` caps the VMs listed in ``first_failure`` (all are counted).
+    """
+    if unit not in UNITS:
+        raise ArgumentError(f"unit must be one of {', '.join(repr(u) for u in UNITS)}, got {unit!r}")
+    max_failures = whole_number(max_failures, "max_failures", 1)
+    if threads is not None:
+        threads = whole_number(threads, "threads", 1)
+    if unplaced_vms_limit is not None:
+        unplaced_vms_limit = whole_number(unplaced_vms_limit, "unplaced_vms_limit", 0)
+    host_list = None if hosts is None else id_list([hosts] if isinstance(hosts, str) else hosts, "host")
+    callback, close = _progress(progress)
+    try:
+        tolerated, k, unit_name, evaluated, total, complete, first = _core.failures_tolerated(
+            inv._core, max_failures, host_list, threads, unplaced_vms_limit, callback, unit,
+        )
+    finally:
+        close()
+    scenario = None if first is None else _scenario(first)
+    labels: tuple[str, ...] = ()
+    vm_labels: tuple[str, ...] = ()
+    if scenario is not None:
+        units = scenario.failed_units or scenario.failed_hosts
+        labels = tuple(inv.label(u) if unit == "host" else u for u in units)
+        vm_labels = tuple(inv.label(v) for v in scenario.unplaced_vms)
+    return FailuresTolerated(tolerated, k, unit_name, evaluated, total, complete, scenario, labels, vm_labels)

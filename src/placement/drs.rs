@@ -95,6 +95,36 @@ pub(crate) struct DrsLedger {
 }
 
 impl DrsLedger {
+    /// A ledger for a state where VMs run elsewhere than the inventory says (a simulation, after
+    /// restarts and earlier vMotions): `running_on[v]` is the host VM `v` runs on now, `None`
+    /// when it is not running (such a VM must also be marked in `restarting` for [`assist`]).
+    pub(crate) fn with_hosts(index: &PlacementIndex, running_on: &[Option<usize>]) -> DrsLedger {
+        let mut ledger = DrsLedger::default();
+        for (v, &now) in running_on.iter().enumerate() {
+            let Some(h) = now else { continue };
+            if index.current_host(v) != Some(h) {
+                ledger.moved_to.insert(v, h);
+                ledger.moved_in.entry(h).or_default().push(v);
+            }
+        }
+        ledger
+    }
+
+    /// Search steps spent so far with this ledger (one plan, or one restart pass of the
+    /// simulation), counted against [`PLAN_BUDGET`] or [`NOTE_BUDGET`].
+    pub(crate) fn spent(&self) -> usize {
+        self.spent
+    }
+
+    /// Forgets `moves` (returned by [`assist`] as applied) when they were applied to a copy of
+    /// the state only: later searches see their VMs where they were. The budget they used stays
+    /// spent.
+    pub(crate) fn undo(&mut self, moves: &[Move]) {
+        for m in moves.iter().rev() {
+            self.record(Move { vm: m.vm, from: m.to, to: m.from });
+        }
+    }
+
     fn record(&mut self, m: Move) {
         self.candidates.remove(&m.from);
         self.candidates.remove(&m.to);

@@ -315,6 +315,11 @@ pub(crate) enum Evaluation {
 struct VmNeeds<'a> {
     datastores: Vec<Option<usize>>,
     networks: Vec<Option<u32>>,
+    /// `datastores` as a bitset over datastore indices, `None` when one is unknown to the
+    /// index; likewise `networks` over the interned networks: the quick subset test of
+    /// [`check_host`] (the per-item checks then name the first one missing).
+    datastore_bits: Option<Vec<u64>>,
+    network_bits: Option<Vec<u64>>,
     reservation: Resources,
     ft: bool,
     must: &'a [u32],
@@ -338,9 +343,13 @@ pub(crate) fn evaluate(
     let v = &inv.vms[vm];
     let rules = &index.rules;
     let (respect_aa, respect_soft) = (index.respects_anti_affinity(), index.respects_soft_rules());
+    let datastores: Vec<Option<usize>> = v.datastores.iter().map(|id| inv.datastore_idx(id)).collect();
+    let networks: Vec<Option<u32>> = v.networks.iter().map(|n| index.network_id(n)).collect();
     let needs = VmNeeds {
-        datastores: v.datastores.iter().map(|id| inv.datastore_idx(id)).collect(),
-        networks: v.networks.iter().map(|n| index.network_id(n)).collect(),
+        datastore_bits: bitset(datastores.iter().copied(), index.datastore_words()),
+        network_bits: bitset(networks.iter().map(|n| n.map(|n| n as usize)), index.network_words()),
+        datastores,
+        networks,
         reservation: index.reservation(vm),
         ft: index.is_ft(vm),
         must: rules.must(vm),
@@ -351,6 +360,23 @@ pub(crate) fn evaluate(
     };
     let mut best: Option<(usize, Score)> = None;
     let mut deepest: Option<Refusal> = None;
+    if record.is_none() && needs.should.is_empty() && needs.should_not.is_empty() && !index.has_failover_hosts() {
+        // Every feasible host then scores alike but for its room after placement (no failover
+        // host, no soft rule), and room after = room before − the VM's reservation: the first
+        // feasible host in room order (ties in host id order) is the one the scan below picks.
+        // When none is feasible every host was checked, so the deepest refusal is the same too.
+        for &host in state.hosts_by_room() {
+            match check_host(index, state, &needs, host as usize) {
+                Ok(_) => return Outcome::Placed { vm, host: host as usize },
+                Err(refusal) => {
+                    if deepest.is_none_or(|d| refusal.stage() > d.stage()) {
+                        deepest = Some(refusal);
+                    }
+                }
+            }
+        }
+        return Outcome::Unplaced { vm, reason: deepest.map_or(UnplacedReason::NoCompatibleHost, Refusal::reason) };
+    }
     for &host in index.host_order() {
         let evaluation = match check_host(index, state, &needs, host) {
             Err(refusal) => {
@@ -387,20 +413,27 @@ fn check_host(
     if !availability.is_usable() {
         return Err(Refusal::Unavailable(availability));
     }
-    for (pos, ds) in needs.datastores.iter().enumerate() {
-        match *ds {
-            Some(d) if index.host_has_datastore(host, d) => {
-                if state.is_datastore_lost(host, d) {
-                    return Err(Refusal::DatastoreLost { datastore: pos });
+    // Quick test first: every datastore connected (and none lost anywhere), as one AND per word.
+    let datastores_fit = !state.may_have_lost_datastores()
+        && needs.datastore_bits.as_deref().is_some_and(|bits| is_subset(bits, index.datastore_bits(host)));
+    if !datastores_fit {
+        for (pos, ds) in needs.datastores.iter().enumerate() {
+            match *ds {
+                Some(d) if index.host_has_datastore(host, d) => {
+                    if state.is_datastore_lost(host, d) {
+                        return Err(Refusal::DatastoreLost { datastore: pos });
+                    }
                 }
+                _ => return Err(Refusal::DatastoreNotConnected { datastore: pos }),
             }
-            _ => return Err(Refusal::DatastoreNotConnected { datastore: pos }),
         }
     }
-    if let Some(mask) = index.host_network_mask(host) {
-        for (pos, net) in needs.networks.iter().enumerate() {
-            if !net.is_some_and(|n| mask[n as usize]) {
-                return Err(Refusal::NetworkMissing { network: pos });
+    if let (Some(mask), Some(offered)) = (index.host_network_mask(host), index.network_bits(host)) {
+        if !needs.network_bits.as_deref().is_some_and(|bits| is_subset(bits, offered)) {
+            for (pos, net) in needs.networks.iter().enumerate() {
+                if !net.is_some_and(|n| mask[n as usize]) {
+                    return Err(Refusal::NetworkMissing { network: pos });
+                }
             }
         }
     }
@@ -442,4 +475,20 @@ fn check_host(
         soft_rule_violations,
         unreserved_after: unreserved.saturating_sub(needs.reservation),
     })
+}
+
+/// The bitset of `items` over `words` words; `None` when an item is unknown (`None`) or out of
+/// range.
+fn bitset(items: impl Iterator<Item = Option<usize>>, words: usize) -> Option<Vec<u64>> {
+    let mut bits = vec![0u64; words];
+    for item in items {
+        let i = item?;
+        *bits.get_mut(i / 64)? |= 1 << (i % 64);
+    }
+    Some(bits)
+}
+
+/// Every bit of `needed` is set in `offered` (same length).
+fn is_subset(needed: &[u64], offered: &[u64]) -> bool {
+    needed.len() == offered.len() && needed.iter().zip(offered).all(|(n, o)| n & !o == 0)
 }

@@ -172,11 +172,19 @@ pub struct PlacementIndex {
     host_order: Vec<usize>,
     /// `[host * datastore_count + datastore]`: the host is connected to the datastore.
     host_datastores: Vec<bool>,
+    /// The same as bitsets, `datastore_words` words per host: one AND per word checks every
+    /// datastore of a VM against a host (R-PLACE-2).
+    host_datastore_bits: Vec<u64>,
+    datastore_words: usize,
     /// Network names, interned from the hosts' lists.
     network_ids: HashMap<String, u32>,
     /// Per host: `None` when the host does not list networks (every network fits), else a
     /// membership mask over the interned networks.
     host_networks: Vec<Option<Vec<bool>>>,
+    /// The masks of `host_networks` as bitsets, `network_words` words per host (zero for a host
+    /// that does not list networks).
+    host_network_bits: Vec<u64>,
+    network_words: usize,
     /// Current host of each VM (whatever its power state), `NONE` when it has none.
     vm_host: Vec<u32>,
     /// What each VM reserves on its host (R-PLACE-2) and its `POWERED_ON` / `FT` flags: compact
@@ -229,6 +237,15 @@ impl PlacementIndex {
             }
         }
 
+        let datastore_words = datastore_count.div_ceil(64);
+        let mut host_datastore_bits = vec![0u64; host_count * datastore_words];
+        for (cell, &connected) in host_datastores.iter().enumerate() {
+            if connected {
+                let (h, d) = (cell / datastore_count, cell % datastore_count);
+                host_datastore_bits[h * datastore_words + d / 64] |= 1 << (d % 64);
+            }
+        }
+
         let mut network_ids: HashMap<String, u32> = HashMap::new();
         for name in inv.hosts.iter().filter_map(|h| h.networks.as_ref()).flatten() {
             // why: an inventory has fewer than 2^32 VMs, hosts, rules and networks (a 1 GiB document holds ~2^25 VMs at most), so the index fits in u32.
@@ -249,7 +266,14 @@ impl PlacementIndex {
                     mask
                 })
             })
-            .collect();
+            .collect::<Vec<Option<Vec<bool>>>>();
+        let network_words = network_ids.len().div_ceil(64);
+        let mut host_network_bits = vec![0u64; host_count * network_words];
+        for (h, mask) in host_networks.iter().enumerate() {
+            for (n, _) in mask.iter().flatten().enumerate().filter(|(_, &offered)| offered) {
+                host_network_bits[h * network_words + n / 64] |= 1 << (n % 64);
+            }
+        }
 
         // One look-up per VM: a local map with a fast hasher (the inventory's own map uses
         // SipHash, several times slower on 10,000 VMs).
@@ -285,8 +309,12 @@ impl PlacementIndex {
             datastore_count,
             host_order,
             host_datastores,
+            host_datastore_bits,
+            datastore_words,
             network_ids,
             host_networks,
+            host_network_bits,
+            network_words,
             vm_host,
             vm_reservation,
             vm_flags,
@@ -347,8 +375,33 @@ impl PlacementIndex {
     pub(crate) fn network_id(&self, network: &str) -> Option<u32> {
         self.network_ids.get(network).copied()
     }
+    /// Words in one datastore or network bitset ([`Self::datastore_bits`], [`Self::network_bits`]).
+    pub(crate) fn datastore_words(&self) -> usize {
+        self.datastore_words
+    }
+    pub(crate) fn network_words(&self) -> usize {
+        self.network_words
+    }
+    /// The datastores `host` is connected to, as a bitset over datastore indices.
+    pub(crate) fn datastore_bits(&self, host: usize) -> &[u64] {
+        let w = self.datastore_words;
+        self.host_datastore_bits.get(host * w..host * w + w).unwrap_or(&[])
+    }
+    /// The networks `host` offers, as a bitset over interned networks; `None` when the host
+    /// does not list networks (every network fits).
+    pub(crate) fn network_bits(&self, host: usize) -> Option<&[u64]> {
+        let w = self.network_words;
+        match self.host_networks.get(host) {
+            Some(Some(_)) => self.host_network_bits.get(host * w..host * w + w),
+            _ => None,
+        }
+    }
     pub(crate) fn host_network_mask(&self, host: usize) -> Option<&[bool]> {
         self.host_networks.get(host).and_then(|m| m.as_deref())
+    }
+    /// True when some host is a dedicated failover host (R-AC-FH), which R-PLACE-3 prefers.
+    pub(crate) fn has_failover_hosts(&self) -> bool {
+        self.failover_host.contains(&true)
     }
     /// A dedicated failover host of an active failover-hosts admission policy (R-AC-FH).
     pub fn is_failover_host(&self, host: usize) -> bool {

@@ -79,6 +79,13 @@
 //! * **Determinism**: hosts are scanned in host id order (bytewise), which is also the last
 //!   tie-break; no hash-map iteration reaches a result. Shuffling hosts or VMs in the input gives
 //!   the same plan.
+//! * **Quick path** (same result): when no verdicts are recorded, the VM has no soft rule in
+//!   force and no host is a dedicated failover host, every feasible host scores by its room
+//!   alone, so hosts are checked in room order ([`PlacementState`] keeps them sorted: most
+//!   unreserved memory, then CPU, then host id) and the first feasible one is taken.
+//! * **Shared base**: what every plan on one inventory starts from (the index and the state
+//!   before any failure, [`PlacementBase`]) is built by the first plan and kept with the
+//!   inventory ([`crate::model::Inventory::placement_base`]); a plan copies the O(hosts) state.
 
 mod drs;
 mod engine;
@@ -87,11 +94,16 @@ mod plan;
 mod state;
 
 pub use drs::SEARCH_BUDGET as DRS_SEARCH_BUDGET;
+#[cfg(test)]
+pub(crate) use drs::{NOTE_BUDGET as DRS_NOTE_BUDGET, PLAN_BUDGET as DRS_PLAN_BUDGET};
+// The simulation (src/sim/drs.rs) runs the same R-PLACE-DRS search on its own state.
+pub(crate) use drs::{assist as drs_assist, Assist as DrsAssist, DrsLedger, Move as DrsMove};
 pub use engine::{place, place_vm, restart_order, Outcome, RestartClass, UnplacedReason};
 pub use index::{PlacementIndex, RuleIndex};
 pub(crate) use plan::plan_with_final_state;
 pub use plan::{
-    plan_failover, plan_failover_indexed, plan_failover_keeping_at_most, restart_exclusion, Candidate, FailoverPlan,
-    HostRefusal, HostVerdict, Migration, NotRestarted, NotRestartedReason, Placement, Unplaced, KEPT_VERDICTS_LIMIT,
+    plan_failover, plan_failover_indexed, plan_failover_keeping_at_most, plan_failover_lean, restart_exclusion,
+    Candidate, FailoverPlan, HostRefusal, HostVerdict, Migration, NotRestarted, NotRestartedReason, Placement,
+    Unplaced, KEPT_VERDICTS_LIMIT,
 };
-pub use state::{HostAvailability, PlacementState};
+pub use state::{HostAvailability, PlacementBase, PlacementState};

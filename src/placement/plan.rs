@@ -10,6 +10,7 @@
 
 use std::fmt::Write as _;
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
@@ -20,7 +21,7 @@ use crate::model::{Inventory, IsolationResponse, Labels, PowerState, RestartPrio
 use super::drs::{self, Assist, DrsLedger};
 use super::engine::{evaluate, restart_order, Evaluation, Outcome, Refusal, RestartClass, Score, UnplacedReason};
 use super::index::{FastMap, PlacementIndex};
-use super::state::{HostAvailability, PlacementState};
+use super::state::{HostAvailability, PlacementBase, PlacementState};
 
 /// One VM restarted on one host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -335,8 +336,9 @@ pub struct FailoverPlan {
     /// Hosts DPM brings out of standby (R-PLACE-DRS; DRS fully automated and DPM enabled), in
     /// order.
     pub hosts_exited_standby: Vec<String>,
-    /// Host ids in host id order (bytewise): the order of every verdict list.
-    host_ids: Vec<String>,
+    /// Host ids in host id order (bytewise): the order of every verdict list (shared by every
+    /// plan on one inventory).
+    host_ids: Arc<[String]>,
     traces: Vec<Trace>,
     /// Every attempted VM's verdicts, or none when the plan is too big to keep them
     /// ([`KEPT_VERDICTS_LIMIT`]); `explain` then recomputes them by replaying the plan.
@@ -363,8 +365,30 @@ enum Keep {
 
 /// Plans the restarts after `failed_hosts` fail and `isolated_hosts` are isolated (R-PLACE).
 /// Unknown host ids are an [`Error::UnknownId`]. A host named in both lists counts as failed.
+///
+/// The index and the cluster state every plan starts from are built on the first plan of an
+/// inventory and kept with it ([`Inventory::placement_base`]): later plans on the same inventory,
+/// from any thread, copy only the per-host state they change.
 pub fn plan_failover<S: AsRef<str>>(inv: &Inventory, failed_hosts: &[S], isolated_hosts: &[S]) -> Result<FailoverPlan> {
-    plan_failover_indexed(inv, &PlacementIndex::try_new(inv)?, failed_hosts, isolated_hosts)
+    let base = inv.placement_base()?;
+    let keep = Keep::AllWithin(KEPT_VERDICTS_LIMIT);
+    plan_and_state(inv, &base.index, Some(&base), failed_hosts, isolated_hosts, keep).map(|(plan, _)| plan)
+}
+
+/// [`plan_failover`] keeping no per-host verdicts: the same placements, unplaced VMs (each with
+/// every host's refusal) and explanations, but [`FailoverPlan::explain`] and
+/// [`FailoverPlan::host_verdicts`] recompute a VM's verdicts by replaying the plan up to it (one
+/// more plan, on the shared [`Inventory::placement_base`]). For callers that read every
+/// placement and explain few VMs, such as the Python API: recording every host's verdict for
+/// every VM is most of a plan's work.
+pub fn plan_failover_lean<S: AsRef<str>>(
+    inv: &Inventory,
+    failed_hosts: &[S],
+    isolated_hosts: &[S],
+) -> Result<FailoverPlan> {
+    let base = inv.placement_base()?;
+    plan_and_state(inv, &base.index, Some(&base), failed_hosts, isolated_hosts, Keep::AllWithin(0))
+        .map(|(plan, _)| plan)
 }
 
 /// Where a host stands in the scenario.
@@ -405,7 +429,7 @@ fn plan_keeping<S: AsRef<str>>(
     isolated_hosts: &[S],
     keep: Keep,
 ) -> Result<FailoverPlan> {
-    plan_and_state(inv, index, failed_hosts, isolated_hosts, keep).map(|(plan, _)| plan)
+    plan_and_state(inv, index, None, failed_hosts, isolated_hosts, keep).map(|(plan, _)| plan)
 }
 
 /// The plan of `failed_hosts` keeping no verdicts, with the placement state it ends in (every
@@ -415,12 +439,15 @@ pub(crate) fn plan_with_final_state(
     index: &PlacementIndex,
     failed_hosts: &[&str],
 ) -> Result<(FailoverPlan, PlacementState)> {
-    plan_and_state(inv, index, failed_hosts, &[], Keep::AllWithin(0))
+    plan_and_state(inv, index, None, failed_hosts, &[], Keep::AllWithin(0))
 }
 
+/// `base`: the shared [`PlacementBase`] of `inv` when `index` is its index: its state is cloned
+/// instead of rebuilt from every VM, its host ids shared.
 fn plan_and_state<S: AsRef<str>>(
     inv: &Inventory,
     index: &PlacementIndex,
+    base: Option<&PlacementBase>,
     failed_hosts: &[S],
     isolated_hosts: &[S],
     keep: Keep,
@@ -428,8 +455,10 @@ fn plan_and_state<S: AsRef<str>>(
     if !index.fits(inv) {
         return Err(Error::Argument("the placement index was built for another inventory".to_string()));
     }
-    // The per-VM tables below, a trace per restart and one host list: estimated, then reserved.
-    let per_vm = 2 * std::mem::size_of::<Option<usize>>() + 2;
+    // The per-VM tables below (`placed_on` only when anti-affinity rules are respected) and the
+    // per-host ones: estimated, then reserved.
+    let track_placed = index.respects_anti_affinity() && index.rules.anti_affinity_group_count() > 0;
+    let per_vm = 2 + if track_placed { std::mem::size_of::<Option<usize>>() } else { 0 };
     let tables = inv.vms.len().saturating_mul(per_vm).saturating_add(inv.hosts.len().saturating_mul(64));
     crate::mem::ensure_headroom(tables, "planning the failover")?;
     let mut affected = vec![Affected::No; inv.hosts.len()];
@@ -442,7 +471,10 @@ fn plan_and_state<S: AsRef<str>>(
         }
     }
 
-    let mut state = PlacementState::new(inv, index);
+    let mut state = match base {
+        Some(base) => base.state.clone(),
+        None => PlacementState::new(inv, index),
+    };
     for (h, mark) in affected.iter().enumerate() {
         match mark {
             Affected::Failed => state.set_availability(h, HostAvailability::Failed),
@@ -479,7 +511,9 @@ fn plan_and_state<S: AsRef<str>>(
     for &v in &order {
         restarting[v] = true;
     }
-    let mut placed_on: Vec<Option<usize>> = vec![None; inv.vms.len()];
+    // Where each VM was placed in this plan: only anti-affinity refusals ask (which member of the
+    // group is on the host), so only kept when those rules are respected.
+    let mut placed_on: Vec<Option<usize>> = if track_placed { vec![None; inv.vms.len()] } else { Vec::new() };
     let mut names = NameTable::default();
     let mut placements = Vec::new();
     let mut unplaced = Vec::new();
@@ -501,8 +535,14 @@ fn plan_and_state<S: AsRef<str>>(
 
     for (position, &v) in order.iter().enumerate() {
         let vm = &inv.vms[v];
+        let keep_this = match keep {
+            Keep::AllWithin(_) => verdicts_kept,
+            Keep::OnlyAt(at) => position == at,
+        };
         evaluations.clear();
-        let mut outcome = evaluate(inv, index, &state, v, Some(&mut evaluations));
+        // Each host's verdict is recorded only when kept; an unplaced VM is evaluated again below
+        // with its verdicts recorded (the state is the same, so is the outcome).
+        let mut outcome = evaluate(inv, index, &state, v, if keep_this { Some(&mut evaluations) } else { None });
         // R-PLACE-DRS: DRS (and DPM) may make room for a VM no host takes as things are.
         let (mut vm_migrations, mut exited_standby, mut would_migrate) = (Vec::new(), None, Vec::new());
         if let Outcome::Unplaced { .. } = outcome {
@@ -529,16 +569,12 @@ fn plan_and_state<S: AsRef<str>>(
                     hosts_exited_standby.push(inv.hosts[h].id.clone());
                 }
             }
-            if !vm_migrations.is_empty() || exited_standby.is_some() {
+            if !vm_migrations.is_empty() || exited_standby.is_some() || !keep_this {
                 evaluations.clear();
                 outcome = evaluate(inv, index, &state, v, Some(&mut evaluations));
             }
         }
         let chosen = outcome.host();
-        let keep_this = match keep {
-            Keep::AllWithin(_) => verdicts_kept,
-            Keep::OnlyAt(at) => position == at,
-        };
         let first = verdicts.len();
         let unplaced_here = chosen.is_none();
         if keep_this || unplaced_here {
@@ -591,7 +627,9 @@ fn plan_and_state<S: AsRef<str>>(
         match outcome {
             Outcome::Placed { host, .. } => {
                 state.add_vm(inv, index, v, host);
-                placed_on[v] = Some(host);
+                if let Some(slot) = placed_on.get_mut(v) {
+                    *slot = Some(host);
+                }
                 trace.host = Some(inv.hosts[host].id.clone());
                 placements.push(Placement {
                     vm: vm.id.clone(),
@@ -639,13 +677,21 @@ fn plan_and_state<S: AsRef<str>>(
         not_restarted,
         migrations,
         hosts_exited_standby,
-        host_ids: index.host_order().iter().map(|&h| inv.hosts[h].id.clone()).collect(),
+        host_ids: match base {
+            Some(base) => Arc::clone(&base.host_ids),
+            None => host_ids_in_order(inv, index),
+        },
         traces,
         verdicts_kept,
         verdicts,
         names: names.list,
     };
     Ok((plan, state))
+}
+
+/// Host ids in host id order (bytewise), as every plan lists its verdicts.
+pub(crate) fn host_ids_in_order(inv: &Inventory, index: &PlacementIndex) -> Arc<[String]> {
+    index.host_order().iter().map(|&h| inv.hosts[h].id.clone()).collect()
 }
 
 /// Interns the names stored refusals refer to.
@@ -769,7 +815,7 @@ fn anti_affinity_partner(
     restarting: &[bool],
 ) -> Option<usize> {
     index.rules.anti_affinity_members(group).iter().copied().filter(|&m| m != vm).find(|&m| {
-        let location = match placed_on[m] {
+        let location = match placed_on.get(m).copied().flatten() {
             Some(h) => Some(h),
             None if !restarting[m] && inv.vms[m].is_powered_on() => index.current_host(m),
             None => None,
@@ -813,13 +859,16 @@ impl FailoverPlan {
         }
         let other_inventory =
             || Error::Argument("explaining this plan needs the inventory it was made from".to_string());
-        let replay = plan_keeping(
+        let base = inv.placement_base()?;
+        let replay = plan_and_state(
             inv,
-            &PlacementIndex::try_new(inv)?,
+            &base.index,
+            Some(&base),
             &self.failed_hosts,
             &self.isolated_hosts,
             Keep::OnlyAt(trace.order.saturating_sub(1)),
         )
+        .map(|(plan, _)| plan)
         .map_err(|e| if matches!(e, Error::OutOfMemory { .. }) { e } else { other_inventory() })?;
         match replay.traces.last() {
             // The same VM at the same position with the same outcome, over the same hosts: the

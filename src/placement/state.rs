@@ -2,6 +2,8 @@
 //! unreserved, how many FT VMs and anti-affinity members each runs, which datastores each host
 //! has lost. Small (O(hosts × (groups + datastores))), cheap to clone per scenario.
 
+use std::cmp::Reverse;
+
 use crate::capacity::{self, Resources};
 use crate::model::{ConnectionState, Host, Inventory};
 
@@ -100,6 +102,15 @@ pub struct PlacementState {
     /// `[host * datastores + datastore]`: lost (APD/PDL) although connected. `None` until a
     /// datastore is marked, so scenarios without storage faults pay nothing.
     datastore_lost: Option<Vec<bool>>,
+    /// Host indices by room: most unreserved memory first, then most unreserved CPU, then host
+    /// id order — R-PLACE-3's ranking of feasible hosts for a VM without soft rules when there
+    /// are no dedicated failover hosts. Kept sorted as VMs are added and removed, so placing
+    /// such a VM stops at the first feasible host instead of checking every host.
+    by_room: Vec<u32>,
+    /// Position of each host in `by_room`.
+    room_position: Vec<u32>,
+    /// Position of each host in host id order (bytewise): the last tie-break.
+    id_rank: Vec<u32>,
 }
 
 impl PlacementState {
@@ -125,7 +136,12 @@ impl PlacementState {
                 }
             }
         }
-        PlacementState {
+        let mut id_rank = vec![0u32; host_count];
+        for (rank, &h) in index.host_order().iter().enumerate() {
+            // why: fewer than 2^32 hosts (see `RuleIndex::new`).
+            id_rank[h] = rank as u32;
+        }
+        let mut state = PlacementState {
             availability: inv.hosts.iter().map(HostAvailability::of).collect(),
             capacity: inv.hosts.iter().map(capacity::host_capacity).collect(),
             reserved,
@@ -134,7 +150,54 @@ impl PlacementState {
             host_count,
             datastore_count: inv.datastores.len(),
             datastore_lost: None,
+            // why: fewer than 2^32 hosts.
+            by_room: (0..host_count as u32).collect(),
+            room_position: vec![0; host_count],
+            id_rank,
+        };
+        let mut by_room = std::mem::take(&mut state.by_room);
+        by_room.sort_by_key(|&h| state.room_key(h as usize));
+        for (position, &h) in by_room.iter().enumerate() {
+            // why: fewer than 2^32 hosts.
+            state.room_position[h as usize] = position as u32;
         }
+        state.by_room = by_room;
+        state
+    }
+
+    /// The sort key of `by_room` (smaller = more room).
+    fn room_key(&self, host: usize) -> (Reverse<u64>, Reverse<u64>, u32) {
+        let room = self.unreserved(host);
+        (Reverse(room.memory_mb), Reverse(room.cpu_mhz), self.id_rank[host])
+    }
+
+    /// Moves `host` to its place in `by_room` after its reservations changed (insertion step:
+    /// the other hosts keep their relative order).
+    fn reposition(&mut self, host: usize) {
+        let key = self.room_key(host);
+        let mut at = self.room_position[host] as usize;
+        while at > 0 && self.room_key(self.by_room[at - 1] as usize) > key {
+            let other = self.by_room[at - 1];
+            self.by_room[at] = other;
+            // why: positions < host count < 2^32.
+            self.room_position[other as usize] = at as u32;
+            at -= 1;
+        }
+        while at + 1 < self.by_room.len() && self.room_key(self.by_room[at + 1] as usize) < key {
+            let other = self.by_room[at + 1];
+            self.by_room[at] = other;
+            // why: positions < host count < 2^32.
+            self.room_position[other as usize] = at as u32;
+            at += 1;
+        }
+        // why: host indices and positions < host count < 2^32.
+        self.by_room[at] = host as u32;
+        self.room_position[host] = at as u32;
+    }
+
+    /// Host indices, most unreserved memory first, then most unreserved CPU, then host id order.
+    pub(crate) fn hosts_by_room(&self) -> &[u32] {
+        &self.by_room
     }
 
     pub fn availability(&self, host: usize) -> HostAvailability {
@@ -171,6 +234,10 @@ impl PlacementState {
             *cell = lost;
         }
     }
+    /// Whether some datastore was ever marked lost on some host (else no check needs asking).
+    pub(crate) fn may_have_lost_datastores(&self) -> bool {
+        self.datastore_lost.is_some()
+    }
     /// Whether the host has lost a datastore it is connected to.
     pub fn is_datastore_lost(&self, host: usize, datastore: usize) -> bool {
         match &self.datastore_lost {
@@ -184,6 +251,7 @@ impl PlacementState {
     pub fn add_vm(&mut self, inv: &Inventory, index: &PlacementIndex, vm: usize, host: usize) {
         debug_assert!(index.fits(inv));
         self.reserved[host] = self.reserved[host].saturating_add(index.reservation(vm));
+        self.reposition(host);
         if index.is_ft(vm) {
             self.ft_vms[host] += 1;
         }
@@ -196,6 +264,7 @@ impl PlacementState {
     pub fn remove_vm(&mut self, inv: &Inventory, index: &PlacementIndex, vm: usize, host: usize) {
         debug_assert!(index.fits(inv));
         self.reserved[host] = self.reserved[host].saturating_sub(index.reservation(vm));
+        self.reposition(host);
         if index.is_ft(vm) {
             self.ft_vms[host] = self.ft_vms[host].saturating_sub(1);
         }
@@ -203,5 +272,33 @@ impl PlacementState {
             let cell = &mut self.anti_affinity_members[group as usize * self.host_count + host];
             *cell = cell.saturating_sub(1);
         }
+    }
+}
+
+/// What every failover plan on one inventory starts from: the [`PlacementIndex`] (per-host VM
+/// lists, per-VM reservations, datastore access, rule indexes) and the cluster state before any
+/// failure (per-host reservations, FT and anti-affinity counts). Built once per inventory by
+/// [`Inventory::placement_base`] and shared (it is immutable): a plan clones only the small
+/// per-host state (O(hosts)) and changes that.
+#[derive(Debug, Clone)]
+pub struct PlacementBase {
+    pub index: PlacementIndex,
+    pub state: PlacementState,
+    /// Host ids in host id order: the order of every plan's verdicts.
+    pub(crate) host_ids: std::sync::Arc<[String]>,
+}
+
+impl PlacementBase {
+    /// Builds both, or [`crate::Error::OutOfMemory`] when the memory they need cannot be had.
+    pub fn try_new(inv: &Inventory) -> crate::Result<PlacementBase> {
+        let index = PlacementIndex::try_new(inv)?;
+        let state = PlacementState::new(inv, &index);
+        let host_ids = super::plan::host_ids_in_order(inv, &index);
+        Ok(PlacementBase { index, state, host_ids })
+    }
+
+    /// True when it was built for an inventory of this shape.
+    pub fn fits(&self, inv: &Inventory) -> bool {
+        self.index.fits(inv)
     }
 }

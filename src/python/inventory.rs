@@ -181,6 +181,10 @@ impl PyInventory {
             "das.iostatsInterval": o.iostats_interval_s,
             "engine.guestBootSeconds": o.guest_boot_s,
             "engine.appReadySeconds": o.app_ready_s,
+            "engine.admissionCountsFailedHosts": o.admission_counts_failed_hosts,
+            "engine.drsMaxMigrationsPerVm": o.drs_max_migrations_per_vm,
+            "engine.vMotionSeconds": o.v_motion_s,
+            "engine.standbyExitSeconds": o.standby_exit_s,
         });
         convert::to_py(py, &value)
     }

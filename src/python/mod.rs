@@ -28,7 +28,7 @@ mod _core {
     use super::placement::{plan_failover, PyFailoverPlan};
 
     #[pymodule_export]
-    use super::sweep::{sweep, PySweepResult};
+    use super::sweep::{failures_tolerated, sweep, PySweepResult};
 
     #[pymodule_export]
     use super::remedy::{remedies, PyRemedyPatch};

@@ -166,31 +166,56 @@ pub fn sweep(
         })?,
     };
     let inv = Arc::clone(&inventory.inner);
+    let result = run_detached(py, progress, |record, cancel| {
+        let mut options = SweepOptions::new(max_failures);
+        options.hosts = hosts.as_deref();
+        options.threads = threads;
+        options.shard = shard;
+        options.sample = sample;
+        options.retain = worst_only.map_or(Retain::All, Retain::Worst);
+        options.unplaced_vms_limit = unplaced_vms_limit;
+        options.progress = Some(record);
+        options.cancel = Some(cancel);
+        options.unit = unit;
+        run_sweep(&inv, &options)
+    })?;
+    Ok(PySweepResult { inner: result, inventory: Arc::clone(&inventory.inner) })
+}
+
+/// Runs `run(progress, cancel)` on a worker thread with the GIL released, reporting progress to
+/// `progress` on the calling thread and honouring Ctrl-C (see [`sweep`]).
+fn run_detached<R: Send>(
+    py: Python<'_>,
+    progress: Option<Bound<'_, PyAny>>,
+    run: impl Fn(crate::sweep::Progress<'_>, &AtomicBool) -> crate::error::Result<R> + Sync,
+) -> PyResult<R> {
     let cancel = AtomicBool::new(false);
     let finished = AtomicBool::new(false);
     let done = AtomicU64::new(0);
     let total = AtomicU64::new(0);
+    let work = || {
+        let record = |d: u64, t: u64| {
+            done.store(d, Ordering::Relaxed);
+            total.store(t, Ordering::Relaxed);
+            true
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| run(&record, &cancel)));
+        finished.store(true, Ordering::Release);
+        result
+    };
     let outcome = std::thread::scope(|scope| -> PyResult<_> {
-        let worker = scope.spawn(|| {
-            let record = |d: u64, t: u64| {
-                done.store(d, Ordering::Relaxed);
-                total.store(t, Ordering::Relaxed);
-                true
-            };
-            let mut options = SweepOptions::new(max_failures);
-            options.hosts = hosts.as_deref();
-            options.threads = threads;
-            options.shard = shard;
-            options.sample = sample;
-            options.retain = worst_only.map_or(Retain::All, Retain::Worst);
-            options.unplaced_vms_limit = unplaced_vms_limit;
-            options.progress = Some(&record);
-            options.cancel = Some(&cancel);
-            options.unit = unit;
-            let result = catch_unwind(AssertUnwindSafe(|| run_sweep(&inv, &options)));
-            finished.store(true, Ordering::Release);
-            result
-        });
+        // The OS may refuse a thread: the sweep then runs on this one, without the GIL (progress
+        // is reported and Ctrl-C seen only when it is done).
+        let worker = match std::thread::Builder::new().name("hapolicy-sweep".into()).spawn_scoped(scope, &work) {
+            Ok(worker) => worker,
+            Err(_) => {
+                let result = py.detach(&work);
+                if let Some(cb) = &progress {
+                    cb.call1((done.load(Ordering::Relaxed), total.load(Ordering::Relaxed)))?;
+                }
+                return Ok(Ok(result));
+            }
+        };
         // The calling thread waits without the GIL, wakes to report progress and to let Python
         // run signal handlers (Ctrl-C), and cancels the workers on either error.
         let mut stop: Option<PyErr> = None;
@@ -238,8 +263,63 @@ pub fn sweep(
         Ok(joined)
     })?;
     match outcome {
-        Ok(Ok(Ok(result))) => Ok(PySweepResult { inner: result, inventory: Arc::clone(&inventory.inner) }),
+        Ok(Ok(Ok(result))) => Ok(result),
         Ok(Ok(Err(e))) => Err(super::errors::to_py_err(py, e)),
         Ok(Err(payload)) | Err(payload) => Err(internal_error(py, &payload)),
     }
+}
+
+/// `(tolerated, max_failures, unit, scenarios_evaluated, scenarios_total, complete,
+/// first_failure)`, `first_failure` a scenario tuple as `SweepResult.results` gives, or `None`.
+type ToleranceTuple = (usize, usize, &'static str, u64, u64, bool, Option<ScenarioTuple>);
+
+/// `hapolicy._core.failures_tolerated`: the exact failures tolerated up to `max_failures`, with
+/// the pruning rule of `crate::sweep::failures_tolerated`.
+#[pyfunction]
+#[pyo3(signature = (inventory, max_failures, hosts=None, threads=None, unplaced_vms_limit=None, progress=None, unit=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn failures_tolerated(
+    py: Python<'_>,
+    inventory: &PyInventory,
+    max_failures: usize,
+    hosts: Option<Vec<String>>,
+    threads: Option<usize>,
+    unplaced_vms_limit: Option<usize>,
+    progress: Option<Bound<'_, PyAny>>,
+    unit: Option<&str>,
+) -> PyResult<ToleranceTuple> {
+    let unit = match unit {
+        None => FailureUnit::Host,
+        Some(text) => FailureUnit::parse(text).ok_or_else(|| {
+            super::errors::to_py_err(
+                py,
+                Error::Argument(format!("unit must be one of {}, got '{text}'", FailureUnit::allowed())),
+            )
+        })?,
+    };
+    let inv = Arc::clone(&inventory.inner);
+    let t = run_detached(py, progress, |record, cancel| {
+        let mut options = SweepOptions::new(max_failures);
+        options.hosts = hosts.as_deref();
+        options.threads = threads;
+        options.unplaced_vms_limit = unplaced_vms_limit;
+        options.progress = Some(record);
+        options.cancel = Some(cancel);
+        options.unit = unit;
+        crate::sweep::failures_tolerated(&inv, &options)
+    })?;
+    let first = t.first_failure.as_ref().map(|r| {
+        let hosts: Vec<String> = r.failed_host_ids(&inv).into_iter().map(str::to_string).collect();
+        let names = t.failed_unit_names();
+        let units = if names.is_empty() { hosts.clone() } else { names.into_iter().map(str::to_string).collect() };
+        (
+            hosts,
+            r.restarted,
+            r.unplaced,
+            r.unplaced_vm_ids(&inv).into_iter().map(|(v, why)| (v.to_string(), why.as_str())).collect(),
+            (r.capacity_left.cpu_mhz, r.capacity_left.memory_mb),
+            units,
+        )
+    });
+    Ok((t.tolerated, t.max_failures, t.unit.as_str(), t.scenarios_evaluated, t.scenarios_total, t.complete, first))
 }

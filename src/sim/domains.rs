@@ -11,7 +11,10 @@
 //!   partition). Hosts without a site stay with the preferred site (`cluster.vsan.stretched.
 //!   preferred_site`; without a stretched configuration, the site of the first host in
 //!   inventory order that has one). Datastore access follows the `datastores` lists: no VM is
-//!   restarted while its host still heartbeats a datastore (the partition row of R-TIME).
+//!   restarted while its host still heartbeats a datastore (the partition row of R-TIME). A
+//!   master reads a host's heartbeat datastores only where it mounts them: with heartbeat
+//!   datastores per site (site-local storage) each master sees the other site's hosts as down,
+//!   but restarts only the VMs whose home datastore's lock it holds, so nothing runs twice.
 //! * Isolation addresses ([`isolation_addresses`]): `das.isolationaddress0`…`9` and
 //!   `cluster.isolation_addresses`, plus the default gateway (named `gateway`) unless
 //!   `das.usedefaultisolationaddress = false`. An address may name its site as a suffix,
@@ -70,8 +73,9 @@ pub fn isolation_addresses(cluster: &ClusterConfig) -> Vec<IsolationAddress> {
 
 /// Configuration warnings about isolation addresses (R-DOMAIN), as vCenter raises them:
 /// `das.usedefaultisolationaddress = false` with no address at all (an isolated host could
-/// never tell isolation from a partition); in a stretched cluster, the sites without an
-/// isolation address of their own (`address@site`); an address naming a site no host has.
+/// never tell isolation from a partition); in a stretched cluster (vSAN's preferred and
+/// secondary sites, or hosts in two or more sites), the sites without an isolation address of
+/// their own (`address@site`); an address naming a site no host has.
 pub fn isolation_address_warnings(cluster: &ClusterConfig, hosts: &[Host]) -> Vec<Problem> {
     let mut out = Vec::new();
     let addrs = isolation_addresses(cluster);
@@ -98,11 +102,16 @@ pub fn isolation_address_warnings(cluster: &ClusterConfig, hosts: &[Host]) -> Ve
             }
         }
     }
-    if let Some(st) = &cluster.vsan.stretched {
-        let missing: Vec<&str> = [st.preferred_site.as_str(), st.secondary_site.as_str()]
-            .into_iter()
-            .filter(|s| !addrs.iter().any(|a| a.site.as_deref() == Some(*s)))
-            .collect();
+    // The sites of a stretched cluster: vSAN's preferred and secondary sites, or, without a
+    // stretched vSAN configuration (a metro storage cluster), every site of two or more.
+    let stretched_sites: Vec<&str> = match &cluster.vsan.stretched {
+        Some(st) => vec![st.preferred_site.as_str(), st.secondary_site.as_str()],
+        None if sites.len() >= 2 => sites.iter().copied().collect(),
+        None => Vec::new(),
+    };
+    if !stretched_sites.is_empty() {
+        let missing: Vec<&str> =
+            stretched_sites.into_iter().filter(|s| !addrs.iter().any(|a| a.site.as_deref() == Some(*s))).collect();
         if !missing.is_empty() {
             let names: Vec<String> = missing.iter().map(|s| format!("'{s}'")).collect();
             out.push(Problem::new(
@@ -270,6 +279,7 @@ impl Simulation {
         }
         if !effective {
             start.1["no_effect"] = json!(true);
+            end.1["no_effect"] = json!(true);
             start = (Action::Note, start.1);
             end = (Action::Note, end.1);
         }

@@ -17,10 +17,10 @@
 //!   `vmDependsOn`);
 //! * `monitoring.rs`: R-VMMON — hostd's heartbeat status, the I/O check, VM monitoring resets.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use ordered_float::OrderedFloat;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -28,6 +28,7 @@ use crate::heartbeat::HeartbeatSelector;
 use crate::model::{Inventory, PowerState, RestartPriority};
 use crate::placement::{PlacementIndex, PlacementState};
 
+use super::drs::Defrag;
 use super::event::{Event, EventKind};
 use super::monitoring::HbLoss;
 use super::restarts::{Inflight, Manager};
@@ -74,6 +75,9 @@ pub(super) struct HostRt {
     /// While in a partition group, reaches no isolation address (R-DOMAIN): alone in its group
     /// it is isolated.
     pub(super) part_no_address: bool,
+    /// In standby in the inventory and brought out of standby by DPM (R-PLACE-DRS): a cluster
+    /// host like the others from then on.
+    pub(super) exited_standby: bool,
 }
 
 impl HostRt {
@@ -216,34 +220,28 @@ pub(super) enum Action {
         vm: usize,
         gen: u64,
     },
+    /// vCenter becomes unavailable (`false`) or available again (`true`).
+    Vcenter(bool),
+    /// The vMotion in progress of the defragmentation for VM `vm` completes (R-PLACE-DRS).
+    MigrationDone {
+        vm: usize,
+        id: u64,
+    },
+    /// A host DPM was asked to bring out of standby joins the cluster (R-PLACE-DRS).
+    StandbyExited(usize),
 }
 
 #[derive(Clone)]
 struct Scheduled {
-    time: f64,
-    seq: u64,
     action: Action,
     /// Fault note emitted when the action runs (fault actions only).
     note: Option<(Option<String>, Option<String>, Value)>,
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        self.seq == other.seq
-    }
-}
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Scheduled {
-    /// Reversed: the heap pops the earliest time, then the earliest scheduled.
-    fn cmp(&self, other: &Self) -> Ordering {
-        other.time.total_cmp(&self.time).then(other.seq.cmp(&self.seq))
-    }
-}
+/// Where a scheduled action sits in the queue: its time, then the order it was scheduled in
+/// (`seq` is unique, so keys never collide). Times are finite (checked by [`secs_ok`] or sums
+/// of such), and `OrderedFloat` orders them as numbers.
+type QueueKey = (OrderedFloat<f64>, u64);
 
 /// A deterministic discrete-event simulation of the FDM agents of one cluster. Cloning it
 /// forks the run (what-if branches share nothing mutable).
@@ -261,7 +259,8 @@ pub struct Simulation {
     pub(super) now: f64,
     seq: u64,
     pub(super) gen: u64,
-    queue: BinaryHeap<Scheduled>,
+    /// Scheduled actions, earliest first.
+    queue: BTreeMap<QueueKey, Scheduled>,
     events: Vec<Event>,
     returned: usize,
     pub(super) hosts: Vec<HostRt>,
@@ -291,6 +290,18 @@ pub struct Simulation {
     pub(super) hb_lost: BTreeMap<(usize, bool), u64>,
     /// Events of the initial state (t = 0 election): they come before anything injected.
     initial_events: usize,
+    /// How many `vcenter_unavailable` windows are open: DRS and DPM act only at 0 (R-PLACE-DRS).
+    pub(super) vcenter_down: u32,
+    /// DRS defragmentations under way (R-PLACE-DRS), by the VM they make room for.
+    pub(super) defrags: BTreeMap<usize, Defrag>,
+    /// VMs waiting for a host DPM brings out of standby: VM → (host, master, master's epoch).
+    pub(super) standby_waits: BTreeMap<usize, (usize, usize, u64)>,
+    /// Hosts DPM was asked to bring out of standby that have not joined yet, and when they join.
+    pub(super) standby_requested: BTreeMap<usize, f64>,
+    /// R-PLACE-DRS search steps spent in the restart pass under way, and the most one pass
+    /// spent (`drs.rs`): at most the plan-wide budget.
+    pub(super) drs_pass_steps: usize,
+    pub(super) drs_pass_steps_max: usize,
 }
 
 pub(super) fn secs_ok(name: &str, t: f64) -> Result<()> {
@@ -342,6 +353,7 @@ impl Simulation {
                 agent_down: false,
                 iso_reaches_address: false,
                 part_no_address: false,
+                exited_standby: false,
             })
             .collect();
         let mut vms_at = vec![BTreeSet::new(); nh];
@@ -382,7 +394,7 @@ impl Simulation {
             now: 0.0,
             seq: 0,
             gen: 0,
-            queue: BinaryHeap::new(),
+            queue: BTreeMap::new(),
             events: Vec::new(),
             returned: 0,
             hosts,
@@ -404,6 +416,12 @@ impl Simulation {
             vmcp_pending: BTreeMap::new(),
             hb_lost: BTreeMap::new(),
             initial_events: 0,
+            vcenter_down: 0,
+            defrags: BTreeMap::new(),
+            standby_waits: BTreeMap::new(),
+            standby_requested: BTreeMap::new(),
+            drs_pass_steps: 0,
+            drs_pass_steps_max: 0,
             inv,
         };
         // t = 0: the cluster is running; every partition (one) has its master at once.
@@ -489,13 +507,14 @@ impl Simulation {
     /// Runs the clock to `until` (inclusive) and returns the events of this call, in order.
     pub fn run(&mut self, until: f64) -> Result<Vec<Event>> {
         secs_ok("until", until)?;
-        while let Some(top) = self.queue.peek() {
-            if top.time > until + EPS {
+        while let Some(entry) = self.queue.first_entry() {
+            let time = entry.key().0 .0;
+            if time > until + EPS {
                 break;
             }
-            let Some(item) = self.queue.pop() else { break };
-            if item.time > self.now {
-                self.now = item.time;
+            let item = entry.remove();
+            if time > self.now {
+                self.now = time;
             }
             if let Some((host, vm, d)) = item.note {
                 self.emit_ids(EventKind::Fault, host, vm, d);
@@ -507,7 +526,7 @@ impl Simulation {
         }
         // Same-instant tie order: by phase, then emission order (stable sort).
         let from = self.returned.max(self.initial_events);
-        self.events[from..].sort_by(|a, b| a.time.total_cmp(&b.time).then(a.kind.phase().cmp(&b.kind.phase())));
+        self.events[from..].sort_by_key(|e| (OrderedFloat(e.time), e.kind.phase()));
         let out = self.events[self.returned..].to_vec();
         self.returned = self.events.len();
         Ok(out)
@@ -517,11 +536,10 @@ impl Simulation {
     pub fn run_to_quiescence(&mut self, limit: f64) -> Result<Vec<Event>> {
         secs_ok("limit", limit)?;
         let start = self.returned;
-        while let Some(top) = self.queue.peek() {
-            if top.time > limit {
+        while let Some((&(OrderedFloat(t), _), _)) = self.queue.first_key_value() {
+            if t > limit {
                 break;
             }
-            let t = top.time;
             self.run(t)?;
         }
         self.returned = start;
@@ -533,14 +551,14 @@ impl Simulation {
     pub(super) fn schedule(&mut self, time: f64, action: Action) {
         self.seq += 1;
         let time = if time < self.now { self.now } else { time };
-        self.queue.push(Scheduled { time, seq: self.seq, action, note: None });
+        self.queue.insert((OrderedFloat(time), self.seq), Scheduled { action, note: None });
     }
 
     pub(super) fn inject(&mut self, at: f64, action: Action, host: Option<usize>, vm: Option<usize>, d: Value) {
         let host = host.map(|h| self.inv.hosts[h].id.clone());
         let vm = vm.map(|v| self.inv.vms[v].id.clone());
         self.seq += 1;
-        self.queue.push(Scheduled { time: at, seq: self.seq, action, note: Some((host, vm, d)) });
+        self.queue.insert((OrderedFloat(at), self.seq), Scheduled { action, note: Some((host, vm, d)) });
     }
 
     pub(super) fn next_gen(&mut self) -> u64 {
@@ -588,6 +606,9 @@ impl Simulation {
             Action::VmcpTerminate { vm, h, ds, gen } => self.vmcp_terminate(vm, h, ds, gen),
             Action::VmmonReset(loss) => self.vmmon_reset(loss),
             Action::VmReady { m, epoch, vm, gen } => self.vm_ready(m, epoch, vm, gen),
+            Action::Vcenter(available) => self.vcenter(available),
+            Action::MigrationDone { vm, id } => self.migration_done(vm, id),
+            Action::StandbyExited(h) => self.standby_exited(h),
         }
     }
 
@@ -690,6 +711,13 @@ impl Simulation {
             if !a.target_lost {
                 let res = crate::capacity::vm_reservation(&self.inv.vms[v]);
                 expected[a.host] = expected[a.host].saturating_add(res);
+            }
+        }
+        // R-PLACE-DRS: a vMotion books its destination from when DRS plans it until it completes.
+        for d in self.defrags.values() {
+            for m in &d.moves[d.next..] {
+                let res = crate::capacity::vm_reservation(&self.inv.vms[m.vm]);
+                expected[m.to] = expected[m.to].saturating_add(res);
             }
         }
         for (h, e) in expected.iter().enumerate() {

@@ -31,7 +31,9 @@ pub enum EventKind {
     RestartFailed,
     /// A restart attempt that powered the VM on (host = where).
     VmRestarted,
-    /// No host can take the VM (detail `{"reason": UnplacedReason, "attempt": n}`).
+    /// No host can take the VM (detail `{"reason": UnplacedReason, "attempt": n}`, plus
+    /// `drs_vmotions` and `drs_inactive` — `drsDisabled`, `drsNotFullyAutomated` or
+    /// `vcenterUnavailable` — when that many DRS vMotions would have made room, R-PLACE-DRS).
     VmUnplaced,
     /// The last attempt failed (detail `{"attempts": n, "reason": "maxRestartCountReached"}`).
     RestartGaveUp,
@@ -39,7 +41,8 @@ pub enum EventKind {
     VmNotRestarted,
     /// A host declares the APD timeout of a datastore (detail `{"datastore": id}`).
     ApdTimeout,
-    /// VMCP terminated a VM (detail `{"datastore", "condition", "policy"}`).
+    /// VMCP terminated a VM (detail `{"datastore", "condition", "policy"}`, plus `"running_on"`
+    /// when it was a split-brain copy of a VM running on that host: no restart follows).
     VmTerminated,
     /// VMCP decided not to terminate a VM (detail `{"reason": ...}`).
     VmcpNoAction,
@@ -58,6 +61,19 @@ pub enum EventKind {
     /// hosts (detail `{"datastore": id, "hosts": [...], "accessible": bool, "votes": n,
     /// "total_votes": n}`); losing it is an APD of the datastore on those hosts (R-VMCP).
     VsanAccess,
+    /// DRS starts a vMotion to make room for a restart (R-PLACE-DRS; host = source, vm = the VM
+    /// moved; detail `{"from", "to", "for_vm"}`).
+    VmMigrationStarted,
+    /// A DRS vMotion completed: the VM runs on `to` (host = destination; detail as started).
+    VmMigrated,
+    /// A DRS vMotion could not complete (detail as started plus `reason`: `hostFailed` when the
+    /// destination failed, `vmNotRunning` when the VM stopped running on the source).
+    VmMigrationFailed,
+    /// DPM asked a standby host to exit standby for a restart (R-PLACE-DRS; vm = the VM it is
+    /// for; detail `{"joins_at": seconds}`).
+    HostExitStandbyRequested,
+    /// A host left standby and joins the cluster (R-PLACE-DRS).
+    HostExitedStandby,
 }
 
 impl EventKind {
@@ -86,6 +102,11 @@ impl EventKind {
         EventKind::HeartbeatStatus,
         EventKind::VmReady,
         EventKind::VsanAccess,
+        EventKind::VmMigrationStarted,
+        EventKind::VmMigrated,
+        EventKind::VmMigrationFailed,
+        EventKind::HostExitStandbyRequested,
+        EventKind::HostExitedStandby,
     ];
 
     /// The API spelling (`master_elected`, …).
@@ -115,12 +136,18 @@ impl EventKind {
             EventKind::HeartbeatStatus => "heartbeat_status",
             EventKind::VmReady => "vm_ready",
             EventKind::VsanAccess => "vsan_access",
+            EventKind::VmMigrationStarted => "vm_migration_started",
+            EventKind::VmMigrated => "vm_migrated",
+            EventKind::VmMigrationFailed => "vm_migration_failed",
+            EventKind::HostExitStandbyRequested => "host_exit_standby_requested",
+            EventKind::HostExitedStandby => "host_exited_standby",
         }
     }
 
     /// Tie order at one instant (lower first; equal phases keep emission order): faults; elections;
-    /// host states; actions on running VMs; completions of restart attempts; new restart
-    /// attempts and their outcomes.
+    /// host states (a host leaving standby among them); actions on running VMs; completions of
+    /// restart attempts and of vMotions; new restart attempts and their outcomes (vMotions
+    /// started and standby exits requested for them among these).
     pub fn phase(self) -> u8 {
         match self {
             EventKind::Fault => 0,
@@ -129,7 +156,8 @@ impl EventKind {
             | EventKind::HostState
             | EventKind::IsolationDeclared
             | EventKind::HeartbeatStatus
-            | EventKind::VsanAccess => 2,
+            | EventKind::VsanAccess
+            | EventKind::HostExitedStandby => 2,
             EventKind::IsolationResponse
             | EventKind::VmPoweredOff
             | EventKind::ApdTimeout
@@ -138,8 +166,17 @@ impl EventKind {
             | EventKind::VmReset
             | EventKind::VmResetSkipped
             | EventKind::VmNotRestarted => 3,
-            EventKind::RestartFailed | EventKind::SplitBrain | EventKind::VmRestarted | EventKind::VmReady => 4,
-            EventKind::RestartAttempt | EventKind::VmUnplaced | EventKind::RestartGaveUp => 5,
+            EventKind::RestartFailed
+            | EventKind::SplitBrain
+            | EventKind::VmRestarted
+            | EventKind::VmReady
+            | EventKind::VmMigrated
+            | EventKind::VmMigrationFailed => 4,
+            EventKind::RestartAttempt
+            | EventKind::VmUnplaced
+            | EventKind::RestartGaveUp
+            | EventKind::VmMigrationStarted
+            | EventKind::HostExitStandbyRequested => 5,
         }
     }
 
@@ -248,14 +285,35 @@ impl Event {
                 format!("{vm} restart attempt {} on {host} failed ({})", n(d, "attempt"), s(d, "reason"))
             }
             EventKind::VmRestarted => format!("{vm} restarted on {host}"),
-            EventKind::VmUnplaced => format!("{vm} unplaced ({}), attempt {}", s(d, "reason"), n(d, "attempt")),
+            EventKind::VmUnplaced => {
+                let mut text = format!("{vm} unplaced ({}), attempt {}", s(d, "reason"), n(d, "attempt"));
+                if let Some(k) = d.get("drs_vmotions").and_then(Value::as_u64) {
+                    let why = match s(d, "drs_inactive") {
+                        "vcenterUnavailable" => "vCenter unavailable",
+                        "drsDisabled" => "DRS disabled",
+                        _ => "DRS not fully automated",
+                    };
+                    let moves = if k == 1 { "1 DRS vMotion".to_string() } else { format!("{k} DRS vMotions") };
+                    text.push_str(&format!("; {moves} would have made room ({why})"));
+                }
+                text
+            }
             EventKind::RestartGaveUp => {
                 format!("{vm} restart gave up after {} attempts ({})", n(d, "attempts"), s(d, "reason"))
             }
             EventKind::VmNotRestarted => format!("{vm} not restarted ({})", s(d, "reason")),
             EventKind::ApdTimeout => format!("{host} APD timeout on {}", ds("datastore")),
             EventKind::VmTerminated => {
-                format!("{vm} on {host} terminated ({} on {}, {})", s(d, "condition"), ds("datastore"), s(d, "policy"))
+                let copy = match d.get("running_on").and_then(Value::as_str) {
+                    Some(other) => format!("; duplicate copy, the VM runs on {}", labels.host(other)),
+                    None => String::new(),
+                };
+                format!(
+                    "{vm} on {host} terminated ({} on {}, {}{copy})",
+                    s(d, "condition"),
+                    ds("datastore"),
+                    s(d, "policy")
+                )
             }
             EventKind::VmcpNoAction => {
                 format!("{vm} on {host} not terminated ({})", s(d, "reason"))
@@ -295,6 +353,20 @@ impl Event {
                     )
                 }
             }
+            EventKind::VmMigrationStarted | EventKind::VmMigrated | EventKind::VmMigrationFailed => {
+                let route = format!("from {} to {}", labels.host(s(d, "from")), labels.host(s(d, "to")));
+                let why = format!("DRS, making room for {}", labels.vm(s(d, "for_vm")));
+                match self.kind {
+                    EventKind::VmMigrationStarted => format!("{vm} vMotion {route} started ({why})"),
+                    EventKind::VmMigrated => format!("{vm} migrated {route} ({why})"),
+                    _ => format!("{vm} vMotion {route} failed ({}; {why})", s(d, "reason")),
+                }
+            }
+            EventKind::HostExitStandbyRequested => {
+                let at = d.get("joins_at").and_then(Value::as_f64).unwrap_or(self.time);
+                format!("{host} exit from standby requested (DPM, for {vm}; joins at t=+{at:.1}s)")
+            }
+            EventKind::HostExitedStandby => format!("{host} exited standby (DPM)"),
         };
         format!("t=+{:.1}s {body}", self.time)
     }

@@ -175,10 +175,11 @@ impl Simulation {
         self.inject_window(at, restore_at, None, start, (Action::RecoverHosts(all), json!({"type": "power_restore"})))
     }
 
-    /// vCenter is unavailable from `at` until `until`: recorded; HA keeps working without it.
+    /// vCenter is unavailable from `at` until `until`: HA keeps working without it, but DRS and
+    /// DPM do not help restarts meanwhile (R-PLACE-DRS).
     pub fn vcenter_unavailable(&mut self, at: f64, until: Option<f64>) -> Result<()> {
-        let start = (Action::Note, json!({"type": "vcenter_unavailable"}));
-        self.inject_window(at, until, None, start, (Action::Note, json!({"type": "vcenter_available"})))
+        let start = (Action::Vcenter(false), json!({"type": "vcenter_unavailable"}));
+        self.inject_window(at, until, None, start, (Action::Vcenter(true), json!({"type": "vcenter_available"})))
     }
 
     // ------------------------------------------------------------------ apply()

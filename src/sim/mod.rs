@@ -1,6 +1,6 @@
 //! Deterministic discrete-event simulation of the FDM agents (the rule book, docs/rules.rst:
-//! R-TIME, R-CLASS-*, R-ISO, R-PLACE-4, R-ORCH, R-OUTAGE, R-VMCP, R-VMMON, R-DOMAIN) on a
-//! virtual clock.
+//! R-TIME, R-CLASS-*, R-ISO, R-PLACE-4, R-PLACE-DRS, R-ORCH, R-OUTAGE, R-VMCP, R-VMMON,
+//! R-DOMAIN) on a virtual clock.
 //!
 //! ```
 //! # let inv = hapolicy::parse::from_json_str(r#"{"hosts": [
@@ -144,7 +144,14 @@
 //!   (`vm_reset_skipped`, `ioActivity`); then the VM is reset once up for the minimum uptime
 //!   (`vm_reset`), or `vm_reset_skipped` (`maxResetsReached`) when the budget is spent.
 //!   Heartbeats resume after a reset. VMs of the initial inventory count as up long enough.
-//! * `vcenter_unavailable` is recorded; HA does not depend on vCenter.
+//! * **DRS and DPM** (R-PLACE-DRS, `drs.rs`): with DRS enabled and `fullyAutomated` and vCenter
+//!   available (no `vcenter_unavailable` window open), a restart attempt that finds no host waits
+//!   for the plan's defragmentation — vMotions one after the other, each
+//!   `engine.vMotionSeconds` (20 s; `vm_migration_started`, `vm_migrated`) — or, with DPM, for a
+//!   standby host brought out of standby (`host_exit_standby_requested`, then
+//!   `host_exited_standby` `engine.standbyExitSeconds`, 300 s, later); the attempt follows at
+//!   once. Otherwise `vm_unplaced` says when vMotions would have made room.
+//! * `vcenter_unavailable` is recorded; HA does not depend on vCenter (only DRS and DPM do).
 //!
 //! # Order of events
 //!
@@ -153,8 +160,10 @@
 //! host states (`host_unreachable`, `host_state`, `isolation_declared`, `heartbeat_status`); actions on running VMs
 //! (`isolation_response`, `vm_powered_off`, `apd_timeout`, `vm_terminated`, `vmcp_no_action`,
 //! `vm_reset`, `vm_reset_skipped`, `vm_not_restarted`); completions of power-ons
-//! (`restart_failed`, `split_brain`, `vm_restarted`, `vm_ready`); new attempts and their outcomes
-//! (`restart_attempt`, `vm_unplaced`, `restart_gave_up`). Within a phase, the order the engine
+//! (`restart_failed`, `split_brain`, `vm_restarted`, `vm_ready`, `vm_migrated`,
+//! `vm_migration_failed`); new attempts and their outcomes (`restart_attempt`, `vm_unplaced`,
+//! `restart_gave_up`, `vm_migration_started`, `host_exit_standby_requested`). A host leaving
+//! standby (`host_exited_standby`) is among the host states. Within a phase, the order the engine
 //! produced them: scheduled actions run in (time, scheduling order); VMs in restart order
 //! (R-PLACE-1) or inventory order, hosts in inventory order. The initial election at t = 0
 //! comes first. Everything is derived from ordered maps and index order: identical inputs give
@@ -171,6 +180,7 @@
 //! * A `power_on_failure` applies to the next attempts of that VM, whenever injected.
 
 mod domains;
+mod drs;
 mod election;
 mod engine;
 mod event;

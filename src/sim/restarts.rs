@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ordered_float::OrderedFloat;
 use serde_json::json;
 
 use crate::classify::HostState;
@@ -34,6 +35,9 @@ pub(super) struct Entry {
     /// When the last attempt was issued.
     pub(super) last_at: f64,
     pub(super) gave_up: bool,
+    /// DRS or DPM already made room for the attempt due now (R-PLACE-DRS, `drs.rs`): if it
+    /// still finds no host, it is unplaced.
+    pub(super) drs_done: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -143,7 +147,11 @@ impl Simulation {
         }
         let mut added = false;
         for &v in vms {
-            if self.handler(m, v) != m || !self.needs_restart(m, v) || self.inflight.contains_key(&v) {
+            if self.handler(m, v) != m
+                || !self.needs_restart(m, v)
+                || self.inflight.contains_key(&v)
+                || self.drs_waiting(v)
+            {
                 continue;
             }
             let now = self.now;
@@ -162,6 +170,7 @@ impl Simulation {
                     last_unplaced: false,
                     last_at: now,
                     gave_up: false,
+                    drs_done: false,
                 },
             );
             added = true;
@@ -181,7 +190,7 @@ impl Simulation {
 
     // ------------------------------------------------------------------ issuing attempts
 
-    fn schedule_pump(&mut self, m: usize, at: f64) {
+    pub(super) fn schedule_pump(&mut self, m: usize, at: f64) {
         let at = at.max(self.now);
         let Some(mg) = self.managers.get_mut(&m) else {
             return;
@@ -226,7 +235,15 @@ impl Simulation {
             return;
         }
         for h in 0..self.hosts.len() {
-            let base = HostAvailability::of(&self.inv.hosts[h]);
+            let mut base = HostAvailability::of(&self.inv.hosts[h]);
+            if base == HostAvailability::Standby && self.hosts[h].exited_standby {
+                // Brought out of standby by DPM (R-PLACE-DRS): as if never in standby.
+                base = if self.inv.hosts[h].agent_vms_ready {
+                    HostAvailability::Usable
+                } else {
+                    HostAvailability::AgentVmsNotReady
+                };
+            }
             let a = if !base.is_usable() {
                 base
             } else if !self.hosts[h].alive {
@@ -263,11 +280,18 @@ impl Simulation {
     /// Issues due restarts: one priority class at a time, a lower class only once every
     /// attempt of the higher classes has completed (before 6.5) or every VM of them is ready or
     /// timed out (R-ORCH, 6.5 and later); at most
-    /// `das.perHostConcurrentFailoversLimit` power-ons in flight per host (R-PLACE-4).
+    /// `das.perHostConcurrentFailoversLimit` power-ons in flight per host (R-PLACE-4). The DRS
+    /// searches of the pass share one budget (R-PLACE-DRS, `drs.rs`).
     fn pump(&mut self, m: usize) {
         if !self.reporting(m) {
             return;
         }
+        let mut drs_pass = None;
+        self.restart_pass(m, &mut drs_pass);
+        self.drs_pass_done();
+    }
+
+    fn restart_pass(&mut self, m: usize, drs_pass: &mut Option<super::drs::DrsPass>) {
         let limit = self.inv.options().per_host_concurrent_failovers_limit;
         let max_attempts = self.inv.options().max_vm_restart_count;
         let power_on = self.inv.options().power_on_s;
@@ -309,6 +333,10 @@ impl Simulation {
             let order = restart_order(&self.inv, &self.index, &due);
             // why: `due` is not empty (checked above) and `order` is a permutation of it.
             let class = self.class_rank(order[0]);
+            // R-PLACE-DRS: an attempt waiting for vMotions or a standby host is under way.
+            if self.drs_blocks(m, class, |v| self.class_rank(v)) {
+                return;
+            }
             if orchestrated {
                 if let Some(wake) = self.orch_blocked(m, class) {
                     self.schedule_pump(m, wake);
@@ -367,6 +395,9 @@ impl Simulation {
                         }
                         self.inflight.insert(v, Inflight { id, host, master: m, epoch, attempt, target_lost: false });
                         self.inflight_per_host[host] += 1;
+                        if let Some(pass) = drs_pass.as_mut() {
+                            pass.placed(v);
+                        }
                         if self.inflight_per_host[host] >= limit {
                             self.place.set_availability(host, HostAvailability::Standby);
                             saturated.push(host);
@@ -375,18 +406,29 @@ impl Simulation {
                         self.schedule(now + power_on, Action::Complete { vm: v, id });
                     }
                     Outcome::Unplaced { reason, .. } => {
+                        // R-PLACE-DRS: DRS (and DPM) may make room before the VM is declared unplaced.
+                        let drs_done =
+                            self.managers.get(&m).and_then(|mg| mg.entries.get(&v)).is_some_and(|e| e.drs_done);
+                        let note = if drs_done {
+                            None
+                        } else {
+                            match self.drs_help(drs_pass, m, epoch, v, &saturated) {
+                                super::drs::Help::Waiting => continue,
+                                super::drs::Help::Unplaced(note) => note,
+                            }
+                        };
                         // why: as for `Placed` above.
                         let mg = self.managers.get_mut(&m).expect("manager present");
                         let e = mg.entries.get_mut(&v).expect("due entry");
                         e.attempts += 1;
                         e.last_at = now;
                         let attempt = e.attempts;
-                        self.emit(
-                            EventKind::VmUnplaced,
-                            None,
-                            Some(v),
-                            json!({"reason": reason.as_str(), "attempt": attempt}),
-                        );
+                        let mut detail = json!({"reason": reason.as_str(), "attempt": attempt});
+                        if let Some((moves, why)) = note {
+                            detail["drs_vmotions"] = json!(moves);
+                            detail["drs_inactive"] = json!(why);
+                        }
+                        self.emit(EventKind::VmUnplaced, None, Some(v), detail);
                         self.after_failure(m, v, true, max_attempts);
                     }
                 }
@@ -417,6 +459,7 @@ impl Simulation {
             return;
         };
         e.in_flight = false;
+        e.drs_done = false;
         e.last_unplaced = unplaced;
         if e.attempts >= max_attempts {
             e.gave_up = true;
@@ -572,9 +615,10 @@ impl Simulation {
             .filter_map(|(&w, &(rank, issued))| {
                 let since = mg.orch.class_issued.get(&rank).copied().unwrap_or(issued);
                 let deadline = since + self.orch_params(w).2;
-                (now + EPS < deadline).then_some(deadline)
+                (now + EPS < deadline).then_some(OrderedFloat(deadline))
             })
-            .min_by(f64::total_cmp)
+            .min()
+            .map(|OrderedFloat(t)| t)
     }
 
     /// A restart attempt of `v` by master `m` powered it on: when it will be ready.
@@ -620,7 +664,7 @@ impl Simulation {
         self.schedule_pump(m, self.now);
     }
 
-    fn set_vm_host(&mut self, v: usize, h: usize) {
+    pub(super) fn set_vm_host(&mut self, v: usize, h: usize) {
         if let Some(old) = self.vms[v].host {
             self.vms_at[old].remove(&v);
         }

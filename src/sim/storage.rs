@@ -1,7 +1,8 @@
 //! R-VMCP in the simulation (VM Component Protection, 6.0 and later) and the legacy PDL
 //! termination: injecting APD and PDL, the APD timeout (`Misc.APDTimeout`) per host, the
 //! termination `apd_delay_s` later under `restartConservative` / `restartAggressive` (the
-//! conservative one only when an acting master can place the VM), the reset when APD clears
+//! conservative one only when an acting master can place the VM; a split-brain copy left on
+//! the host is terminated without a restart, R-DOMAIN), the reset when APD clears
 //! late (`vmReactionOnAPDCleared = reset`), and PDL kills (`restartAggressive` or
 //! `disk.terminateVMOnPDLDefault`, with the R-OUTAGE `das.maskCleanShutdownEnabled` case).
 //! A datastore in APD/PDL is not reachable from that host for election ranking (R-ELECT,
@@ -158,8 +159,11 @@ impl Simulation {
         rec.timed_out = true;
         self.emit(EventKind::ApdTimeout, Some(h), None, json!({"datastore": self.inv.datastores[d].id}));
         let delay = self.inv.cluster.vmcp.apd_delay_s as f64;
-        let vms: Vec<usize> =
+        let mut vms: Vec<usize> =
             self.vms_at[h].iter().copied().filter(|&v| self.vms[v].on && self.vm_uses(v, d)).collect();
+        // Copies left running here after the VM was restarted elsewhere (split brain): VMCP
+        // terminates them too (R-DOMAIN), without a restart.
+        vms.extend((0..self.vms.len()).filter(|&v| self.vms[v].dups.contains(&h) && self.vm_uses(v, d)));
         for v in vms {
             match self.apd_policy(v) {
                 StorageProtection::RestartConservative | StorageProtection::RestartAggressive => {
@@ -180,10 +184,29 @@ impl Simulation {
             return;
         }
         self.vmcp_pending.remove(&(v, h));
-        if !self.vms[v].on || self.vms[v].host != Some(h) || !self.ds_faults.contains_key(&(h, d)) {
+        if !self.ds_faults.contains_key(&(h, d)) {
             return;
         }
         let policy = self.apd_policy(v);
+        if self.vms[v].on && self.vms[v].dups.contains(&h) {
+            // A copy left here when the VM was restarted elsewhere (split brain): the VM runs on
+            // a host with its storage, so it is terminated without a restart, under either policy
+            // (the conservative condition, a host that can run it, holds).
+            self.vms[v].dups.retain(|&x| x != h);
+            self.place.remove_vm(&self.inv, &self.index, v, h);
+            let running_on = self.vms[v].host.map(|x| self.inv.hosts[x].id.clone());
+            self.emit(
+                EventKind::VmTerminated,
+                Some(h),
+                Some(v),
+                json!({"condition": "APD", "datastore": self.inv.datastores[d].id, "policy": policy.as_str(), "running_on": running_on}),
+            );
+            self.reservation_freed(h);
+            return;
+        }
+        if !self.vms[v].on || self.vms[v].host != Some(h) {
+            return;
+        }
         if policy == StorageProtection::RestartConservative {
             // Only when a host that can run it is known to a master.
             let masters: Vec<usize> = self.managers.keys().copied().filter(|&m| self.reporting(m)).collect();

@@ -4,7 +4,9 @@
 //! datastore (type `vSAN`) is accessible only from the partition that holds a strict majority
 //! of the votes: one vote per fault domain (per host when it has none), counted for the
 //! partition of the domain's first live host in inventory order; in a stretched cluster the
-//! witness adds one vote, siding with the partition of the preferred site's first live host.
+//! witness adds one vote, siding with the partition of the preferred site's first live host,
+//! or, when every host of the preferred site is down, of the secondary site's first live host
+//! (a preferred-site failure leaves the secondary site and the witness with 2 of 3 votes).
 //! Failed hosts vote for no partition. Hosts outside the majority partition lose the vSAN
 //! datastores they are connected to: an APD of those datastores on those hosts (`storage.rs`,
 //! R-VMCP: APD timeout, VMCP termination, restart on the majority side by its master), shown
@@ -55,10 +57,13 @@ impl Simulation {
             }
         }
         if let Some(st) = stretched {
-            let preferred = (0..self.hosts.len()).find(|&h| {
-                self.hosts[h].alive && self.inv.hosts[h].site.as_deref() == Some(st.preferred_site.as_str())
-            });
-            if let Some(h) = preferred {
+            // The witness (third site, linked to both data sites) sides with the preferred site
+            // while a host of it is alive; when the whole preferred site is down it sides with
+            // the secondary site, which keeps the data (vSAN stretched cluster failure handling).
+            let first_live = |site: &str| {
+                (0..self.hosts.len()).find(|&h| self.hosts[h].alive && self.inv.hosts[h].site.as_deref() == Some(site))
+            };
+            if let Some(h) = first_live(&st.preferred_site).or_else(|| first_live(&st.secondary_site)) {
                 *votes.entry(self.segment(h)).or_default() += 1;
             }
         }
@@ -100,9 +105,38 @@ impl Simulation {
                 }
                 if accessible {
                     self.apd_end(d, &hosts);
+                    self.power_off_lost_copies(d, &hosts);
                 } else {
                     self.apd_start(d, &hosts);
                 }
+            }
+        }
+    }
+
+    /// Hosts that regain the vSAN datastore `d` power off their copies of the VMs on `d` that
+    /// run twice (split brain) and whose lock they lost: the majority side restarted those VMs
+    /// while these hosts could not reach `d`, and the objects are now the other copy's. Without
+    /// this, a copy on a host whose master stays at the heal (so it never rejoins another master)
+    /// would run on after the partition.
+    fn power_off_lost_copies(&mut self, d: usize, hosts: &[usize]) {
+        let id = self.inv.datastores[d].id.clone();
+        for v in 0..self.vms.len() {
+            let vm = &self.inv.vms[v];
+            if vm.home_datastore != id && !vm.datastores.contains(&id) {
+                continue;
+            }
+            let stale: Vec<usize> = self.vms[v].dups.iter().copied().filter(|h| hosts.contains(h)).collect();
+            for h in stale {
+                self.vms[v].dups.retain(|&x| x != h);
+                self.place.remove_vm(&self.inv, &self.index, v, h);
+                self.emit(
+                    EventKind::VmPoweredOff,
+                    Some(h),
+                    Some(v),
+                    json!({"reason": format!(
+                        "duplicate copy: lock lost, powered off when {} was accessible again", id
+                    )}),
+                );
             }
         }
     }

@@ -41,9 +41,11 @@
 //! order, and the worst-N selection is by a total order — so results are identical for any
 //! thread count, chunking and shard split.
 
+mod bound;
 mod planner;
 mod result;
 mod space;
+mod tolerance;
 mod units;
 
 use std::fmt::Write as _;
@@ -59,6 +61,7 @@ use planner::{Planner, Scratch};
 use result::{keep_worst, normalize, retained, Ranges, Setup};
 pub use result::{LevelSummary, Retain, ScenarioResult, SweepResult, UnplacedVm};
 use space::{shard_slice, Space};
+pub use tolerance::{failures_tolerated, Tolerance};
 pub use units::{counted, FailureUnit, Units};
 
 /// A progress hook: `(done, total)` → keep going?
@@ -128,6 +131,11 @@ impl std::fmt::Debug for SweepOptions<'_> {
 /// above the number of candidate hosts, a shard `(i, n)` with n = 0 or i ≥ n, 0 threads or more
 /// than [`MAX_THREADS`], a sample of 0 scenarios.
 pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult> {
+    sweep_gated(inv, options, None)
+}
+
+/// [`sweep`], with `gate` asked before each worker thread starts.
+fn sweep_gated(inv: &Inventory, options: &SweepOptions<'_>, gate: Option<SpawnGate<'_>>) -> Result<SweepResult> {
     let candidates = candidate_hosts(inv, options.hosts)?;
     let max_failures = options.max_failures;
     if max_failures == 0 {
@@ -183,15 +191,7 @@ pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult>
     crate::mem::ensure_headroom(needed, "sweeping the failure scenarios")?;
     let planner = Planner::new(inv, &setup.candidate_hosts);
     let job = Job { planner: &planner, space: &space, sample: sample.as_deref(), setup: &setup, options, slice };
-    let partial = match options.threads {
-        // No more threads than scenarios: a thread without work only costs its start-up.
-        Some(threads) => rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.min(usize::try_from(slice.1 - slice.0).unwrap_or(usize::MAX)).max(1))
-            .build()
-            .map_err(|e| Error::Argument(format!("cannot start {threads} threads: {e}")))?
-            .install(|| job.run()),
-        None => job.run(),
-    };
+    let partial = run_job(&job, options.threads, gate);
 
     let per_k = (1..=max_failures)
         .map(|k| {
@@ -208,6 +208,83 @@ pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult>
         results: retained(partial.results, setup.retain),
         per_k,
         setup,
+    })
+}
+
+/// Asked before each worker thread starts, with the thread's index; an error refuses it (as the
+/// OS does when it is out of threads). Tests use it to refuse threads on purpose.
+pub(crate) type SpawnGate<'g> = &'g (dyn Fn(usize) -> std::io::Result<()> + Sync);
+
+/// Runs `job` on `threads` worker threads (`None`: rayon's global pool, one thread per core).
+/// Starting threads can fail (the OS refuses one): the sweep then runs on half as many, down
+/// to one, and finally on the calling thread alone — never a panic, and the same result
+/// whatever the thread count.
+fn run_job(job: &Job<'_, '_>, threads: Option<usize>, gate: Option<SpawnGate<'_>>) -> Partial {
+    if threads.is_none() && gate.is_none() && global_pool_started() {
+        return job.run();
+    }
+    let scenarios = usize::try_from(job.slice.1 - job.slice.0).unwrap_or(usize::MAX);
+    let default = || std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    // No more threads than scenarios: a thread without work only costs its start-up.
+    let mut want = threads.unwrap_or_else(default).min(scenarios).max(1);
+    loop {
+        if let Ok(pool) = build_pool(want, gate) {
+            return pool.install(|| job.run());
+        }
+        if want == 1 {
+            return job.run_on_calling_thread();
+        }
+        want /= 2;
+    }
+}
+
+/// A pool of `threads` workers, each started with `std::thread::Builder` (an error, not a
+/// panic, when the OS refuses it: rayon then stops the ones started and returns the error).
+fn build_pool(
+    threads: usize,
+    gate: Option<SpawnGate<'_>>,
+) -> std::result::Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("hapolicy-sweep-{i}"))
+        .spawn_handler(|thread| {
+            if let Some(gate) = gate {
+                gate(thread.index())?;
+            }
+            let mut builder = std::thread::Builder::new();
+            if let Some(name) = thread.name() {
+                builder = builder.name(name.to_owned());
+            }
+            if let Some(size) = thread.stack_size() {
+                builder = builder.stack_size(size);
+            }
+            builder.spawn(|| thread.run())?;
+            Ok(())
+        })
+        .build()
+}
+
+/// Whether rayon's global pool runs (started here, or before by anyone): rayon panics when a
+/// parallel call finds no global pool and cannot start one, so it is started once, fallibly.
+fn global_pool_started() -> bool {
+    static STARTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(|| {
+        let refused = AtomicBool::new(false);
+        let started = rayon::ThreadPoolBuilder::new()
+            .spawn_handler(|thread| {
+                let mut builder = std::thread::Builder::new();
+                if let Some(name) = thread.name() {
+                    builder = builder.name(name.to_owned());
+                }
+                if let Some(size) = thread.stack_size() {
+                    builder = builder.stack_size(size);
+                }
+                builder.spawn(|| thread.run()).inspect_err(|_| refused.store(true, Ordering::Relaxed))?;
+                Ok(())
+            })
+            .build_global();
+        // An error without a refused thread: the global pool was already running.
+        started.is_ok() || !refused.load(Ordering::Relaxed)
     })
 }
 
@@ -306,6 +383,30 @@ impl Job<'_, '_> {
             .reduce(Partial::default, |a, b| self.combine(a, b))
     }
 
+    /// [`Job::run`] without worker threads: the same chunks, in order, on the calling thread.
+    fn run_on_calling_thread(&self) -> Partial {
+        let (start, end) = self.slice;
+        let total = end - start;
+        let mut scratch = self.planner.scratch();
+        let mut all = Partial::default();
+        let mut from = start;
+        while from < end {
+            if self.options.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                break;
+            }
+            let to = (from + CHUNK).min(end);
+            let partial = self.evaluate(from, to, &mut scratch);
+            all = self.combine(all, partial);
+            if let Some(progress) = self.options.progress {
+                if !progress(to - start, total) {
+                    break;
+                }
+            }
+            from = to;
+        }
+        all
+    }
+
     /// Evaluates positions `from..to`.
     fn evaluate(&self, from: u64, to: u64, scratch: &mut Scratch) -> Partial {
         let setup = self.setup;
@@ -357,5 +458,54 @@ impl Job<'_, '_> {
             keep_worst(&mut a.results, n);
         }
         a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{synthetic, GeneratorSpec};
+    use std::sync::atomic::AtomicUsize;
+
+    /// The OS refusing worker threads: the sweep runs on fewer threads, or on the calling thread
+    /// alone, and gives exactly the result of an unhindered sweep — never a panic.
+    #[test]
+    fn refused_threads_fall_back_to_fewer_and_give_the_same_result() {
+        let inv = synthetic(&GeneratorSpec::new(12, 400, 5));
+        let mut options = SweepOptions::new(3);
+        let expected = sweep(&inv, &options).unwrap();
+        assert!(expected.results().iter().any(|s| s.unplaced > 0), "some scenario strands VMs");
+        let refuse = |_: usize| Err(std::io::Error::new(std::io::ErrorKind::WouldBlock, "no more threads"));
+        for threads in [None, Some(1), Some(4)] {
+            options.threads = threads;
+            assert_eq!(
+                sweep_gated(&inv, &options, Some(&refuse)).unwrap(),
+                expected,
+                "every thread refused, {threads:?}"
+            );
+        }
+        // Only the first thread of each pool starts: 4 and 2 fail, a pool of 1 runs it.
+        let started = AtomicUsize::new(0);
+        let first_only = |index: usize| {
+            if index == 0 {
+                started.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            } else {
+                Err(std::io::Error::new(std::io::ErrorKind::WouldBlock, "no more threads"))
+            }
+        };
+        options.threads = Some(4);
+        assert_eq!(sweep_gated(&inv, &options, Some(&first_only)).unwrap(), expected);
+        assert_eq!(started.load(Ordering::Relaxed), 3, "pools of 4, 2 and 1 threads tried");
+        // Progress and cancellation work on the calling thread too.
+        let calls = AtomicUsize::new(0);
+        let stop_at_once = |_: u64, _: u64| {
+            calls.fetch_add(1, Ordering::Relaxed);
+            false
+        };
+        options.progress = Some(&stop_at_once);
+        let stopped = sweep_gated(&inv, &options, Some(&refuse)).unwrap();
+        assert!(!stopped.complete() && calls.load(Ordering::Relaxed) == 1);
+        assert_eq!(stopped.scenarios(), CHUNK.min(expected.scenarios()));
     }
 }

@@ -33,51 +33,54 @@ use crate::placement::{
     place_vm, restart_exclusion, restart_order, HostAvailability, Outcome, PlacementIndex, PlacementState,
 };
 
+use super::bound::{Bound, BoundScratch};
 use super::{ScenarioResult, UnplacedVm};
 
 /// Marks a VM that no candidate host restarts.
 const NOT_RESTARTED: u32 = u32::MAX;
 
 pub(crate) struct Planner<'a> {
-    inv: &'a Inventory,
-    index: PlacementIndex,
-    base: PlacementState,
+    pub(super) inv: &'a Inventory,
+    pub(super) index: PlacementIndex,
+    pub(super) base: PlacementState,
     /// Every VM a candidate host's failure restarts, in restart order without `vmDependsOn`:
     /// a VM's position here (its "row") is its rank, and restricted to any subset this order is
     /// the subset's restart order.
-    moving: Vec<MovingVm>,
+    pub(super) moving: Vec<MovingVm>,
     /// Per VM index: its row, `NOT_RESTARTED` when no candidate's failure restarts it.
     row_of: Vec<u32>,
     /// Per host index: the rows of the VMs HA restarts when it fails, ascending.
-    restartable: Vec<Vec<u32>>,
+    pub(super) restartable: Vec<Vec<u32>>,
     /// `[a * hosts + b]`: a VM restartable from host `a` depends on one restartable from `b`.
     host_dependency: Vec<bool>,
     /// Per row, `words_per_row` words: the hosts the VM passes the scenario-independent checks on.
     compatible_hosts: Vec<u64>,
     words_per_row: usize,
     /// Hosts usable before any failure, best first for R-PLACE-3 (see [`Planner::sift_down`]).
-    preference: Vec<u32>,
+    pub(super) preference: Vec<u32>,
     /// Per host index: position in host id order (the last R-PLACE-3 tie-break).
     id_rank: Vec<u32>,
     /// Some host is a dedicated failover host of an active failover-hosts policy (R-AC-FH).
-    has_failover_hosts: bool,
+    pub(super) has_failover_hosts: bool,
     /// DRS in full automation may move VMs or wake standby hosts for a restart
     /// (R-PLACE-DRS): scenarios are then planned by the engine itself, not the shortcut.
-    drs_assists: bool,
+    pub(super) drs_assists: bool,
+    /// The capacity bound (see `bound`), `None` only while the planner is built.
+    bound: Option<Bound>,
 }
 
 /// What placement needs of a restarted VM, looked up once.
 #[derive(Debug, Clone, Copy)]
-struct MovingVm {
-    vm: u32,
+pub(super) struct MovingVm {
+    pub(super) vm: u32,
     /// CPU reservation, memory reservation + overhead (R-PLACE-2).
-    need: Resources,
+    pub(super) need: Resources,
     /// `das.maxFtVmsPerHost` for an FT VM, `None` when no limit applies.
     ft_limit: Option<u32>,
     /// In an anti-affinity rule, and those rules are respected.
-    anti_affinity: bool,
+    pub(super) anti_affinity: bool,
     /// Soft rules respected and the VM has some.
-    soft_rules: bool,
+    pub(super) soft_rules: bool,
 }
 
 /// Per-worker buffers, reused from scenario to scenario.
@@ -88,6 +91,7 @@ pub(crate) struct Scratch {
     cursors: Vec<usize>,
     /// Surviving usable hosts in R-PLACE-3 preference order.
     hosts: Vec<u32>,
+    bound: BoundScratch,
 }
 
 impl<'a> Planner<'a> {
@@ -166,11 +170,13 @@ impl<'a> Planner<'a> {
             id_rank,
             has_failover_hosts,
             drs_assists: inv.cluster.drs.acts_for_ha(),
+            bound: None,
         };
         let mut preference: Vec<u32> =
             (0..host_count).filter(|&h| planner.base.is_usable(h)).map(|h| h as u32).collect();
         preference.sort_by_key(|&h| planner.preference_key(&planner.base, h));
         planner.preference = preference;
+        planner.bound = Some(Bound::new(&planner, &static_sets));
         planner
     }
 
@@ -180,13 +186,34 @@ impl<'a> Planner<'a> {
             order: Vec::new(),
             cursors: Vec::new(),
             hosts: Vec::with_capacity(self.preference.len()),
+            bound: BoundScratch::default(),
         }
     }
 
     /// Plans the failure of `failed` (host indices, ascending, candidates). At most
     /// `unplaced_vms_limit` unplaced VMs are listed; all are counted.
     pub(crate) fn evaluate(&self, failed: &[u32], scratch: &mut Scratch, unplaced_vms_limit: usize) -> ScenarioResult {
+        if let Some(result) = self.bounded(failed, scratch, unplaced_vms_limit) {
+            return result;
+        }
         self.evaluate_observed(failed, scratch, unplaced_vms_limit, |_, _| {})
+    }
+
+    /// The scenario's result from the capacity bound, when it proves it (see `bound`).
+    pub(crate) fn bounded(
+        &self,
+        failed: &[u32],
+        scratch: &mut Scratch,
+        unplaced_vms_limit: usize,
+    ) -> Option<ScenarioResult> {
+        self.bound.as_ref()?.try_scenario(self, failed, &mut scratch.bound, unplaced_vms_limit)
+    }
+
+    /// Some VM restartable from one of `failed` depends on one restartable from another
+    /// (`vmDependsOn`): the restart order is then the engine's, not the rows'.
+    pub(super) fn depends_across(&self, failed: &[u32]) -> bool {
+        let n = self.inv.hosts.len();
+        failed.iter().any(|&a| failed.iter().any(|&b| self.host_dependency[a as usize * n + b as usize]))
     }
 
     /// [`Planner::evaluate`], telling `observe(vm, host)` every outcome in restart order (host
@@ -312,8 +339,7 @@ impl<'a> Planner<'a> {
             order.push(row);
             cursors[i] += 1;
         }
-        let n = self.inv.hosts.len();
-        if failed.iter().any(|&a| failed.iter().any(|&b| self.host_dependency[a as usize * n + b as usize])) {
+        if self.depends_across(failed) {
             let vms: Vec<usize> = order.iter().map(|&row| self.moving[row as usize].vm as usize).collect();
             order.clear();
             order.extend(restart_order(self.inv, &self.index, &vms).into_iter().map(|vm| self.row_of[vm]));
@@ -400,8 +426,8 @@ fn base_restart_order(inv: &Inventory, index: &PlacementIndex, vms: &[usize]) ->
 /// Host sets (bit sets over host indices) for the R-PLACE-2 checks no scenario changes: every
 /// datastore of the VM connected (and not lost), every network offered when the host lists
 /// networks, `vmHostMust` / `vmHostMustNot`.
-struct StaticHostSets {
-    words: usize,
+pub(super) struct StaticHostSets {
+    pub(super) words: usize,
     all: Vec<u64>,
     none: Vec<u64>,
     /// Per datastore index: hosts connected to it (and not having lost it).
@@ -453,28 +479,37 @@ impl StaticHostSets {
 
     /// The hosts `vm` passes these checks on.
     fn compatible(&self, inv: &Inventory, index: &PlacementIndex, vm: usize) -> Vec<u64> {
-        let mut set = self.all.clone();
-        let mut keep = |other: &[u64], negate: bool| {
+        let [_, _, all] = self.staged(inv, index, vm);
+        all
+    }
+
+    /// The hosts `vm` passes the datastore checks on; the datastore and network checks; all
+    /// of these checks (R-PLACE-2 makes them in this order).
+    pub(super) fn staged(&self, inv: &Inventory, index: &PlacementIndex, vm: usize) -> [Vec<u64>; 3] {
+        fn keep(set: &mut [u64], other: &[u64], negate: bool) {
             for (word, &o) in set.iter_mut().zip(other) {
                 *word &= if negate { !o } else { o };
             }
-        };
+        }
+        let mut set = self.all.clone();
         let v = &inv.vms[vm];
         let none = &self.none;
         for id in &v.datastores {
-            keep(inv.datastore_idx(id).and_then(|d| self.datastore.get(d)).unwrap_or(none), false);
+            keep(&mut set, inv.datastore_idx(id).and_then(|d| self.datastore.get(d)).unwrap_or(none), false);
         }
+        let datastores = set.clone();
         for name in &v.networks {
             let hosts = index.network_id(name).and_then(|n| self.network.get(n as usize));
-            keep(hosts.unwrap_or(&self.no_network_list), false);
+            keep(&mut set, hosts.unwrap_or(&self.no_network_list), false);
         }
+        let networks = set.clone();
         for &r in index.rules.must(vm) {
-            keep(self.rule.get(r as usize).unwrap_or(none), false);
+            keep(&mut set, self.rule.get(r as usize).unwrap_or(none), false);
         }
         for &r in index.rules.must_not(vm) {
-            keep(self.rule.get(r as usize).unwrap_or(none), true);
+            keep(&mut set, self.rule.get(r as usize).unwrap_or(none), true);
         }
-        set
+        [datastores, networks, set]
     }
 }
 
@@ -584,5 +619,83 @@ mod tests {
             }
         }
         assert!(compared > 50_000, "{compared} placements compared");
+    }
+
+    /// The capacity bound (`bound`) against placing every VM: wherever it gives a result, the
+    /// result is the full evaluation's — on every scenario of up to 4 failed hosts of the
+    /// inventories above and of larger, lighter ones where the bound decides most scenarios.
+    #[test]
+    fn the_bound_gives_the_full_evaluations_result() {
+        let mut inventories = inventories();
+        for (hosts, vms, seed) in [(16, 300, 11), (20, 400, 12)] {
+            let plain = synthetic(&GeneratorSpec::new(hosts, vms, seed));
+            let mut ruled = plain.clone();
+            let running: Vec<String> = plain.vms.iter().filter(|v| v.is_powered_on()).map(|v| v.id.clone()).collect();
+            let host_ids: Vec<String> = plain.hosts.iter().map(|h| h.id.clone()).collect();
+            ruled.rules.extend([
+                rule(RuleKind::VmAntiAffinity, "aa".into(), running[..4].to_vec(), vec![], vec![]),
+                rule(RuleKind::VmHostMust, "must".into(), running[4..10].to_vec(), host_ids[..3].to_vec(), vec![]),
+                rule(
+                    RuleKind::VmHostMustNot,
+                    "must-not".into(),
+                    running[10..20].to_vec(),
+                    host_ids[3..].to_vec(),
+                    vec![],
+                ),
+                rule(RuleKind::VmDependsOn, "dep".into(), running[20..21].to_vec(), vec![], running[21..23].to_vec()),
+            ]);
+            ruled.cluster.advanced_options.parsed.respect_vm_vm_anti_affinity = true;
+            inventories.extend([plain, ruled]);
+        }
+        let (mut bounded, mut compared) = (0, 0);
+        for inv in &inventories {
+            let candidates: Vec<u32> =
+                (0..inv.hosts.len() as u32).filter(|&h| inv.hosts[h as usize].is_available()).collect();
+            let planner = Planner::new(inv, &candidates);
+            let mut scratch = planner.scratch();
+            let space = Space::new(candidates.len(), 4.min(candidates.len())).unwrap();
+            let (mut combo, mut failed) = (Vec::new(), Vec::new());
+            for rank in 0..space.len() {
+                space.unrank(rank, &mut combo);
+                failed.clear();
+                failed.extend(combo.iter().map(|&c| candidates[c as usize]));
+                for limit in [usize::MAX, 1] {
+                    if let Some(result) = planner.bounded(&failed, &mut scratch, limit) {
+                        let full = planner.evaluate_observed(&failed, &mut scratch, limit, |_, _| {});
+                        assert_eq!(result, full, "{} failed {failed:?}", inv.cluster.name);
+                        bounded += 1;
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        // Small clusters leave the bound little room; the larger ones give it most scenarios.
+        assert!(bounded > 2_000 && bounded < compared, "the bound decided {bounded} of {compared} scenarios");
+    }
+
+    /// The same comparison on the 96-host, 10,000-VM cluster, where the water-level argument
+    /// does most of the work: 3,000 scenarios of 2 to 4 failed hosts drawn at random.
+    #[test]
+    fn the_bound_gives_the_full_evaluations_result_on_the_big_cluster() {
+        let inv = synthetic(&GeneratorSpec::default());
+        let candidates: Vec<u32> = (0..inv.hosts.len() as u32).collect();
+        let planner = Planner::new(&inv, &candidates);
+        let mut scratch = planner.scratch();
+        let space = Space::new(candidates.len(), 4).unwrap();
+        let (mut combo, mut failed, mut bounded) = (Vec::new(), Vec::new(), 0);
+        for rank in space.sample(3_000, 16) {
+            space.unrank(rank, &mut combo);
+            failed.clear();
+            failed.extend(combo.iter().map(|&c| candidates[c as usize]));
+            if let Some(result) = planner.bounded(&failed, &mut scratch, usize::MAX) {
+                assert_eq!(
+                    result,
+                    planner.evaluate_observed(&failed, &mut scratch, usize::MAX, |_, _| {}),
+                    "failed {failed:?}"
+                );
+                bounded += 1;
+            }
+        }
+        assert!(bounded > 2_500, "the bound decided {bounded} of 3000");
     }
 }

@@ -54,6 +54,11 @@ impl Space {
         self.level_start[self.max_failures]
     }
 
+    /// The first rank of the scenarios with `failures` (1..=max_failures) failed hosts.
+    pub(crate) fn level_start(&self, failures: usize) -> u64 {
+        self.level_start[failures - 1]
+    }
+
     /// Number of scenarios with `failures` failed hosts.
     pub(crate) fn level_len(&self, failures: usize) -> u64 {
         self.choose(self.candidates, failures)
