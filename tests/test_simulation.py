@@ -533,3 +533,22 @@ def test_drs_vmotion_and_dpm_in_a_simulation_through_python() -> None:
     assert unplaced is not None and unplaced.detail == {
         "reason": "insufficientResources", "attempt": 1, "drs_vmotions": 1, "drs_inactive": "vcenterUnavailable"}
     assert not tl.filter(ha.EventKind.VM_MIGRATION_STARTED)
+
+
+def test_sole_master_acts_again_after_its_isolation_ends() -> None:
+    """R-CLASS-S / R-PLACE-4: the last host standing, master, is isolated 60–100 s while a VM it
+    could not place waits for its next attempt. Isolated it stops acting (its restart count is
+    dropped); when the isolation ends it reaches its isolation address again, is no longer
+    isolated and acts as a master anew: the protectedlist scan after
+    engine.newMasterRestartDelaySec (10 s) at 110, then retries 2, 4, 8, 16 min apart
+    (230, 470, 950, 1910) and gives up after das.maxVmRestartCount + 1 = 5 attempts. Before the
+    fix the host stayed flagged isolated and the VM was never retried."""
+    doc = json.loads((Path(__file__).parent / "golden" / "sim" / "r_place_unplaced_retries.json").read_text())
+    sim = ha.Simulation(ha.Inventory.from_dict(doc["scenario"]["inventory"]))
+    sim.fail_host("host-1", at=0)
+    sim.fail_host("host-3", at=18)  # host-2, alone, elected master at 43; vm-big unplaced at 53
+    sim.isolate_host("host-2", at=60, until=100)
+    events = sim.run(until=3000)
+    attempts = [(e.time, e.detail["attempt"]) for e in events.filter("vm_unplaced", vm="vm-big")]
+    assert attempts == [(53.0, 1), (110.0, 1), (230.0, 2), (470.0, 3), (950.0, 4), (1910.0, 5)]
+    assert [e.time for e in events.filter("restart_gave_up", vm="vm-big")] == [1910.0]

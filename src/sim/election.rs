@@ -103,7 +103,9 @@ impl Simulation {
                         rt.announced = false;
                         self.clear_isolation(h);
                     }
-                    if members.len() > 1 {
+                    // A master alone stays isolated only while it reaches no isolation address;
+                    // once it does (its isolation ended), it acts again below.
+                    if members.len() > 1 || !self.no_address(m) {
                         self.clear_isolation(m);
                     }
                     if self.no_address(m) {
