@@ -156,15 +156,7 @@ pub fn sweep(
     progress: Option<Bound<'_, PyAny>>,
     unit: Option<&str>,
 ) -> PyResult<PySweepResult> {
-    let unit = match unit {
-        None => FailureUnit::Host,
-        Some(text) => FailureUnit::parse(text).ok_or_else(|| {
-            super::errors::to_py_err(
-                py,
-                Error::Argument(format!("unit must be one of {}, got '{text}'", FailureUnit::allowed())),
-            )
-        })?,
-    };
+    let unit = failure_unit(py, unit)?;
     let inv = Arc::clone(&inventory.inner);
     let result = run_detached(py, progress, |record, cancel| {
         let mut options = SweepOptions::new(max_failures);
@@ -288,15 +280,7 @@ pub fn failures_tolerated(
     progress: Option<Bound<'_, PyAny>>,
     unit: Option<&str>,
 ) -> PyResult<ToleranceTuple> {
-    let unit = match unit {
-        None => FailureUnit::Host,
-        Some(text) => FailureUnit::parse(text).ok_or_else(|| {
-            super::errors::to_py_err(
-                py,
-                Error::Argument(format!("unit must be one of {}, got '{text}'", FailureUnit::allowed())),
-            )
-        })?,
-    };
+    let unit = failure_unit(py, unit)?;
     let inv = Arc::clone(&inventory.inner);
     let t = run_detached(py, progress, |record, cancel| {
         let mut options = SweepOptions::new(max_failures);
@@ -322,4 +306,17 @@ pub fn failures_tolerated(
         )
     });
     Ok((t.tolerated, t.max_failures, t.unit.as_str(), t.scenarios_evaluated, t.scenarios_total, t.complete, first))
+}
+
+/// The `unit=` argument of `sweep` and `failures_tolerated` (R-DOMAIN): `host` when omitted.
+fn failure_unit(py: Python<'_>, unit: Option<&str>) -> PyResult<FailureUnit> {
+    match unit {
+        None => Ok(FailureUnit::Host),
+        Some(text) => FailureUnit::parse(text).ok_or_else(|| {
+            super::errors::to_py_err(
+                py,
+                Error::Argument(format!("unit must be one of {}, got '{text}'", FailureUnit::allowed())),
+            )
+        }),
+    }
 }

@@ -136,28 +136,13 @@ pub fn sweep(inv: &Inventory, options: &SweepOptions<'_>) -> Result<SweepResult>
 
 /// [`sweep`], with `gate` asked before each worker thread starts.
 fn sweep_gated(inv: &Inventory, options: &SweepOptions<'_>, gate: Option<SpawnGate<'_>>) -> Result<SweepResult> {
-    let candidates = candidate_hosts(inv, options.hosts)?;
+    let (candidates, units) = failing_units(inv, options)?;
     let max_failures = options.max_failures;
-    if max_failures == 0 {
-        return Err(Error::Argument("max_failures must be at least 1".to_string()));
-    }
-    let units = Units::new(inv, &candidates, options.unit)?;
-    if max_failures > units.len() {
-        return Err(Error::Argument(format!(
-            "max_failures is {max_failures} but only {} can fail",
-            options.unit.count(units.len())
-        )));
-    }
     let (shard, shards) = options.shard.unwrap_or((0, 1));
     if shards == 0 || shard >= shards {
         return Err(Error::Argument(format!("shard ({shard}, {shards}): expected (i, n) with 0 ≤ i < n")));
     }
-    if options.threads == Some(0) {
-        return Err(Error::Argument("threads must be at least 1".to_string()));
-    }
-    if options.threads.is_some_and(|t| t > MAX_THREADS) {
-        return Err(Error::Argument(format!("threads must be at most {MAX_THREADS}")));
-    }
+    check_threads(options)?;
     if matches!(options.sample, Some((0, _))) {
         return Err(Error::Argument("a sample needs at least 1 scenario".to_string()));
     }
@@ -289,6 +274,35 @@ fn global_pool_started() -> bool {
 }
 
 /// Candidate host indices, ascending and distinct.
+/// The candidate hosts and the units that can fail among them, with `max_failures` checked
+/// against them (shared by [`sweep`] and [`failures_tolerated`]).
+fn failing_units(inv: &Inventory, options: &SweepOptions<'_>) -> Result<(Vec<u32>, Units)> {
+    let candidates = candidate_hosts(inv, options.hosts)?;
+    let max_failures = options.max_failures;
+    if max_failures == 0 {
+        return Err(Error::Argument("max_failures must be at least 1".to_string()));
+    }
+    let units = Units::new(inv, &candidates, options.unit)?;
+    if max_failures > units.len() {
+        return Err(Error::Argument(format!(
+            "max_failures is {max_failures} but only {} can fail",
+            options.unit.count(units.len())
+        )));
+    }
+    Ok((candidates, units))
+}
+
+/// `threads`, when given, is 1 to [`MAX_THREADS`].
+fn check_threads(options: &SweepOptions<'_>) -> Result<()> {
+    if options.threads == Some(0) {
+        return Err(Error::Argument("threads must be at least 1".to_string()));
+    }
+    if options.threads.is_some_and(|t| t > MAX_THREADS) {
+        return Err(Error::Argument(format!("threads must be at most {MAX_THREADS}")));
+    }
+    Ok(())
+}
+
 fn candidate_hosts(inv: &Inventory, hosts: Option<&[String]>) -> Result<Vec<u32>> {
     let mut candidates: Vec<u32> = match hosts {
         None => (0..inv.hosts.len()).filter(|&h| inv.hosts[h].is_available()).map(|h| h as u32).collect(),

@@ -27,8 +27,10 @@ use crate::model::Inventory;
 
 use super::planner::{Planner, Scratch};
 use super::space::Space;
-use super::{build_pool, candidate_hosts, global_pool_started, FailureUnit, ScenarioResult, SweepOptions, Units};
-use super::{CHUNK, MAX_THREADS};
+use super::CHUNK;
+use super::{
+    build_pool, check_threads, failing_units, global_pool_started, FailureUnit, ScenarioResult, SweepOptions, Units,
+};
 
 /// The answer of [`failures_tolerated`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,24 +77,9 @@ pub fn failures_tolerated(inv: &Inventory, options: &SweepOptions<'_>) -> Result
             "failures tolerated: a shard or a sample cannot give the exact answer; use sweep".to_string(),
         ));
     }
-    let candidates = candidate_hosts(inv, options.hosts)?;
+    let (candidates, units) = failing_units(inv, options)?;
     let max_failures = options.max_failures;
-    if max_failures == 0 {
-        return Err(Error::Argument("max_failures must be at least 1".to_string()));
-    }
-    let units = Units::new(inv, &candidates, options.unit)?;
-    if max_failures > units.len() {
-        return Err(Error::Argument(format!(
-            "max_failures is {max_failures} but only {} can fail",
-            options.unit.count(units.len())
-        )));
-    }
-    if options.threads == Some(0) {
-        return Err(Error::Argument("threads must be at least 1".to_string()));
-    }
-    if options.threads.is_some_and(|t| t > MAX_THREADS) {
-        return Err(Error::Argument(format!("threads must be at most {MAX_THREADS}")));
-    }
+    check_threads(options)?;
     let space = Space::new(units.len(), max_failures)?;
     let workers = options.threads.unwrap_or_else(rayon::current_num_threads).max(1);
     let needed = crate::placement::PlacementIndex::estimated_bytes(inv).saturating_mul(workers.saturating_add(2));
