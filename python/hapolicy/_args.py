@@ -15,10 +15,20 @@ from typing import Any
 
 from .errors import ArgumentError, UnknownIdError
 
-__all__ = ["MAX_U32", "MAX_U64", "encodable", "id_arg", "id_list", "known_ids", "printable", "whole_number"]
+__all__ = ["FAILURE_UNITS", "MAX_U32", "MAX_U64", "encodable", "failure_unit", "id_arg", "id_list", "known_ids", "printable", "whole_number"]
 
 MAX_U32 = 2**32 - 1
 MAX_U64 = 2**64 - 1
+
+#: What one failure takes down in sweeps and remedies (R-DOMAIN).
+FAILURE_UNITS = ("host", "fault_domain", "site")
+
+
+def failure_unit(unit: str) -> str:
+    """``unit`` when it is one of :data:`FAILURE_UNITS`, else :class:`ArgumentError`."""
+    if unit not in FAILURE_UNITS:
+        raise ArgumentError(f"unit must be one of {', '.join(repr(u) for u in FAILURE_UNITS)}, got {unit!r}")
+    return unit
 
 
 def whole_number(value: Any, name: str, minimum: int = 0, maximum: int | None = None) -> int:

@@ -36,7 +36,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, overload
 
 from . import _core
-from ._args import whole_number
+from ._args import failure_unit, whole_number
 from ._tabular import records_to_pandas
 from .errors import ArgumentError
 from .inventory import Inventory
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Remedies", "Remedy", "RemedyKind", "RemedyScope", "remedies"]
 
-_UNITS = ("host", "fault_domain", "site")
 _UNIT_NOUNS = {"host": "host", "fault_domain": "fault domain", "site": "site"}
 
 
@@ -291,8 +290,7 @@ def remedies(inv: Inventory, failures: int | None = None, unit: str = "host") ->
     """
     if not isinstance(inv, Inventory):
         raise ArgumentError(f"remedies() takes an Inventory, not {type(inv).__name__}")
-    if unit not in _UNITS:
-        raise ArgumentError(f"unit must be one of {', '.join(repr(u) for u in _UNITS)}, got {unit!r}")
+    failure_unit(unit)
     k = None if failures is None else whole_number(failures, "failures", 1)
     doc, patches = _core.remedies(inv._core, k, unit)
     items = tuple(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import _core
-from ._args import id_list, whole_number
+from ._args import FAILURE_UNITS, failure_unit, id_list, whole_number
 from ._tabular import records_to_pandas
 from .enums import UnplacedReason
 from .errors import ArgumentError
@@ -29,7 +29,7 @@ __all__ = ["FailuresTolerated", "LevelSummary", "ScenarioResult", "SweepResult",
 ProgressCallback = Callable[[int, int], object]
 
 #: The failure units of R-DOMAIN.
-UNITS = ("host", "fault_domain", "site")
+UNITS = FAILURE_UNITS
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +300,20 @@ def _progress(progress: bool | ProgressCallback | None) -> tuple[ProgressCallbac
     return update, bar.close
 
 
+
+def _scenario_space_args(
+    unit: str, max_failures: Any, threads: Any, unplaced_vms_limit: Any, hosts: str | Iterable[str] | None,
+) -> tuple[int, int | None, int | None, list[str] | None]:
+    """The arguments :func:`sweep` and :func:`failures_tolerated` share, checked: counts are
+    unsigned 64-bit in the core, so out of range they are ArgumentErrors here, not the
+    OverflowError of the conversion."""
+    failure_unit(unit)
+    count = whole_number(max_failures, "max_failures", 1)
+    workers = None if threads is None else whole_number(threads, "threads", 1)
+    limit = None if unplaced_vms_limit is None else whole_number(unplaced_vms_limit, "unplaced_vms_limit", 0)
+    host_list = None if hosts is None else id_list([hosts] if isinstance(hosts, str) else hosts, "host")
+    return count, workers, limit, host_list
+
 def sweep(
     inv: Inventory,
     max_failures: int = 1,
@@ -335,25 +349,17 @@ def sweep(
     unit's failure fails all its hosts (among ``hosts``, when given) at the same instant, and
     each scenario's ``failed_units`` names them.
     """
-    if unit not in UNITS:
-        raise ArgumentError(f"unit must be one of {', '.join(repr(u) for u in UNITS)}, got {unit!r}")
-    # Counts are unsigned 64-bit in the core: out of range they are ArgumentErrors here, not
-    # the OverflowError of the conversion.
-    max_failures = whole_number(max_failures, "max_failures", 1)
-    if threads is not None:
-        threads = whole_number(threads, "threads", 1)
+    max_failures, threads, unplaced_vms_limit, host_list = _scenario_space_args(
+        unit, max_failures, threads, unplaced_vms_limit, hosts)
     if sample is not None:
         sample = whole_number(sample, "sample", 1)
         seed = whole_number(seed, "seed", 0)
     if worst_only is not None:
         worst_only = whole_number(worst_only, "worst_only", 0)
-    if unplaced_vms_limit is not None:
-        unplaced_vms_limit = whole_number(unplaced_vms_limit, "unplaced_vms_limit", 0)
     if shard is not None:
         if not isinstance(shard, Sequence) or isinstance(shard, str) or len(shard) != 2:
             raise ArgumentError(f"shard must be (i, n) with 0 ≤ i < n, got {shard!r}")
         shard = (whole_number(shard[0], "shard i", 0), whole_number(shard[1], "shard n", 1))
-    host_list = None if hosts is None else id_list([hosts] if isinstance(hosts, str) else hosts, "host")
     callback, close = _progress(progress)
     try:
         core = _core.sweep(
@@ -456,14 +462,8 @@ def failures_tolerated(
     the full sweep's, an upper bound). The answer and ``first_failure`` are the same whatever
     ``threads``. ``unplaced_vms_limit`` caps the VMs listed in ``first_failure`` (all are counted).
     """
-    if unit not in UNITS:
-        raise ArgumentError(f"unit must be one of {', '.join(repr(u) for u in UNITS)}, got {unit!r}")
-    max_failures = whole_number(max_failures, "max_failures", 1)
-    if threads is not None:
-        threads = whole_number(threads, "threads", 1)
-    if unplaced_vms_limit is not None:
-        unplaced_vms_limit = whole_number(unplaced_vms_limit, "unplaced_vms_limit", 0)
-    host_list = None if hosts is None else id_list([hosts] if isinstance(hosts, str) else hosts, "host")
+    max_failures, threads, unplaced_vms_limit, host_list = _scenario_space_args(
+        unit, max_failures, threads, unplaced_vms_limit, hosts)
     callback, close = _progress(progress)
     try:
         tolerated, k, unit_name, evaluated, total, complete, first = _core.failures_tolerated(

@@ -196,8 +196,9 @@ pub(crate) fn assist(
     let plan_budget = if acts { PLAN_BUDGET } else { NOTE_BUDGET };
     let budget = plan_budget.saturating_sub(ledger.spent).min(SEARCH_BUDGET);
     let moves = if max_moves > 0 && budget > 0 {
-        let (moves, used) = defragment(inv, index, state, ledger, vm, restarting, max_moves, budget);
-        ledger.spent = ledger.spent.saturating_add(used);
+        let mut left = budget;
+        let moves = search(inv, index, state, ledger, vm, restarting, max_moves, &mut left);
+        ledger.spent = ledger.spent.saturating_add(budget - left);
         moves
     } else {
         None
@@ -258,25 +259,8 @@ struct Best {
     moves: Vec<Move>,
 }
 
-/// The defragmentation search (see the module documentation) within `budget` candidate sets;
-/// `state` is left as it was. Returns the moves and the budget used.
-#[allow(clippy::too_many_arguments)]
-fn defragment(
-    inv: &Inventory,
-    index: &PlacementIndex,
-    state: &PlacementState,
-    ledger: &mut DrsLedger,
-    vm: usize,
-    restarting: &[bool],
-    max_moves: usize,
-    budget: usize,
-) -> (Option<Vec<Move>>, usize) {
-    let start = budget;
-    let mut budget = budget;
-    let moves = search(inv, index, state, ledger, vm, restarting, max_moves, &mut budget);
-    (moves, start.saturating_sub(budget))
-}
-
+/// The defragmentation search (see the module documentation); `budget` is the candidate-set
+/// work left, decreased by what the search spends. `state` is left as it was.
 #[allow(clippy::too_many_arguments)]
 fn search(
     inv: &Inventory,
